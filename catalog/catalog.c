@@ -1,0 +1,432 @@
+#include <ctype.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog/catalog.h"
+#include "catalog/sqlite.h"
+#include "core/array.h"
+#include "core/json.h"
+
+static const char *const part_status_names[] = {
+	[PART_MISSING] = "missing",
+	[PART_LIVE] = "live",
+	[PART_BUILDING] = "building",
+	[PART_FAILED] = "failed",
+	[PART_STALE] = "stale",
+	[PART_TAINTED] = "tainted",
+};
+
+static const char *const run_status_names[] = {
+	[RUN_RUNNING] = "running",
+	[RUN_SUCCEEDED] = "succeeded",
+	[RUN_FAILED] = "failed",
+	[RUN_CANCELLED] = "cancelled",
+	[RUN_ABANDONED] = "abandoned",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *part_status_name(enum part_status s)
+{
+	if ((size_t)s >= ARRAY_SIZE(part_status_names))
+		return "unknown";
+	return part_status_names[s];
+}
+
+int part_status_parse(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(part_status_names); i++)
+		if (!strcmp(part_status_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+const char *run_status_name(enum run_status s)
+{
+	if ((size_t)s >= ARRAY_SIZE(run_status_names))
+		return "unknown";
+	return run_status_names[s];
+}
+
+int run_status_parse(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(run_status_names); i++)
+		if (!strcmp(run_status_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+void partition_init(struct partition *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->status = PART_MISSING;
+	p->size = -1;
+}
+
+void partition_release(struct partition *p)
+{
+	free(p->ref);
+	free(p->version);
+	free(p->job);
+	free(p->run_id);
+	free(p->error);
+	free(p->published_run);
+	partition_init(p);
+}
+
+void partition_list_release(struct partition_list *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		partition_release(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->nr = l->alloc = 0;
+}
+
+void run_record_init(struct run_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	strvec_init(&r->outputs);
+}
+
+void run_record_release(struct run_record *r)
+{
+	free(r->run_id);
+	free(r->job);
+	free(r->config_json);
+	free(r->host);
+	free(r->log_path);
+	free(r->error);
+	strvec_clear(&r->outputs);
+	run_record_init(r);
+}
+
+void build_record_init(struct build_record *b)
+{
+	memset(b, 0, sizeof(*b));
+	strvec_init(&b->refs);
+}
+
+void build_record_release(struct build_record *b)
+{
+	strvec_clear(&b->refs);
+	free(b->requester);
+	free(b->status);
+	build_record_init(b);
+}
+
+void event_release(struct event *e)
+{
+	free(e->type);
+	free(e->ref);
+	free(e->run_id);
+	free(e->payload);
+	memset(e, 0, sizeof(*e));
+}
+
+void catalog_format_time(int64_t us, struct strbuf *out)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (us < 0 || !gmtime_r(&t, &tm)) {
+		strbuf_addf(out, "%lld", (long long)us);
+		return;
+	}
+	strbuf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void add_json_str(struct strbuf *out, const char *key, const char *val)
+{
+	strbuf_addf(out, ",\"%s\":", key);
+	if (val) {
+		strbuf_addch(out, '"');
+		strbuf_addquoted(out, val);
+		strbuf_addch(out, '"');
+	} else {
+		strbuf_addstr(out, "null");
+	}
+}
+
+void event_to_jsonl(const struct event *e, struct strbuf *out)
+{
+	strbuf_addf(out, "{\"seq\":%lld,\"time_us\":%lld", (long long)e->seq,
+		    (long long)e->time_us);
+	strbuf_addstr(out, ",\"time\":\"");
+	catalog_format_time(e->time_us, out);
+	strbuf_addch(out, '"');
+	if (e->build_id)
+		strbuf_addf(out, ",\"build_id\":%lld", (long long)e->build_id);
+	else
+		strbuf_addstr(out, ",\"build_id\":null");
+	add_json_str(out, "type", e->type);
+	add_json_str(out, "ref", e->ref);
+	add_json_str(out, "run_id", e->run_id);
+	strbuf_addstr(out, ",\"payload\":");
+	strbuf_addstr(out, e->payload && *e->payload ? e->payload : "null");
+	strbuf_addstr(out, "}\n");
+}
+
+static void json_add_str_or_null(cJSON *o, const char *key, const char *val)
+{
+	if (val)
+		cJSON_AddStringToObject(o, key, val);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+cJSON *partition_to_json(const struct partition *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	json_add_str_or_null(o, "ref", p->ref);
+	cJSON_AddStringToObject(o, "status", part_status_name(p->status));
+	if (p->size >= 0)
+		json_add_int64(o, "size", p->size);
+	else
+		cJSON_AddNullToObject(o, "size");
+	json_add_str_or_null(o, "sha256", *p->sha256 ? p->sha256 : NULL);
+	json_add_str_or_null(o, "build_key", *p->build_key ? p->build_key : NULL);
+	json_add_str_or_null(o, "version", p->version);
+	json_add_str_or_null(o, "job", p->job);
+	json_add_str_or_null(o, "run_id", p->run_id);
+	json_add_str_or_null(o, "published_run", p->published_run);
+	json_add_int64(o, "created_us", p->created_us);
+	json_add_int64(o, "updated_us", p->updated_us);
+	json_add_str_or_null(o, "error", p->error);
+	return o;
+}
+
+cJSON *run_record_to_json(const struct run_record *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *outs, *cfg = NULL;
+
+	json_add_str_or_null(o, "run_id", r->run_id);
+	if (r->build_id)
+		json_add_int64(o, "build_id", r->build_id);
+	else
+		cJSON_AddNullToObject(o, "build_id");
+	json_add_str_or_null(o, "job", r->job);
+	cJSON_AddStringToObject(o, "status", run_status_name(r->status));
+	json_add_int64(o, "pid", r->pid);
+	json_add_str_or_null(o, "host", r->host);
+	json_add_int64(o, "start_us", r->start_us);
+	json_add_int64(o, "end_us", r->end_us);
+	json_add_int64(o, "exit_status", r->exit_status);
+	json_add_str_or_null(o, "log", r->log_path);
+	json_add_str_or_null(o, "error", r->error);
+	if (r->config_json)
+		cfg = cJSON_Parse(r->config_json);
+	if (cfg)
+		cJSON_AddItemToObject(o, "config", cfg);
+	else
+		cJSON_AddNullToObject(o, "config");
+	outs = cJSON_AddArrayToObject(o, "outputs");
+	for (size_t i = 0; i < r->outputs.nr; i++)
+		cJSON_AddItemToArray(outs, cJSON_CreateString(r->outputs.v[i]));
+	return o;
+}
+
+/* "scheme:" prefix of location, if it has one (letters, digits, + - . before ':'). */
+static size_t scheme_len(const char *loc)
+{
+	size_t i = 0;
+
+	if (!isalpha((unsigned char)loc[0]))
+		return 0;
+	while (isalnum((unsigned char)loc[i]) || loc[i] == '+' || loc[i] == '-' || loc[i] == '.')
+		i++;
+	return loc[i] == ':' && i > 1 ? i : 0;
+}
+
+int catalog_open(struct catalog *c, const struct store *store, const char *location,
+		 struct strbuf *err)
+{
+	size_t n;
+	int ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->store = store;
+	if (!location || !*location) {
+		struct strbuf path = STRBUF_INIT;
+
+		store_path(store, "catalog.db", &path);
+		c->location = strbuf_detach(&path, NULL);
+		c->ops = &catalog_sqlite_ops;
+	} else if ((n = scheme_len(location))) {
+		if (n == 6 && !strncmp(location, "sqlite", 6) && location[7]) {
+			c->location = xstrdup(location + 7);
+			c->ops = &catalog_sqlite_ops;
+		} else if (n == 6 && !strncmp(location, "sqlite", 6)) {
+			strbuf_addf(err, "catalog '%s': no file after 'sqlite:'", location);
+			goto out;
+		} else if ((n == 10 && !strncmp(location, "postgresql", 10)) ||
+			   (n == 8 && !strncmp(location, "postgres", 8))) {
+			strbuf_addf(err, "catalog '%s': the PostgreSQL backend is not built into "
+				    "this databuild", location);
+			goto out;
+		} else {
+			strbuf_addf(err, "catalog '%s': unknown scheme '%.*s' (expected sqlite:PATH "
+				    "or a file path)", location, (int)n, location);
+			goto out;
+		}
+	} else {
+		c->location = xstrdup(location);
+		c->ops = &catalog_sqlite_ops;
+	}
+	if (c->ops->open(c, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0) {
+		free(c->location);
+		c->location = NULL;
+		c->ops = NULL;
+	}
+	return ret;
+}
+
+void catalog_close(struct catalog *c)
+{
+	if (c->ops)
+		c->ops->close(c);
+	free(c->location);
+	c->location = NULL;
+	c->ops = NULL;
+	c->impl = NULL;
+}
+
+int catalog_get_partition(struct catalog *c, const char *ref, struct partition *out,
+			  struct strbuf *err)
+{
+	partition_init(out);
+	return c->ops->get_partition(c, ref, out, err);
+}
+
+int catalog_list_partitions(struct catalog *c, const char *prefix, const char *after,
+			    size_t limit, unsigned status_mask,
+			    struct partition_list *out, struct strbuf *err)
+{
+	return c->ops->list_partitions(c, prefix ? prefix : "", after, limit, status_mask,
+				       out, err);
+}
+
+int catalog_list_children(struct catalog *c, const char *dir, const char *after,
+			  size_t limit, struct strvec *names, struct strbuf *err)
+{
+	return c->ops->list_children(c, dir ? dir : "", after, limit, names, err);
+}
+
+int catalog_begin_build(struct catalog *c, const struct strvec *refs,
+			const char *requester, int64_t *build_id, struct strbuf *err)
+{
+	return c->ops->begin_build(c, refs, requester, build_id, err);
+}
+
+int catalog_finish_build(struct catalog *c, int64_t build_id, const char *status,
+			 struct strbuf *err)
+{
+	return c->ops->finish_build(c, build_id, status, err);
+}
+
+int catalog_get_build(struct catalog *c, int64_t build_id, struct build_record *out,
+		      struct strbuf *err)
+{
+	build_record_init(out);
+	return c->ops->get_build(c, build_id, out, err);
+}
+
+int catalog_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err)
+{
+	return c->ops->begin_run(c, run, err);
+}
+
+int catalog_set_run_pid(struct catalog *c, const char *run_id, long pid,
+			struct strbuf *err)
+{
+	return c->ops->set_run_pid(c, run_id, pid, err);
+}
+
+int catalog_publish(struct catalog *c, const struct manifest *m, struct strbuf *err)
+{
+	return c->ops->publish(c, m, err);
+}
+
+int catalog_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t n,
+			  struct strbuf *err)
+{
+	return c->ops->publish_batch(c, ms, n, err);
+}
+
+int catalog_finish_run(struct catalog *c, const char *run_id, enum run_status status,
+		       int exit_status, const char *error, struct strbuf *err)
+{
+	return c->ops->finish_run(c, run_id, status, exit_status, error, err);
+}
+
+int catalog_get_run(struct catalog *c, const char *run_id, struct run_record *out,
+		    struct strbuf *err)
+{
+	run_record_init(out);
+	return c->ops->get_run(c, run_id, out, err);
+}
+
+int catalog_get_manifest(struct catalog *c, const char *run_id, struct manifest *out,
+			 struct strbuf *err)
+{
+	manifest_init(out);
+	return c->ops->get_manifest(c, run_id, out, err);
+}
+
+int catalog_last_durations(struct catalog *c, const char *job, size_t n,
+			   int64_t *avg_us, struct strbuf *err)
+{
+	*avg_us = 0;
+	return c->ops->last_durations(c, job, n, avg_us, err);
+}
+
+int catalog_append_event(struct catalog *c, const struct event *e, int64_t *seq,
+			 struct strbuf *err)
+{
+	return c->ops->append_event(c, e, seq, err);
+}
+
+int catalog_read_events(struct catalog *c, int64_t after_seq, size_t limit,
+			int (*fn)(const struct event *e, void *arg), void *arg,
+			struct strbuf *err)
+{
+	return c->ops->read_events(c, after_seq, limit, fn, arg, err);
+}
+
+int catalog_taint(struct catalog *c, const struct strvec *refs, int downstream,
+		  int64_t build_id, struct strvec *changed, struct strbuf *err)
+{
+	return c->ops->taint(c, refs, downstream, build_id, changed, err);
+}
+
+int catalog_lineage(struct catalog *c, const char *ref, int downstream,
+		    struct strvec *refs, struct strbuf *err)
+{
+	return c->ops->lineage(c, ref, downstream, refs, err);
+}
+
+int catalog_set_status(struct catalog *c, const char *ref, enum part_status status,
+		       const char *error, struct strbuf *err)
+{
+	return c->ops->set_status(c, ref, status, error, err);
+}
+
+int catalog_lease_acquire(struct catalog *c, const char *ref, int wait,
+			  struct lease **out, struct strbuf *err)
+{
+	*out = NULL;
+	return c->ops->lease_acquire(c, ref, wait, out, err);
+}
+
+void catalog_lease_release(struct catalog *c, struct lease *l)
+{
+	if (l)
+		c->ops->lease_release(c, l);
+}

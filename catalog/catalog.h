@@ -1,0 +1,349 @@
+#ifndef DATABUILD_CATALOG_H
+#define DATABUILD_CATALOG_H
+
+#include <stdint.h>
+#include "core/array.h"
+#include "core/manifest.h"
+#include "core/store.h"
+#include "core/strbuf.h"
+
+/*
+ * The catalog: the durable record of partitions, job runs, manifests,
+ * builds and events, plus the leases that make building a partition
+ * exclusive across processes.
+ *
+ * A `struct catalog` is a handle on one backend connection. A handle is
+ * used by one thread at a time (open one per thread; opening is cheap);
+ * the lease functions alone may be called from any thread concurrently.
+ * Callers use the catalog_*() wrappers below, never the ops directly, so a
+ * backend (SQLite now, PostgreSQL later) plugs in without touching them.
+ *
+ * Conventions: functions return 0 on success and -1 with a message in err;
+ * lookups return 1 found / 0 not found / -1 error. Out-structures
+ * (struct partition, run_record, build_record, manifest) are initialised
+ * by the callee and released by the caller with the matching *_release();
+ * lists (struct partition_list, struct strvec) are appended to, so the
+ * caller initialises them (PARTITION_LIST_INIT, STRVEC_INIT). Every
+ * multi-row change happens in one transaction and appends its events in
+ * that same transaction. Errors start with "catalog '<location>': ".
+ */
+
+enum part_status {
+	PART_MISSING = 0,  /* not in the catalog (never stored) */
+	PART_LIVE,
+	PART_BUILDING,
+	PART_FAILED,
+	PART_STALE,
+	PART_TAINTED,
+};
+
+const char *part_status_name(enum part_status s);
+/* -1 if name is not a status. */
+int part_status_parse(const char *name);
+
+struct partition {
+	char *ref;
+	enum part_status status;
+	char build_key[SHA256_HEX_LEN + 1];  /* "" if unknown */
+	char sha256[SHA256_HEX_LEN + 1];     /* "" unless data was published */
+	int64_t size;                        /* -1 unless published */
+	char *version;                       /* job version that built it, or NULL */
+	char *job;                           /* producing job label, or NULL */
+	char *run_id;                        /* producing (or failing) run, or NULL */
+	int64_t created_us;                  /* first seen */
+	int64_t updated_us;                  /* last status change; for live: the run's end */
+	char *error;                         /* failed: one-line reason, else NULL */
+	char *published_run;                 /* run of the last publish (its manifest
+						holds the data's lineage), or NULL */
+};
+
+void partition_init(struct partition *p);
+void partition_release(struct partition *p);
+
+struct partition_list {
+	struct partition *items;
+	size_t nr, alloc;
+};
+#define PARTITION_LIST_INIT { NULL, 0, 0 }
+void partition_list_release(struct partition_list *l);
+/* {"ref", "status", "size", "sha256", "build_key", "version", "job", "run_id",
+ *  "published_run", "created_us", "updated_us", "error"}; absent values null. */
+cJSON *partition_to_json(const struct partition *p);
+/* Appends us (µs since the epoch) as ISO-8601 UTC "2024-01-01T00:00:00Z". */
+void catalog_format_time(int64_t us, struct strbuf *out);
+
+enum run_status {
+	RUN_RUNNING,
+	RUN_SUCCEEDED,
+	RUN_FAILED,
+	RUN_CANCELLED,
+	RUN_ABANDONED,  /* its process died without finishing it */
+};
+const char *run_status_name(enum run_status s);
+
+struct run_record {
+	char *run_id;
+	int64_t build_id;
+	char *job;
+	char *config_json;
+	enum run_status status;
+	long pid;
+	char *host;
+	int64_t start_us, end_us;  /* end 0 while running */
+	int exit_status;           /* >= 0 exit code, < 0 minus the signal */
+	char *log_path;
+	char *error;               /* NULL unless failed */
+	struct strvec outputs;
+};
+void run_record_init(struct run_record *r);
+void run_record_release(struct run_record *r);
+/* -1 if name is not a run status. */
+int run_status_parse(const char *name);
+cJSON *run_record_to_json(const struct run_record *r);
+
+/* One build request (catalog_begin_build). */
+struct build_record {
+	int64_t id;
+	struct strvec refs;
+	char *requester;
+	char *status;              /* "running" until finished */
+	int64_t start_us, end_us;  /* end 0 while running */
+};
+void build_record_init(struct build_record *b);
+void build_record_release(struct build_record *b);
+
+struct event {
+	int64_t seq;
+	int64_t time_us;
+	int64_t build_id;   /* 0 if none */
+	char *type;         /* see EV_* */
+	char *ref;          /* may be NULL */
+	char *run_id;       /* may be NULL */
+	char *payload;      /* JSON object text, may be NULL */
+};
+void event_release(struct event *e);
+/* Appends the event as one JSON line (with trailing '\n'). */
+void event_to_jsonl(const struct event *e, struct strbuf *out);
+
+#define EV_BUILD_REQUESTED    "build_requested"
+#define EV_BUILD_FINISHED     "build_finished"
+#define EV_JOB_PLANNED        "job_planned"
+#define EV_JOB_STARTED        "job_started"
+#define EV_JOB_FINISHED       "job_finished"
+#define EV_JOB_FAILED         "job_failed"
+#define EV_JOB_SKIPPED        "job_skipped"     /* an input failed */
+#define EV_JOB_CUTOFF         "job_up_to_date"  /* build key unchanged */
+#define EV_JOB_CANCELLED      "job_cancelled"
+#define EV_JOB_ABANDONED      "job_abandoned"
+#define EV_PARTITION_PUBLISHED "partition_published"
+#define EV_PARTITION_FAILED   "partition_failed"
+#define EV_PARTITION_TAINTED  "partition_tainted"
+#define EV_PARTITION_STALE    "partition_stale"
+#define EV_LEASE_WAIT         "lease_wait"      /* waiting on another builder */
+
+/* An exclusive claim on building one partition (see lease_* below). */
+struct lease;
+
+struct catalog;
+
+struct catalog_ops {
+	const char *name;  /* "sqlite" */
+	int (*open)(struct catalog *c, struct strbuf *err);
+	void (*close)(struct catalog *c);
+
+	int (*get_partition)(struct catalog *c, const char *ref, struct partition *out,
+			     struct strbuf *err);
+	int (*list_partitions)(struct catalog *c, const char *prefix, const char *after,
+			       size_t limit, unsigned status_mask,
+			       struct partition_list *out, struct strbuf *err);
+	int (*list_children)(struct catalog *c, const char *dir, const char *after,
+			     size_t limit, struct strvec *names, struct strbuf *err);
+
+	int (*begin_build)(struct catalog *c, const struct strvec *refs,
+			   const char *requester, int64_t *build_id, struct strbuf *err);
+	int (*finish_build)(struct catalog *c, int64_t build_id, const char *status,
+			    struct strbuf *err);
+	int (*get_build)(struct catalog *c, int64_t build_id, struct build_record *out,
+			 struct strbuf *err);
+
+	int (*begin_run)(struct catalog *c, struct run_record *run, struct strbuf *err);
+	int (*set_run_pid)(struct catalog *c, const char *run_id, long pid,
+			   struct strbuf *err);
+	int (*publish)(struct catalog *c, const struct manifest *m, struct strbuf *err);
+	int (*publish_batch)(struct catalog *c, const struct manifest *const *ms, size_t n,
+			     struct strbuf *err);
+	int (*finish_run)(struct catalog *c, const char *run_id, enum run_status status,
+			  int exit_status, const char *error, struct strbuf *err);
+	int (*get_run)(struct catalog *c, const char *run_id, struct run_record *out,
+		       struct strbuf *err);
+	int (*get_manifest)(struct catalog *c, const char *run_id, struct manifest *out,
+			    struct strbuf *err);
+	int (*last_durations)(struct catalog *c, const char *job, size_t n,
+			      int64_t *avg_us, struct strbuf *err);
+
+	int (*append_event)(struct catalog *c, const struct event *e, int64_t *seq,
+			    struct strbuf *err);
+	int (*read_events)(struct catalog *c, int64_t after_seq, size_t limit,
+			   int (*fn)(const struct event *e, void *arg), void *arg,
+			   struct strbuf *err);
+
+	int (*taint)(struct catalog *c, const struct strvec *refs, int downstream,
+		     int64_t build_id, struct strvec *changed, struct strbuf *err);
+	int (*lineage)(struct catalog *c, const char *ref, int downstream,
+		       struct strvec *refs, struct strbuf *err);
+	int (*set_status)(struct catalog *c, const char *ref, enum part_status status,
+			  const char *error, struct strbuf *err);
+
+	int (*lease_acquire)(struct catalog *c, const char *ref, int wait,
+			     struct lease **out, struct strbuf *err);
+	void (*lease_release)(struct catalog *c, struct lease *l);
+};
+
+struct catalog {
+	const struct catalog_ops *ops;
+	void *impl;            /* the backend's state */
+	const struct store *store;
+	char *location;        /* backend location, e.g. the SQLite file path */
+};
+
+/*
+ * Opens the catalog of store. location NULL or "" selects the SQLite file
+ * <store>/catalog.db; "sqlite:PATH" another SQLite file; further schemes
+ * (postgresql://) select other backends. A corrupt, unreadable or newer-
+ * than-supported catalog fails with a message naming the file.
+ */
+int catalog_open(struct catalog *c, const struct store *store, const char *location,
+		 struct strbuf *err);
+void catalog_close(struct catalog *c);
+
+/* 1 found (out filled), 0 unknown ref (out->status = PART_MISSING), -1 error. */
+int catalog_get_partition(struct catalog *c, const char *ref, struct partition *out,
+			  struct strbuf *err);
+/*
+ * Partitions whose ref starts with prefix ("" = all), in ref order,
+ * strictly after `after` (NULL = from the start), at most limit of them,
+ * whose status bit (1u << status) is in status_mask (0 = any). Pages
+ * through any number of partitions without loading them all.
+ */
+int catalog_list_partitions(struct catalog *c, const char *prefix, const char *after,
+			    size_t limit, unsigned status_mask,
+			    struct partition_list *out, struct strbuf *err);
+/*
+ * The distinct immediate children of directory `dir` ("" = root) among
+ * known partitions, in name order, strictly after `after`: a child that
+ * is a partition is pushed as "name", one that is a directory as "name/".
+ * A name can be both (a partition "a" and partitions "a/b").
+ */
+int catalog_list_children(struct catalog *c, const char *dir, const char *after,
+			  size_t limit, struct strvec *names, struct strbuf *err);
+
+/* One build per request: refs asked for, requester "cli" | "fs" | ... */
+int catalog_begin_build(struct catalog *c, const struct strvec *refs,
+			const char *requester, int64_t *build_id, struct strbuf *err);
+/* status: "succeeded" | "failed" | "cancelled". */
+int catalog_finish_build(struct catalog *c, int64_t build_id, const char *status,
+			 struct strbuf *err);
+/* 1 found, 0 unknown build, -1 error. */
+int catalog_get_build(struct catalog *c, int64_t build_id, struct build_record *out,
+		      struct strbuf *err);
+
+/*
+ * Records a run as running and its outputs as building (one transaction,
+ * with an EV_JOB_STARTED event). run->run_id is assigned by the catalog
+ * (unique across every process sharing it) if NULL on entry. Fields used:
+ * build_id, job, config_json, pid, host, start_us, log_path, outputs.
+ */
+int catalog_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err);
+int catalog_set_run_pid(struct catalog *c, const char *run_id, long pid,
+			struct strbuf *err);
+/*
+ * In one transaction: stores the manifest, marks every output live with
+ * its hash, size, build key, version and run, marks the run succeeded,
+ * and appends EV_JOB_FINISHED and one EV_PARTITION_PUBLISHED per output.
+ * The caller has already made the data durable in the store. The run
+ * (m->run_id) must have been begun with catalog_begin_run. Clears the
+ * error of an output that had failed before.
+ */
+int catalog_publish(struct catalog *c, const struct manifest *m, struct strbuf *err);
+/*
+ * catalog_publish for n manifests in ONE transaction (all or nothing):
+ * the fast path for many small runs (10k manifests in well under a second).
+ */
+int catalog_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t n,
+			  struct strbuf *err);
+/*
+ * Ends a run that did not publish: status failed / cancelled / abandoned.
+ * Its outputs become PART_FAILED with `error` (failed) or return to what
+ * they were before the run (cancelled, abandoned: missing outputs are
+ * forgotten, previously live ones stay live). Appends the matching event.
+ * Only outputs still held by this run (partition run_id == run_id) change.
+ * A run that is not running any more is an error.
+ */
+int catalog_finish_run(struct catalog *c, const char *run_id, enum run_status status,
+		       int exit_status, const char *error, struct strbuf *err);
+/* 1 found (out filled), 0 unknown run, -1 error. */
+int catalog_get_run(struct catalog *c, const char *run_id, struct run_record *out,
+		    struct strbuf *err);
+/* 1 found, 0 no manifest for run_id, -1 error. */
+int catalog_get_manifest(struct catalog *c, const char *run_id, struct manifest *out,
+			 struct strbuf *err);
+/* Mean duration of the job's last n succeeded runs; 0 if none (for ETAs). */
+int catalog_last_durations(struct catalog *c, const char *job, size_t n,
+			   int64_t *avg_us, struct strbuf *err);
+
+/* Appends an event; e->seq and e->time_us are assigned (time if 0). */
+int catalog_append_event(struct catalog *c, const struct event *e, int64_t *seq,
+			 struct strbuf *err);
+/*
+ * Calls fn for each event with seq > after_seq in seq order (at most limit;
+ * 0 = all). fn returning non-zero stops the walk (not an error). Events
+ * are read a page at a time, so fn may use the same handle. seq values
+ * are assigned in commit order: a reader that remembers the last seq it
+ * saw never misses a later event.
+ */
+int catalog_read_events(struct catalog *c, int64_t after_seq, size_t limit,
+			int (*fn)(const struct event *e, void *arg), void *arg,
+			struct strbuf *err);
+
+/*
+ * Marks refs tainted (and, with downstream, every partition built from
+ * them, transitively through manifests, stale). The refs that changed
+ * are pushed to `changed` (may be NULL). A ref unknown to the catalog is
+ * an error naming it. One transaction.
+ */
+int catalog_taint(struct catalog *c, const struct strvec *refs, int downstream,
+		  int64_t build_id, struct strvec *changed, struct strbuf *err);
+/*
+ * Transitive upstream (inputs of the manifests that built ref, and theirs)
+ * or downstream (partitions whose current manifest read ref, and theirs)
+ * of ref, each once, nearest first.
+ */
+int catalog_lineage(struct catalog *c, const char *ref, int downstream,
+		    struct strvec *refs, struct strbuf *err);
+/*
+ * Sets one partition's status (creating the row if needed; PART_MISSING
+ * forgets the partition). Stale, tainted and failed append their event.
+ */
+int catalog_set_status(struct catalog *c, const char *ref, enum part_status status,
+		       const char *error, struct strbuf *err);
+
+/*
+ * Leases. catalog_lease_acquire claims the exclusive right to build ref
+ * for this process. With wait == 0 it returns at once: 1 acquired
+ * (*out set), 0 held by someone else. With wait != 0 it blocks until the
+ * holder releases it or dies, then acquires it (returns 1). -1 on error.
+ * A lease dies with its holder: the kernel (SQLite backend: flock on
+ * <store>/locks/..., opened O_CLOEXEC) or the server (PostgreSQL: a
+ * session advisory lock) releases it, even after kill -9. Two acquires
+ * of one ref conflict even inside one process. Thread-safe.
+ *
+ * After acquiring, the holder must re-read the partition: whoever held the
+ * lease before may have published it meanwhile. If the partition is
+ * PART_BUILDING with a run whose lease was just acquired, that run's
+ * process died: the holder calls catalog_finish_run(..., RUN_ABANDONED).
+ */
+int catalog_lease_acquire(struct catalog *c, const char *ref, int wait,
+			  struct lease **out, struct strbuf *err);
+void catalog_lease_release(struct catalog *c, struct lease *l);
+
+#endif

@@ -1,0 +1,79 @@
+#ifndef DATABUILD_CLI_H
+#define DATABUILD_CLI_H
+
+#include <stdio.h>
+#include "catalog/catalog.h"
+#include "core/graph.h"
+#include "core/store.h"
+#include "core/strbuf.h"
+
+/*
+ * The command layer: the only code that prints usage, talks to the
+ * terminal and exits. Exit codes: 0 ok, 1 build failed, 2 usage or
+ * configuration error (130 when interrupted).
+ */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_INTERRUPTED = 130,
+};
+
+/* Global options, parsed before the subcommand name. */
+struct cli {
+	const char *argv0;
+	const char *graph_path;        /* --graph, $DATABUILD_GRAPH, ./databuild.json */
+	const char *store_path;        /* --store, $DATABUILD_STORE, <graph dir>/.databuild */
+	const char *catalog_location;  /* --catalog, $DATABUILD_CATALOG (NULL: SQLite in store) */
+	int verbose;
+
+	/* Loaded on demand by cli_load_*; released by cli_release. */
+	struct graph graph;
+	int graph_loaded;
+	struct store store;
+	int store_opened;
+	struct catalog catalog;
+	int catalog_opened;
+};
+
+struct cli_command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+};
+
+/* Each returns 0, or prints "databuild: <message>" and returns -1. */
+int cli_load_graph(struct cli *cli);
+int cli_open_store(struct cli *cli);      /* loads the graph too if no --store */
+int cli_open_catalog(struct cli *cli);    /* opens the store too */
+void cli_release(struct cli *cli);
+
+/* "databuild: <fmt>\n" on stderr. Returns `code` for `return cli_error(2, ...)`. */
+__attribute__((format(printf, 2, 3)))
+int cli_error(int code, const char *fmt, ...);
+/* Prints "databuild: <err>" (err may be multi-line) and returns code. */
+int cli_fail(int code, const struct strbuf *err);
+
+/*
+ * Shared option parsing helpers. cli_wants_help: argv contains -h/--help.
+ * cli_parse_int: strict integer, prints an error naming the option.
+ */
+int cli_wants_help(int argc, char **argv);
+int cli_parse_long(const char *opt, const char *text, long min, long max, long *out);
+
+/* Subcommands, one file each under cli/. */
+int cmd_lookup(struct cli *cli, int argc, char **argv);
+int cmd_configure(struct cli *cli, int argc, char **argv);
+int cmd_plan(struct cli *cli, int argc, char **argv);
+int cmd_build(struct cli *cli, int argc, char **argv);
+int cmd_cat(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_ls(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_taint(struct cli *cli, int argc, char **argv);
+int cmd_path(struct cli *cli, int argc, char **argv);
+int cmd_mount(struct cli *cli, int argc, char **argv);
+int cmd_umount(struct cli *cli, int argc, char **argv);
+
+#endif

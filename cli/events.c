@@ -1,0 +1,161 @@
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define FOLLOW_POLL_MS 50
+
+static volatile sig_atomic_t events_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	events_stop = 1;
+}
+
+static void events_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: databuild events [--since SEQ] [--limit N] [--follow] [--json]\n"
+		"\n"
+		"Print the catalog's event log as JSON lines, in sequence order:\n"
+		"{\"seq\", \"time_us\", \"time\", \"build_id\", \"type\", \"ref\", \"run_id\", \"payload\"}.\n"
+		"\n"
+		"  --since SEQ   only events after sequence number SEQ\n"
+		"  --limit N     at most N events\n"
+		"  --follow      keep printing new events as they happen (until interrupted)\n"
+		"  --json        accepted for symmetry: the output is always JSON lines\n");
+}
+
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return 1;
+	}
+	if (strcmp(argv[*i], name))
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_error(EXIT_USAGE, "events: option '%s' needs a value", name);
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
+struct printer {
+	struct strbuf line;
+	int64_t last;
+	size_t printed;
+	int write_error;
+};
+
+static int print_event(const struct event *e, void *arg)
+{
+	struct printer *p = arg;
+
+	strbuf_reset(&p->line);
+	event_to_jsonl(e, &p->line);
+	if (fwrite(p->line.buf, 1, p->line.len, stdout) != p->line.len) {
+		p->write_error = errno ? errno : EIO;
+		return 1;
+	}
+	p->last = e->seq;
+	p->printed++;
+	return events_stop;
+}
+
+int cmd_events(struct cli *cli, int argc, char **argv)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct printer pr = { STRBUF_INIT, 0, 0, 0 };
+	const char *since_text = NULL, *limit_text = NULL;
+	struct sigaction sa, old_int, old_term, old_pipe;
+	struct pollfd pfd;
+	long since = 0, limit = 0;
+	int follow = 0, ret = EXIT_USAGE, handlers = 0;
+
+	if (cli_wants_help(argc, argv)) {
+		events_usage(stdout);
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		int r;
+
+		if ((r = opt_value(argc, argv, &i, "--since", &since_text)) ||
+		    (r = opt_value(argc, argv, &i, "--limit", &limit_text))) {
+			if (r < 0)
+				goto out;
+		} else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+			follow = 1;
+		} else if (!strcmp(argv[i], "--json")) {
+			/* events are always JSON lines; accepted like every command's --json */
+		} else if (argv[i][0] == '-') {
+			cli_error(EXIT_USAGE, "events: unknown option '%s' (see 'databuild events "
+				  "--help')", argv[i]);
+			goto out;
+		} else {
+			cli_error(EXIT_USAGE, "events: unexpected argument '%s' (see 'databuild events "
+				  "--help')", argv[i]);
+			goto out;
+		}
+	}
+	if ((since_text && cli_parse_long("--since", since_text, 0, LONG_MAX, &since) < 0) ||
+	    (limit_text && cli_parse_long("--limit", limit_text, 0, LONG_MAX, &limit) < 0))
+		goto out;
+	if (cli_open_catalog(cli) < 0)
+		goto out;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+	handlers = 1;
+
+	pr.last = since;
+	for (;;) {
+		size_t want = limit ? (size_t)limit - pr.printed : 0;
+
+		if (catalog_read_events(&cli->catalog, pr.last, want, print_event, &pr, &err) < 0) {
+			ret = cli_fail(EXIT_USAGE, &err);
+			goto out;
+		}
+		if (!pr.write_error && fflush(stdout))
+			pr.write_error = errno ? errno : EIO;
+		if (pr.write_error) {
+			/* the reader went away (EPIPE): a normal end for a stream */
+			ret = pr.write_error == EPIPE ? EXIT_OK : cli_error(EXIT_FAILED,
+				"events: cannot write: %s", strerror(pr.write_error));
+			goto out;
+		}
+		if (!follow || events_stop || (limit && pr.printed >= (size_t)limit))
+			break;
+		/* sleeps, and notices a reader that went away (tail -f style) */
+		pfd.fd = STDOUT_FILENO;
+		pfd.events = 0;
+		if (poll(&pfd, 1, FOLLOW_POLL_MS) > 0 && (pfd.revents & (POLLERR | POLLHUP)))
+			break;
+		if (events_stop)
+			break;
+	}
+	ret = EXIT_OK;
+out:
+	if (handlers) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGPIPE, &old_pipe, NULL);
+	}
+	strbuf_release(&pr.line);
+	strbuf_release(&err);
+	return ret;
+}

@@ -1,0 +1,112 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_command commands[] = {
+	{ "build",     cmd_build,     "plan and run the jobs that produce REF..." },
+	{ "cat",       cmd_cat,       "materialize REF... if needed and write the bytes to stdout" },
+	{ "plan",      cmd_plan,      "print the job graph that would produce REF..." },
+	{ "exec",      cmd_exec,      "configure and run just the job(s) of REF... (inputs must be live)" },
+	{ "mount",     cmd_mount,     "serve the store as a filesystem at MOUNTPOINT" },
+	{ "umount",    cmd_umount,    "unmount MOUNTPOINT (also after its daemon died)" },
+	{ "ls",        cmd_ls,        "list partitions in the catalog" },
+	{ "show",      cmd_show,      "print a partition's status and manifest" },
+	{ "path",      cmd_path,      "print the store path of a live partition's data" },
+	{ "events",    cmd_events,    "print the event log as JSON lines" },
+	{ "taint",     cmd_taint,     "mark partitions (and their downstream) for rebuilding" },
+	{ "lookup",    cmd_lookup,    "print the job that produces each REF" },
+	{ "configure", cmd_configure, "print the JobConfigs that configure returns for REF..." },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: databuild [--graph FILE] [--store DIR] [--catalog URL] COMMAND [ARGS...]\n"
+		"\n"
+		"A data build system: reading a partition builds it.\n"
+		"\n"
+		"global options:\n"
+		"  --graph FILE    the graph file ($DATABUILD_GRAPH, default ./databuild.json)\n"
+		"  --store DIR     the store ($DATABUILD_STORE, default .databuild/ beside the graph)\n"
+		"  --catalog URL   the catalog ($DATABUILD_CATALOG, default the SQLite file in the store)\n"
+		"  -v, --verbose   say more\n"
+		"  -h, --help      this text; `databuild COMMAND --help` for a command\n"
+		"  --version       print the version\n"
+		"\n"
+		"commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nexit status: 0 ok, 1 build failed, 2 usage or configuration error, "
+		   "130 interrupted\n");
+}
+
+static int global_value(int *i, int argc, char **argv, const char *name, const char **out)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (!strncmp(a, name, n) && a[n] == '=') {
+		*out = a + n + 1;
+		return 1;
+	}
+	if (strcmp(a, name))
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_error(EXIT_USAGE, "option '%s' needs a value", name);
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	const struct cli_command *cmd = NULL;
+	int i, ret;
+
+	cli.argv0 = argv[0];
+	cli.graph_path = getenv("DATABUILD_GRAPH");
+	cli.store_path = getenv("DATABUILD_STORE");
+	cli.catalog_location = getenv("DATABUILD_CATALOG");
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		int r;
+
+		if ((r = global_value(&i, argc, argv, "--graph", &cli.graph_path)) ||
+		    (r = global_value(&i, argc, argv, "--store", &cli.store_path)) ||
+		    (r = global_value(&i, argc, argv, "--catalog", &cli.catalog_location))) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			cli.verbose++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("databuild %s\n", DATABUILD_VERSION);
+			return EXIT_OK;
+		} else {
+			cli_error(EXIT_USAGE, "unknown option '%s' (see 'databuild --help')", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (!strcmp(commands[k].name, argv[i]))
+			cmd = &commands[k];
+	if (!cmd) {
+		cli_error(EXIT_USAGE, "unknown command '%s' (see 'databuild --help')", argv[i]);
+		return EXIT_USAGE;
+	}
+	ret = cmd->fn(&cli, argc - i, argv + i);
+	cli_release(&cli);
+	return ret;
+}

@@ -1,0 +1,240 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/json.h"
+#include "core/ref.h"
+
+static void show_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: databuild show REF [--json]\n"
+		"\n"
+		"Print a partition's status and the manifest of the run that built it:\n"
+		"job, version, run id, times, build key, config (args and env), inputs\n"
+		"with the content hashes they were read with, outputs and log file. For\n"
+		"a partition that is building or failed, the current run too.\n"
+		"\n"
+		"  --json   {\"partition\": {...}, \"manifest\": {...} | null, \"run\": {...} | null}\n");
+}
+
+static void field(struct strbuf *out, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void field(struct strbuf *out, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_addf(out, "  %-11s ", name);
+	va_start(ap, fmt);
+	strbuf_vaddf(out, fmt, ap);
+	va_end(ap);
+	strbuf_addch(out, '\n');
+}
+
+static void add_time(struct strbuf *out, const char *name, int64_t us)
+{
+	struct strbuf t = STRBUF_INIT;
+
+	catalog_format_time(us, &t);
+	field(out, name, "%s", t.buf);
+	strbuf_release(&t);
+}
+
+/* Appends s quoted for a POSIX shell when it needs it. */
+static void add_shell_word(struct strbuf *out, const char *s)
+{
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			 "-_./=:,+@%") == strlen(s)) {
+		strbuf_addstr(out, s);
+		return;
+	}
+	strbuf_addch(out, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_addstr(out, "'\\''");
+		else
+			strbuf_addch(out, *s);
+	}
+	strbuf_addch(out, '\'');
+}
+
+static void show_manifest(struct strbuf *out, const struct manifest *m)
+{
+	struct strbuf words = STRBUF_INIT;
+
+	strbuf_addf(out, "manifest (run %s)\n", m->run_id);
+	field(out, "job", "%s%s%s", m->job, m->version ? " " : "", m->version ? m->version : "");
+	add_time(out, "started", m->start_time_us);
+	add_time(out, "finished", m->end_time_us);
+	field(out, "duration", "%.3f s", (double)(m->end_time_us - m->start_time_us) / 1e6);
+	field(out, "build key", "%s", m->build_key);
+	if (m->host)
+		field(out, "host", "%s", m->host);
+	if (m->log_path)
+		field(out, "log", "%s", m->log_path);
+	for (size_t i = 0; i < m->config.args.nr; i++) {
+		if (i)
+			strbuf_addch(&words, ' ');
+		add_shell_word(&words, m->config.args.v[i]);
+	}
+	field(out, "args", "%s", m->config.args.nr ? words.buf : "(none)");
+	if (!m->config.env.nr)
+		field(out, "env", "(none)");
+	for (size_t i = 0; i < m->config.env.nr; i++)
+		field(out, i ? "" : "env", "%s", m->config.env.v[i]);
+	if (!m->inputs_nr)
+		field(out, "inputs", "(none)");
+	for (size_t i = 0; i < m->inputs_nr; i++) {
+		const struct manifest_input *in = &m->inputs[i];
+
+		field(out, i ? "" : "inputs", "%s (%s) sha256 %s, run %s", in->ref,
+		      dep_type_name(in->type), *in->sha256 ? in->sha256 : "-",
+		      in->run_id ? in->run_id : "-");
+	}
+	for (size_t i = 0; i < m->outputs_nr; i++) {
+		const struct manifest_output *o = &m->outputs[i];
+
+		field(out, i ? "" : "outputs", "%s sha256 %s, %lld bytes", o->ref, o->sha256,
+		      (long long)o->size);
+	}
+	strbuf_release(&words);
+}
+
+static void show_run(struct strbuf *out, const struct run_record *r)
+{
+	strbuf_addf(out, "run %s (%s)\n", r->run_id, run_status_name(r->status));
+	field(out, "job", "%s", r->job);
+	if (r->host || r->pid)
+		field(out, "host", "%s, pid %ld", r->host ? r->host : "-", r->pid);
+	add_time(out, "started", r->start_us);
+	if (r->end_us) {
+		add_time(out, "ended", r->end_us);
+		if (r->exit_status < 0)
+			field(out, "exit", "killed by signal %d", -r->exit_status);
+		else
+			field(out, "exit", "status %d", r->exit_status);
+	}
+	if (r->log_path)
+		field(out, "log", "%s", r->log_path);
+	if (r->error)
+		field(out, "error", "%s", r->error);
+}
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	struct partition p;
+	struct manifest m;
+	struct run_record run;
+	const char *ref = NULL;
+	int json = 0, have_manifest = 0, have_run = 0, ret = EXIT_USAGE, rc;
+
+	partition_init(&p);
+	manifest_init(&m);
+	run_record_init(&run);
+	if (cli_wants_help(argc, argv)) {
+		show_usage(stdout);
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			cli_error(EXIT_USAGE, "show: unknown option '%s' (see 'databuild show --help')",
+				  argv[i]);
+			goto out;
+		} else if (ref) {
+			cli_error(EXIT_USAGE, "show: one REF only, got '%s' and '%s'", ref, argv[i]);
+			goto out;
+		} else {
+			ref = argv[i];
+		}
+	}
+	if (!ref) {
+		cli_error(EXIT_USAGE, "show: missing REF (usage: databuild show REF [--json])");
+		goto out;
+	}
+	if (ref_validate(ref, &err) < 0) {
+		ret = cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (cli_open_catalog(cli) < 0)
+		goto out;
+	if ((rc = catalog_get_partition(&cli->catalog, ref, &p, &err)) < 0) {
+		ret = cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (!rc) {
+		ret = cli_error(EXIT_FAILED, "'%s' is not in the catalog (status: missing)", ref);
+		goto out;
+	}
+	if (p.published_run) {
+		manifest_release(&m);
+		if ((rc = catalog_get_manifest(&cli->catalog, p.published_run, &m, &err)) < 0) {
+			ret = cli_fail(EXIT_USAGE, &err);
+			goto out;
+		}
+		have_manifest = rc;
+	}
+	if (p.run_id && (!p.published_run || strcmp(p.run_id, p.published_run))) {
+		run_record_release(&run);
+		if ((rc = catalog_get_run(&cli->catalog, p.run_id, &run, &err)) < 0) {
+			ret = cli_fail(EXIT_USAGE, &err);
+			goto out;
+		}
+		have_run = rc;
+	}
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(o, "partition", partition_to_json(&p));
+		cJSON_AddItemToObject(o, "manifest", have_manifest ? manifest_to_json(&m) :
+				      cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "run", have_run ? run_record_to_json(&run) :
+				      cJSON_CreateNull());
+		json_print(o, &out);
+		strbuf_addch(&out, '\n');
+		cJSON_Delete(o);
+	} else {
+		strbuf_addf(&out, "%s\n", p.ref);
+		field(&out, "status", "%s", part_status_name(p.status));
+		if (p.error)
+			field(&out, "error", "%s", p.error);
+		if (p.size >= 0)
+			field(&out, "size", "%lld bytes", (long long)p.size);
+		if (*p.sha256)
+			field(&out, "sha256", "%s", p.sha256);
+		if (*p.build_key)
+			field(&out, "build key", "%s", p.build_key);
+		if (p.job)
+			field(&out, "job", "%s%s%s", p.job, p.version ? " " : "",
+			      p.version ? p.version : "");
+		add_time(&out, "updated", p.updated_us);
+		if (p.status == PART_LIVE || p.status == PART_STALE || p.status == PART_TAINTED) {
+			struct strbuf data = STRBUF_INIT;
+
+			store_data_path(&cli->store, p.ref, &data);
+			field(&out, "data", "%s", data.buf);
+			strbuf_release(&data);
+		}
+		if (have_run) {
+			strbuf_addch(&out, '\n');
+			show_run(&out, &run);
+		}
+		if (have_manifest) {
+			strbuf_addch(&out, '\n');
+			show_manifest(&out, &m);
+		}
+	}
+	fwrite(out.buf, 1, out.len, stdout);
+	ret = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
+out:
+	partition_release(&p);
+	manifest_release(&m);
+	run_record_release(&run);
+	strbuf_release(&out);
+	strbuf_release(&err);
+	return ret;
+}

@@ -1,0 +1,83 @@
+#ifndef DATABUILD_PROC_H
+#define DATABUILD_PROC_H
+
+#include <sys/types.h>
+#include "core/array.h"
+#include "core/strbuf.h"
+
+/*
+ * Run a short-lived helper process (configure, lookup) to completion,
+ * capturing its output.
+ *
+ * The child is spawned with posix_spawn in its own process group, with
+ * stdin fed from `input` (may be NULL: /dev/null), stdout and stderr
+ * captured separately. If it runs longer than timeout_ms (0: forever) or
+ * prints more than max_output bytes on stdout or on stderr (0: unlimited),
+ * its whole process group is killed with SIGKILL and the result says so.
+ * When the process exits, whatever is left of its process group is killed
+ * too (a helper must not leave background processes behind). No file
+ * descriptor of the caller leaks into the child except 0, 1 and 2.
+ * A child that does not read its stdin does not block the caller. The
+ * child starts with an empty signal mask and default signal dispositions.
+ * argv[0] without a '/' is searched in the caller's PATH (not envp's); a
+ * program that is missing or not executable ends as PROC_SPAWN_FAILED
+ * with its errno.
+ *
+ * Thread-safe: no global state; the child is reaped with waitpid on its
+ * own pid, so nothing else in the process may reap it (no waitpid(-1),
+ * and SIGCHLD must not be set to SIG_IGN).
+ * SIGPIPE from writing to a child that closed its stdin is blocked in the
+ * calling thread around the write and discarded.
+ */
+struct proc_opts {
+	const char *const *argv;
+	const char *const *envp;  /* NULL: inherit environ */
+	const char *cwd;          /* NULL: inherit */
+	const char *input;
+	size_t input_len;
+	long timeout_ms;
+	size_t max_output;
+};
+
+enum proc_end {
+	PROC_EXITED,     /* status = exit code */
+	PROC_SIGNALED,   /* status = signal number */
+	PROC_TIMED_OUT,
+	PROC_TOO_MUCH_OUTPUT,
+	PROC_SPAWN_FAILED, /* status = errno */
+};
+
+struct proc_result {
+	enum proc_end end;
+	int status;
+	struct strbuf out;
+	struct strbuf err;
+	long elapsed_ms;
+	size_t limit;    /* PROC_TIMED_OUT: timeout_ms; PROC_TOO_MUCH_OUTPUT: max_output */
+};
+
+#define PROC_RESULT_INIT { PROC_EXITED, 0, STRBUF_INIT, STRBUF_INIT, 0, 0 }
+
+/*
+ * Runs opts->argv. res must be PROC_RESULT_INIT (or released); its buffers
+ * receive stdout and stderr (stdout cut at max_output when exceeded).
+ * Returns 0 when the process was run or could not be started (whatever
+ * its exit status: inspect res), -1 only on an internal failure (pipe,
+ * poll) with err set. proc_result_release frees the buffers.
+ */
+int proc_run(const struct proc_opts *opts, struct proc_result *res, struct strbuf *err);
+void proc_result_release(struct proc_result *res);
+/* 1 if the process exited 0. */
+int proc_ok(const struct proc_result *res);
+/*
+ * Appends "exited with status 3" / "was killed by signal 9 (Killed)" /
+ * "timed out after 60 s" / "printed more than N bytes" / "could not be
+ * started: <strerror>". timeout_ms <= 0 uses the timeout recorded in res.
+ */
+void proc_describe(const struct proc_result *res, long timeout_ms, struct strbuf *out);
+
+/* Current time, microseconds since the epoch / monotonic milliseconds. */
+long long now_us(void);
+long long mono_ms(void);
+
+#endif

@@ -1,0 +1,58 @@
+#ifndef DATABUILD_STORE_H
+#define DATABUILD_STORE_H
+
+#include "core/strbuf.h"
+
+/*
+ * The store: one directory holding everything databuild keeps.
+ *
+ *   <root>/catalog.db          the SQLite catalog (default backend)
+ *   <root>/data/<ref>          published partitions, mode 0444, immutable
+ *   <root>/staging/<run_id>/   a run's private DATABUILD_OUTPUT_DIR
+ *   <root>/logs/<run_id>.log   stdout+stderr of each run
+ *   <root>/locks/<hh>/<sha256(ref)>.lock  per-partition lease files
+ *   <root>/daemon.log          the mount daemon's log
+ *
+ * The root, staging/, logs/ and locks/ are created mode 0700 and data/
+ * mode 0755 (an existing root keeps its mode). Published files are
+ * replaced only by rename(2), so a reader holding one never sees it
+ * change.
+ */
+struct store {
+	char *root;      /* absolute */
+	char *data_dir;  /* <root>/data, the DATABUILD_INPUT_DIR */
+};
+
+/*
+ * Creates the root (and its missing parents) and the missing
+ * subdirectories, then resolves the root to an absolute, symlink-free path.
+ * 0, or -1 with "store '<root>': ..." in err (s is then left released).
+ * store_release frees the strings (safe on a released store).
+ */
+int store_open(struct store *s, const char *root, struct strbuf *err);
+void store_release(struct store *s);
+
+/* Appends <root>/data/<ref>. */
+void store_data_path(const struct store *s, const char *ref, struct strbuf *out);
+/* Appends <root>/staging/<run_id>. */
+void store_staging_path(const struct store *s, const char *run_id, struct strbuf *out);
+/* Appends <root>/logs/<run_id>.log. */
+void store_log_path(const struct store *s, const char *run_id, struct strbuf *out);
+/* Appends <root>/<name>. */
+void store_path(const struct store *s, const char *name, struct strbuf *out);
+
+/*
+ * Creates every missing parent directory of path (not path itself) with
+ * the given mode (callers pass 0755 under data/ so that published data stays
+ * readable by the mount's users, else 0700). Existing directories are left
+ * alone. 0 or -1 with errno.
+ */
+int mkdir_parents(const char *path, int mode);
+/*
+ * rm -rf path, never following symbolic links (a symlink is removed, not
+ * its target); directories without write permission are made writable
+ * first. 0 or -1 with errno (a missing path is not an error).
+ */
+int remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,298 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/strmap.h"
+#include "executor/internal.h"
+
+#define CONFIGURE_TIMEOUT_MS 60000
+
+const char *node_state_name(enum node_state s)
+{
+	switch (s) {
+	case NODE_PENDING: return "pending";
+	case NODE_WAITING: return "waiting";
+	case NODE_RUNNING: return "running";
+	case NODE_BUILT: return "built";
+	case NODE_UP_TO_DATE: return "up_to_date";
+	case NODE_FAILED: return "failed";
+	case NODE_SKIPPED: return "skipped";
+	case NODE_CANCELLED: return "cancelled";
+	}
+	return "unknown";
+}
+
+void build_summary_init(struct build_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	strbuf_init(&s->errors, 0);
+}
+
+void build_summary_release(struct build_summary *s)
+{
+	strbuf_release(&s->errors);
+	build_summary_init(s);
+}
+
+static void add_json_strs(struct strbuf *out, const struct strvec *v)
+{
+	strbuf_addch(out, '[');
+	for (size_t i = 0; i < v->nr; i++) {
+		strbuf_addstr(out, i ? ",\"" : "\"");
+		strbuf_addquoted(out, v->v[i]);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addch(out, ']');
+}
+
+static void append_event(struct catalog *c, int64_t build_id, const char *type,
+			 const char *ref, const char *payload)
+{
+	struct event e = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	int64_t seq = -1;
+
+	e.build_id = build_id;
+	e.type = (char *)type;
+	e.ref = (char *)ref;
+	e.payload = (char *)payload;
+	catalog_append_event(c, &e, &seq, &err);
+	strbuf_release(&err);
+}
+
+struct find_ctx {
+	int64_t build_id;
+	int64_t seq;
+};
+
+static int find_requested(const struct event *e, void *arg)
+{
+	struct find_ctx *f = arg;
+
+	if (e->build_id != f->build_id || strcmp(e->type, EV_BUILD_REQUESTED))
+		return 0;
+	f->seq = e->seq;
+	return 1;
+}
+
+/*
+ * The request's catalog record (begin_build appends EV_BUILD_REQUESTED);
+ * with events_out, *after_seq is the seq just before that event.
+ */
+static int begin(struct catalog *c, const struct strvec *refs, const struct executor_opts *o,
+		 int64_t *build_id, int64_t *after_seq, struct strbuf *err)
+{
+	struct find_ctx f = { 0, -1 };
+	struct strbuf e2 = STRBUF_INIT;
+
+	*after_seq = -1;
+	if (catalog_begin_build(c, refs, o->requester ? o->requester : "cli", build_id, err) < 0)
+		return -1;
+	if (o->events_out) {
+		f.build_id = *build_id;
+		catalog_read_events(c, 0, 0, find_requested, &f, &e2);
+		*after_seq = f.seq > 0 ? f.seq - 1 : 0;
+	}
+	strbuf_release(&e2);
+	return 0;
+}
+
+static void planned_events(struct catalog *c, int64_t build_id, const struct job_graph *plan)
+{
+	struct strbuf p = STRBUF_INIT;
+
+	for (size_t i = 0; i < plan->nodes_nr; i++) {
+		const struct graph_node *n = &plan->nodes[i];
+
+		strbuf_reset(&p);
+		strbuf_addf(&p, "{\"node\":%zu,\"job\":\"", i);
+		strbuf_addquoted(&p, n->job);
+		strbuf_addstr(&p, "\",\"outputs\":");
+		add_json_strs(&p, &n->config.outputs);
+		strbuf_addstr(&p, ",\"reason\":\"");
+		strbuf_addquoted(&p, n->reason ? n->reason : "");
+		strbuf_addstr(&p, "\"}");
+		append_event(c, build_id, EV_JOB_PLANNED, n->config.outputs.v[0], p.buf);
+	}
+	strbuf_release(&p);
+}
+
+/* Every ref of a request that could not start gets its answer. */
+static void fail_refs(const struct executor_opts *o, const struct strvec *refs,
+		      const struct strbuf *err)
+{
+	struct strmap seen = STRMAP_INIT;
+
+	if (!o->on_partition)
+		return;
+	for (size_t i = 0; i < refs->nr; i++) {
+		if (strmap_contains(&seen, refs->v[i]))
+			continue;
+		strmap_put(&seen, refs->v[i], (void *)1);
+		o->on_partition(refs->v[i], 0, err->len ? err->buf : "build failed", o->arg);
+	}
+	strmap_clear(&seen);
+}
+
+static const char *build_status(int ret)
+{
+	return ret == 0 ? "succeeded" : ret == 130 ? "cancelled" : "failed";
+}
+
+static int finish(struct catalog *c, const struct executor_opts *o, int64_t build_id,
+		  int64_t *seq, int ret)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	catalog_finish_build(c, build_id, build_status(ret), &err);
+	events_flush(c, o->events_out, build_id, NULL, seq);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* Runs a plan under a fresh build record (plan errors already handled). */
+static int run_plan(const struct graph *g, struct catalog *c, const struct store *s,
+		    const struct job_graph *plan, const struct executor_opts *opts,
+		    int64_t build_id, int64_t seq, struct build_summary *sum, struct strbuf *err)
+{
+	struct executor_opts o = *opts;
+	int ret;
+
+	o.build_id = build_id;
+	planned_events(c, build_id, plan);
+	ret = executor_run_from(g, c, s, plan, &o, &seq, sum, err);
+	return finish(c, opts, build_id, &seq, ret);
+}
+
+int executor_build(const struct graph *g, struct catalog *c, const struct store *s,
+		   const struct strvec *refs, const struct executor_opts *opts,
+		   struct build_summary *sum, struct strbuf *err)
+{
+	struct planner_opts po = PLANNER_OPTS_INIT;
+	struct planner_stats stats;
+	struct job_graph plan;
+	int64_t build_id = 0, seq = -1;
+	int ret;
+
+	memset(&stats, 0, sizeof(stats));
+	job_graph_init(&plan);
+	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
+		fail_refs(opts, refs, err);
+		ret = -1;
+		goto out;
+	}
+	po.freshness = opts->freshness;
+	po.force = opts->force;
+	if (planner_plan(g, c, refs, &po, &plan, &stats, err) < 0) {
+		fail_refs(opts, refs, err);
+		ret = finish(c, opts, build_id, &seq, 2);
+		goto out;
+	}
+	if (!plan.outputs.nr)
+		strvec_copy(&plan.outputs, refs);
+	ret = run_plan(g, c, s, &plan, opts, build_id, seq, sum, err);
+out:
+	job_graph_release(&plan);
+	return ret;
+}
+
+/* Configures refs' jobs (one configure per job) into a flat plan. */
+static int exec_plan(const struct graph *g, struct catalog *c, const struct strvec *refs,
+		     struct job_graph *plan, struct strbuf *err)
+{
+	const struct job **jobs = xcalloc(refs->nr + 1, sizeof(*jobs));
+	struct strmap wanted = STRMAP_INIT;
+	struct partition p;
+	int ret = -1;
+
+	partition_init(&p);
+	for (size_t i = 0; i < refs->nr; i++)
+		strmap_put(&wanted, refs->v[i], (void *)1);
+	if (planner_lookup(g, refs, jobs, CONFIGURE_TIMEOUT_MS, err) < 0)
+		goto out;
+	for (size_t i = 0; i < refs->nr; i++) {
+		struct strvec jrefs = STRVEC_INIT;
+		struct job_config_list list = JOB_CONFIG_LIST_INIT;
+		int dup = 0;
+
+		for (size_t k = 0; k < i; k++)
+			if (jobs[k] == jobs[i])
+				dup = 1;
+		if (dup)
+			continue;
+		for (size_t k = i; k < refs->nr; k++)
+			if (jobs[k] == jobs[i] && strvec_find(&jrefs, refs->v[k]) < 0)
+				strvec_push(&jrefs, refs->v[k]);
+		if (planner_configure(g, jobs[i], &jrefs, CONFIGURE_TIMEOUT_MS, &list, err) < 0) {
+			strvec_clear(&jrefs);
+			job_config_list_release(&list);
+			goto out;
+		}
+		for (size_t k = 0; k < list.nr; k++) {
+			int asked = 0;
+
+			for (size_t o = 0; o < list.items[k].outputs.nr; o++)
+				if (strmap_contains(&wanted, list.items[k].outputs.v[o]))
+					asked = 1;
+			if (asked)
+				job_graph_add_node(plan, jobs[i]->label, &list.items[k], "exec");
+		}
+		strvec_clear(&jrefs);
+		job_config_list_release(&list);
+	}
+	for (size_t i = 0; i < plan->nodes_nr; i++) {
+		const struct job_config *cfg = &plan->nodes[i].config;
+
+		for (size_t k = 0; k < cfg->inputs_nr; k++) {
+			int r;
+
+			partition_release(&p);
+			partition_init(&p);
+			r = catalog_get_partition(c, cfg->inputs[k].ref, &p, err);
+			if (r < 0)
+				goto out;
+			if (p.status != PART_LIVE) {
+				strbuf_addf(err, "input '%s' of job '%s' is not live (%s); "
+					    "build it first (databuild build %s)", cfg->inputs[k].ref,
+					    plan->nodes[i].job,
+					    part_status_name(r ? p.status : PART_MISSING),
+					    cfg->inputs[k].ref);
+				goto out;
+			}
+		}
+	}
+	strvec_copy(&plan->outputs, refs);
+	ret = 0;
+out:
+	partition_release(&p);
+	strmap_clear(&wanted);
+	free(jobs);
+	return ret;
+}
+
+int executor_exec(const struct graph *g, struct catalog *c, const struct store *s,
+		  const struct strvec *refs, const struct executor_opts *opts,
+		  struct build_summary *sum, struct strbuf *err)
+{
+	struct executor_opts o = *opts;
+	struct job_graph plan;
+	int64_t build_id = 0, seq = -1;
+	int ret;
+
+	job_graph_init(&plan);
+	o.force = 1;
+	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
+		fail_refs(opts, refs, err);
+		ret = -1;
+		goto out;
+	}
+	if (exec_plan(g, c, refs, &plan, err) < 0) {
+		fail_refs(opts, refs, err);
+		ret = finish(c, opts, build_id, &seq, 2);
+		goto out;
+	}
+	ret = run_plan(g, c, s, &plan, &o, build_id, seq, sum, err);
+out:
+	job_graph_release(&plan);
+	return ret;
+}

@@ -1,0 +1,875 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+#include "core/store.h"
+#include "executor/internal.h"
+
+#define LEASE_BACKOFF_MIN_MS 2
+#define LEASE_BACKOFF_MAX_MS 100
+#define CANCEL_GRACE_MS 300
+#define LOG_TAIL_LINES 10
+#define LOG_TAIL_BYTES 4096
+
+static int is_final(enum node_state s)
+{
+	return s == NODE_BUILT || s == NODE_UP_TO_DATE || s == NODE_FAILED ||
+	       s == NODE_SKIPPED || s == NODE_CANCELLED;
+}
+
+
+struct flush_ctx {
+	FILE *f;
+	int64_t build_id;
+	const struct strmap *runs;
+	int64_t *seq;
+	struct strbuf line;
+};
+
+static int flush_one(const struct event *e, void *arg)
+{
+	struct flush_ctx *fc = arg;
+
+	*fc->seq = e->seq;
+	if (e->build_id != fc->build_id &&
+	    !(fc->runs && e->run_id && strmap_contains(fc->runs, e->run_id)))
+		return 0;
+	strbuf_reset(&fc->line);
+	event_to_jsonl(e, &fc->line);
+	fwrite(fc->line.buf, 1, fc->line.len, fc->f);
+	return 0;
+}
+
+void events_flush(struct catalog *c, FILE *f, int64_t build_id, const struct strmap *runs,
+		  int64_t *seq)
+{
+	struct flush_ctx fc = { f, build_id, runs, seq, STRBUF_INIT };
+	struct strbuf err = STRBUF_INIT;
+
+	if (!f || *seq < 0)
+		return;
+	catalog_read_events(c, *seq, 0, flush_one, &fc, &err);
+	fflush(f);
+	strbuf_release(&fc.line);
+	strbuf_release(&err);
+}
+
+void xrun_event(struct xrun *x, const char *type, const char *ref, const char *run_id,
+		const char *payload)
+{
+	struct event e = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	int64_t seq = 0;
+
+	e.build_id = x->build_id;
+	e.type = (char *)type;
+	e.ref = (char *)ref;
+	e.run_id = (char *)run_id;
+	e.payload = (char *)payload;
+	if (catalog_append_event(x->c, &e, &seq, &err) == 0 && x->event_seq < 0)
+		x->event_seq = seq - 1;
+	strbuf_release(&err);
+}
+
+static void node_payload(const struct xnode *n, const char *reason, struct strbuf *out)
+{
+	const struct strvec *o = &n->gn->config.outputs;
+
+	strbuf_addstr(out, "{\"job\":\"");
+	strbuf_addquoted(out, n->gn->job);
+	strbuf_addstr(out, "\",\"outputs\":[");
+	for (size_t i = 0; i < o->nr; i++) {
+		strbuf_addstr(out, i ? ",\"" : "\"");
+		strbuf_addquoted(out, o->v[i]);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addch(out, ']');
+	if (reason) {
+		strbuf_addstr(out, ",\"reason\":\"");
+		strbuf_addquoted(out, reason);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addch(out, '}');
+}
+
+static void node_event(struct xrun *x, struct xnode *n, const char *type, const char *reason)
+{
+	struct strbuf p = STRBUF_INIT;
+
+	node_payload(n, reason, &p);
+	xrun_event(x, type, n->gn->config.outputs.v[0], n->run_id, p.buf);
+	strbuf_release(&p);
+}
+
+static void report(struct xrun *x, struct xnode *n)
+{
+	struct node_report r;
+
+	if (!x->o->on_node)
+		return;
+	r.node = (size_t)(n - x->nodes);
+	r.job = n->gn->job;
+	r.outputs = &n->gn->config.outputs;
+	r.state = n->state;
+	r.run_id = n->run_id;
+	r.log_path = n->log_path;
+	r.error = n->error.len ? n->error.buf : NULL;
+	r.duration_us = n->duration_us;
+	r.attempt = n->attempt ? n->attempt : 1;
+	x->o->on_node(&r, x->o->arg);
+}
+
+static void leases_drop(struct xrun *x, struct xnode *n)
+{
+	while (n->leases_held)
+		catalog_lease_release(x->c, n->leases[--n->leases_held]);
+}
+
+static void push(size_t *q, size_t *tail, size_t i)
+{
+	q[(*tail)++] = i;
+}
+
+static void skip_downstream(struct xrun *x, struct xnode *failed);
+
+/* n reached a final state: count it, tell the callbacks, release its users. */
+static void node_finish(struct xrun *x, struct xnode *n, enum node_state state)
+{
+	const struct strvec *o = &n->gn->config.outputs;
+	int ok = state == NODE_BUILT || state == NODE_UP_TO_DATE;
+
+	n->state = state;
+	leases_drop(x, n);
+	x->finished++;
+	switch (state) {
+	case NODE_BUILT: x->sum->built++; break;
+	case NODE_UP_TO_DATE: x->sum->up_to_date++; break;
+	case NODE_FAILED:
+		x->sum->failed++;
+		if (x->sum->errors.len)
+			strbuf_addch(&x->sum->errors, '\n');
+		strbuf_addbuf(&x->sum->errors, &n->error);
+		strbuf_addch(&x->sum->errors, '\n');
+		break;
+	case NODE_SKIPPED: x->sum->skipped++; break;
+	case NODE_CANCELLED: x->sum->cancelled++; break;
+	default: break;
+	}
+	report(x, n);
+	if (x->o->on_partition)
+		for (size_t i = 0; i < o->nr; i++)
+			x->o->on_partition(o->v[i], ok, ok ? NULL : n->error.buf, x->o->arg);
+	if (ok) {
+		size_t i = (size_t)(n - x->nodes);
+
+		for (size_t k = x->users_off[i]; k < x->users_off[i + 1]; k++) {
+			struct xnode *u = &x->nodes[x->users[k]];
+
+			if (u->unfinished && !--u->unfinished && u->state == NODE_PENDING &&
+			    !u->queued) {
+				u->queued = 1;
+				push(x->ready, &x->ready_tail, x->users[k]);
+			}
+		}
+	} else if (state == NODE_FAILED) {
+		skip_downstream(x, n);
+		if (!x->o->keep_going)
+			x->stopping = 1;
+	}
+}
+
+static void skip_downstream(struct xrun *x, struct xnode *failed)
+{
+	size_t *stack = NULL, nr = 0, alloc = 0;
+
+	ALLOC_GROW(stack, nr + 1, alloc);
+	stack[nr++] = (size_t)(failed - x->nodes);
+	while (nr) {
+		size_t i = stack[--nr];
+
+		for (size_t k = x->users_off[i]; k < x->users_off[i + 1]; k++) {
+			struct xnode *u = &x->nodes[x->users[k]];
+
+			if (is_final(u->state) || u->state == NODE_RUNNING)
+				continue;
+			strbuf_reset(&u->error);
+			strbuf_addf(&u->error, "job '%s' for '%s' skipped: its input from job '%s' "
+				    "(%s) did not build", u->gn->job, u->gn->config.outputs.v[0],
+				    failed->gn->job, failed->gn->config.outputs.v[0]);
+			node_event(x, u, EV_JOB_SKIPPED, u->error.buf);
+			u->state = NODE_SKIPPED;
+			x->finished++;
+			x->sum->skipped++;
+			leases_drop(x, u);
+			report(x, u);
+			if (x->o->on_partition)
+				for (size_t j = 0; j < u->gn->config.outputs.nr; j++)
+					x->o->on_partition(u->gn->config.outputs.v[j], 0,
+							   u->error.buf, x->o->arg);
+			ALLOC_GROW(stack, nr + 1, alloc);
+			stack[nr++] = x->users[k];
+		}
+	}
+	free(stack);
+}
+
+static void log_tail(const char *log_path, struct strbuf *out)
+{
+	struct strbuf data = STRBUF_INIT;
+	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	off_t size;
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0 && lseek(fd, size > 8192 ? size - 8192 : 0, SEEK_SET) >= 0 &&
+	    strbuf_read_fd(&data, fd, 16384) == 0 && data.len) {
+		strbuf_addch(out, '\n');
+		strbuf_add_tail(out, data.buf, data.len, LOG_TAIL_LINES, LOG_TAIL_BYTES, "    ");
+	}
+	close(fd);
+	strbuf_release(&data);
+}
+
+/* The error paragraph of a failed run: label, run, how it ended, log, tail. */
+static void fail_text(struct xnode *n, const char *how)
+{
+	strbuf_reset(&n->error);
+	strbuf_addf(&n->error, "job '%s' (run %s) %s\n  log: %s", n->gn->job,
+		    n->run_id ? n->run_id : "-", how, n->log_path ? n->log_path : "-");
+	if (n->log_path)
+		log_tail(n->log_path, &n->error);
+}
+
+static void run_forget(struct xnode *n)
+{
+	if (n->staging)
+		remove_tree(n->staging);
+	free(n->staging);
+	n->staging = NULL;
+	if (n->m) {
+		manifest_release(n->m);
+		free(n->m);
+		n->m = NULL;
+	}
+}
+
+/* Fails n before or without a run of its own (catalog trouble, a bad input). */
+static void node_fail_early(struct xrun *x, struct xnode *n, const struct strbuf *why)
+{
+	strbuf_reset(&n->error);
+	strbuf_addf(&n->error, "job '%s' for '%s': ", n->gn->job, n->gn->config.outputs.v[0]);
+	strbuf_addbuf(&n->error, why);
+	strbuf_rtrim(&n->error);
+	if (n->run_id) {
+		struct strbuf e2 = STRBUF_INIT;
+
+		catalog_finish_run(x->c, n->run_id, RUN_FAILED, -1, n->error.buf, &e2);
+		strbuf_release(&e2);
+	} else {
+		node_event(x, n, EV_JOB_FAILED, n->error.buf);
+	}
+	run_forget(n);
+	node_finish(x, n, NODE_FAILED);
+}
+
+/* 1 all leases held, 0 someone else holds one (none held then), -1 error. */
+static int leases_take(struct xrun *x, struct xnode *n, const char **busy, struct strbuf *err)
+{
+	size_t nout = n->gn->config.outputs.nr;
+
+	while (n->leases_held < nout) {
+		struct lease *l = NULL;
+		const char *ref = n->sorted_outputs[n->leases_held];
+		int r = catalog_lease_acquire(x->c, ref, 0, &l, err);
+
+		if (r <= 0) {
+			leases_drop(x, n);
+			*busy = ref;
+			return r;
+		}
+		n->leases[n->leases_held++] = l;
+	}
+	return 1;
+}
+
+/* Leases held: settle the past, compute the key, cut off or spawn. */
+static void node_start(struct xrun *x, struct xnode *n)
+{
+	const struct job_config *cfg = &n->gn->config;
+	struct strbuf err = STRBUF_INIT;
+	struct partition p;
+	const char **hashes = NULL;
+	int fresh = 0;
+
+	partition_init(&p);
+	if (!n->job) {
+		strbuf_addf(&err, "no job '%s' in the graph", n->gn->job);
+		goto fail;
+	}
+	if (!n->m) {
+		n->m = xmalloc(sizeof(*n->m));
+		manifest_init(n->m);
+		hashes = xcalloc(cfg->inputs_nr + 1, sizeof(*hashes));
+		for (size_t i = 0; i < cfg->inputs_nr; i++) {
+			struct manifest_input *in;
+			int r;
+
+			partition_release(&p);
+			partition_init(&p);
+			r = catalog_get_partition(x->c, cfg->inputs[i].ref, &p, &err);
+			if (r < 0)
+				goto fail;
+			if (p.status != PART_LIVE) {
+				strbuf_addf(&err, "input '%s' is not live (%s)", cfg->inputs[i].ref,
+					    part_status_name(r ? p.status : PART_MISSING));
+				goto fail;
+			}
+			in = manifest_add_input(n->m, cfg->inputs[i].ref);
+			in->type = cfg->inputs[i].type;
+			memcpy(in->sha256, p.sha256, sizeof(in->sha256));
+			in->run_id = p.run_id ? xstrdup(p.run_id) : NULL;
+			hashes[i] = n->m->inputs[i].sha256;
+		}
+		if (keyer_compute(&x->keyer, n->job, cfg, hashes, n->m->build_key, &err) < 0)
+			goto fail;
+	}
+	if (publish_reconcile(x, n, &fresh, &err) < 0)
+		goto fail;
+	if (fresh && !(x->o->force && n->requested)) {
+		node_event(x, n, EV_JOB_CUTOFF, NULL);
+		run_forget(n);
+		node_finish(x, n, NODE_UP_TO_DATE);
+		goto out;
+	}
+	if (xrun_spawn(x, n, &err) < 0)
+		goto fail;
+	x->running[x->running_nr++] = (size_t)(n - x->nodes);
+	report(x, n);
+	goto out;
+fail:
+	node_fail_early(x, n, &err);
+out:
+	free(hashes);
+	partition_release(&p);
+	strbuf_release(&err);
+}
+
+static void node_wait(struct xrun *x, struct xnode *n, const char *busy)
+{
+	n->lease_backoff_ms = LEASE_BACKOFF_MIN_MS;
+	n->lease_retry_ms = mono_ms() + n->lease_backoff_ms;
+	if (n->state == NODE_WAITING)
+		return;
+	n->state = NODE_WAITING;
+	x->sum->waited++;
+	xrun_event(x, EV_LEASE_WAIT, busy, NULL, NULL);
+	x->waiting[x->waiting_nr++] = (size_t)(n - x->nodes);
+	report(x, n);
+}
+
+static void node_try(struct xrun *x, struct xnode *n)
+{
+	struct strbuf err = STRBUF_INIT;
+	const char *busy = NULL;
+	int r = 1;
+
+	if (n->leases_held < n->gn->config.outputs.nr)
+		r = leases_take(x, n, &busy, &err);
+	if (r < 0)
+		node_fail_early(x, n, &err);
+	else if (r == 0)
+		node_wait(x, n, busy);
+	else
+		node_start(x, n);
+	strbuf_release(&err);
+}
+
+static void start_ready(struct xrun *x)
+{
+	while (!x->stopping && !x->cancelling && x->running_nr < (size_t)x->jobs) {
+		size_t i;
+
+		if (x->prio_head < x->prio_tail)
+			i = x->prio[x->prio_head++];
+		else if (x->ready_head < x->ready_tail)
+			i = x->ready[x->ready_head++];
+		else
+			break;
+		x->nodes[i].queued = 0;
+		if (x->nodes[i].state == NODE_PENDING || x->nodes[i].state == NODE_WAITING)
+			node_try(x, &x->nodes[i]);
+	}
+}
+
+static void leases_tick(struct xrun *x, long long now)
+{
+	for (size_t k = 0; k < x->waiting_nr; ) {
+		struct xnode *n = &x->nodes[x->waiting[k]];
+		struct strbuf err = STRBUF_INIT;
+		const char *busy = NULL;
+		int r;
+
+		if (n->state != NODE_WAITING) {
+			x->waiting[k] = x->waiting[--x->waiting_nr];
+			continue;
+		}
+		if (now < n->lease_retry_ms || x->stopping || x->cancelling) {
+			k++;
+			continue;
+		}
+		r = leases_take(x, n, &busy, &err);
+		if (r == 0) {
+			n->lease_backoff_ms *= 2;
+			if (n->lease_backoff_ms > LEASE_BACKOFF_MAX_MS)
+				n->lease_backoff_ms = LEASE_BACKOFF_MAX_MS;
+			n->lease_retry_ms = now + n->lease_backoff_ms;
+			k++;
+		} else {
+			x->waiting[k] = x->waiting[--x->waiting_nr];
+			if (r < 0) {
+				node_fail_early(x, n, &err);
+			} else {
+				n->queued = 1;
+				push(x->prio, &x->prio_tail, (size_t)(n - x->nodes));
+			}
+		}
+		strbuf_release(&err);
+	}
+}
+
+static void running_remove(struct xrun *x, size_t i)
+{
+	for (size_t k = 0; k < x->running_nr; k++)
+		if (x->running[k] == i) {
+			x->running[k] = x->running[--x->running_nr];
+			return;
+		}
+}
+
+/* A run that did not publish: retry it, or fail the node. */
+static void run_failed(struct xrun *x, struct xnode *n, const char *how, int exit_status)
+{
+	struct strbuf err = STRBUF_INIT;
+	char *line = xstrfmt("%s (log: %s)", how, n->log_path ? n->log_path : "-");
+
+	catalog_finish_run(x->c, n->run_id, RUN_FAILED, exit_status, line, &err);
+	free(line);
+	fail_text(n, how);
+	run_forget(n);
+	if (n->job && n->attempt <= n->job->retries && !x->cancelling) {
+		strbuf_reset(&err);
+		report(x, n);  /* the failed attempt, still NODE_RUNNING */
+		strbuf_reset(&n->error);
+		free(n->run_id);
+		free(n->log_path);
+		n->run_id = n->log_path = NULL;
+		n->timed_out = 0;
+		node_start(x, n);
+	} else {
+		node_finish(x, n, NODE_FAILED);
+	}
+	strbuf_release(&err);
+}
+
+static void node_reap(struct xrun *x, struct xnode *n)
+{
+	struct strbuf why = STRBUF_INIT;
+	char *how = NULL;
+	int st = 0, exit_status;
+
+	kill(-n->pid, SIGKILL);
+	while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(n->pidfd);
+	n->pidfd = -1;
+	running_remove(x, (size_t)(n - x->nodes));
+	n->duration_us = now_us() - n->start_us;
+	n->wstatus = st;
+	exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+
+	if (x->cancelling) {
+		catalog_finish_run(x->c, n->run_id, RUN_CANCELLED, exit_status, "cancelled", &why);
+		strbuf_reset(&n->error);
+		strbuf_addf(&n->error, "job '%s' (run %s) cancelled", n->gn->job, n->run_id);
+		run_forget(n);
+		node_finish(x, n, NODE_CANCELLED);
+		goto out;
+	}
+	if (n->timed_out)
+		how = xstrfmt("timed out after %ld s", n->job->timeout_s);
+	else if (WIFSIGNALED(st))
+		how = xstrfmt("was killed by signal %d (%s)", WTERMSIG(st),
+			     sigdescr_np(WTERMSIG(st)) ? sigdescr_np(WTERMSIG(st)) : "unknown");
+	else if (!WIFEXITED(st) || WEXITSTATUS(st))
+		how = xstrfmt("exited with status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	else if (publish_stage(x, n, &why) < 0)
+		how = strbuf_detach(&why, NULL);
+	if (how) {
+		run_failed(x, n, how, exit_status);
+		goto out;
+	}
+	x->batch[x->batch_nr++] = (size_t)(n - x->nodes);
+out:
+	free(how);
+	strbuf_release(&why);
+}
+
+static void batch_commit(struct xrun *x)
+{
+	struct strbuf err = STRBUF_INIT;
+	int synced, batched = 0;
+
+	if (!x->batch_nr)
+		return;
+	synced = publish_sync(x, &err);
+	if (synced == 0 && x->batch_nr > 1)
+		batched = publish_commit_batch(x, &err) == 0;
+	strbuf_reset(&err);
+	for (size_t k = 0; k < x->batch_nr; k++) {
+		struct xnode *n = &x->nodes[x->batch[k]];
+
+		if (synced < 0 || (!batched && publish_commit(x, n, &err) < 0)) {
+			strbuf_rtrim(&err);
+			run_failed(x, n, err.buf, 0);
+			continue;
+		}
+		run_forget(n);
+		node_finish(x, n, NODE_BUILT);
+	}
+	x->batch_nr = 0;
+	strbuf_release(&err);
+}
+
+static void cancel_begin(struct xrun *x)
+{
+	x->cancelling = 1;
+	x->sum->cancelled_by_request = 1;
+	x->kill_ms = mono_ms() + CANCEL_GRACE_MS;
+	for (size_t k = 0; k < x->running_nr; k++)
+		kill(-x->nodes[x->running[k]].pid, SIGTERM);
+}
+
+static int loop(struct xrun *x, struct strbuf *err)
+{
+	struct pollfd *pfd = xcalloc((size_t)x->jobs + 1, sizeof(*pfd));
+	size_t *who = xcalloc((size_t)x->jobs + 1, sizeof(*who));
+	int ret = -1;
+
+	for (;;) {
+		long long now, wake = -1;
+		size_t npfd = 0;
+		int timeout, r;
+
+		start_ready(x);
+		if (!x->running_nr && !x->batch_nr &&
+		    (x->stopping || x->cancelling ||
+		     (x->prio_head == x->prio_tail && x->ready_head == x->ready_tail &&
+		      !x->waiting_nr)))
+			break;
+		if (x->o->cancel_fd >= 0 && !x->cancelling) {
+			pfd[npfd].fd = x->o->cancel_fd;
+			pfd[npfd].events = POLLIN;
+			who[npfd++] = (size_t)-1;
+		}
+		for (size_t k = 0; k < x->running_nr; k++) {
+			struct xnode *n = &x->nodes[x->running[k]];
+
+			pfd[npfd].fd = n->pidfd;
+			pfd[npfd].events = POLLIN;
+			who[npfd++] = x->running[k];
+			if (n->deadline_ms && !n->timed_out && (wake < 0 || n->deadline_ms < wake))
+				wake = n->deadline_ms;
+		}
+		if (!x->stopping && !x->cancelling)
+			for (size_t k = 0; k < x->waiting_nr; k++) {
+				long long t = x->nodes[x->waiting[k]].lease_retry_ms;
+
+				if (wake < 0 || t < wake)
+					wake = t;
+			}
+		if (x->cancelling && !x->killed && (wake < 0 || x->kill_ms < wake))
+			wake = x->kill_ms;
+		now = mono_ms();
+		timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now);
+		r = poll(pfd, npfd, timeout);
+		if (r < 0 && errno != EINTR) {
+			strbuf_addf(err, "poll: %s", strerror(errno));
+			goto out;
+		}
+		now = mono_ms();
+		for (size_t k = 0; r > 0 && k < npfd; k++) {
+			if (!pfd[k].revents)
+				continue;
+			if (who[k] == (size_t)-1)
+				cancel_begin(x);
+			else
+				node_reap(x, &x->nodes[who[k]]);
+		}
+		for (size_t k = 0; k < x->running_nr; k++) {
+			struct xnode *n = &x->nodes[x->running[k]];
+
+			if (n->deadline_ms && !n->timed_out && now >= n->deadline_ms) {
+				n->timed_out = 1;
+				kill(-n->pid, SIGKILL);
+			}
+		}
+		if (x->cancelling && !x->killed && now >= x->kill_ms) {
+			x->killed = 1;
+			for (size_t k = 0; k < x->running_nr; k++)
+				kill(-x->nodes[x->running[k]].pid, SIGKILL);
+		}
+		batch_commit(x);
+		leases_tick(x, now);
+		events_flush(x->c, x->o->events_out, x->build_id, &x->abandoned, &x->event_seq);
+	}
+	ret = 0;
+out:
+	free(pfd);
+	free(who);
+	return ret;
+}
+
+/* Nodes that never reached a final state (stopped, cancelled). */
+static void sweep(struct xrun *x)
+{
+	for (size_t i = 0; i < x->nr; i++) {
+		struct xnode *n = &x->nodes[i];
+
+		if (is_final(n->state))
+			continue;
+		strbuf_reset(&n->error);
+		if (x->cancelling) {
+			strbuf_addf(&n->error, "job '%s' for '%s' cancelled before it started",
+				    n->gn->job, n->gn->config.outputs.v[0]);
+			node_event(x, n, EV_JOB_CANCELLED, n->error.buf);
+			node_finish(x, n, NODE_CANCELLED);
+		} else if (x->stopping) {
+			strbuf_addf(&n->error, "job '%s' for '%s' not started: an earlier job failed "
+				    "(--keep-going builds what does not depend on it)",
+				    n->gn->job, n->gn->config.outputs.v[0]);
+			node_event(x, n, EV_JOB_SKIPPED, n->error.buf);
+			node_finish(x, n, NODE_SKIPPED);
+		} else {
+			strbuf_addf(&n->error, "job '%s' for '%s' never became ready (a cycle in "
+				    "the plan?)", n->gn->job, n->gn->config.outputs.v[0]);
+			node_finish(x, n, NODE_FAILED);
+		}
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Requested refs that no node produces: live (pruned) or not. */
+static void report_pruned(struct xrun *x, struct strmap *produced)
+{
+	const struct strvec *refs = &x->plan->outputs;
+
+	for (size_t i = 0; i < refs->nr; i++) {
+		struct partition p;
+		struct strbuf err = STRBUF_INIT;
+		int r;
+
+		if (strmap_contains(produced, refs->v[i]))
+			continue;
+		strmap_put(produced, refs->v[i], (void *)1);
+		partition_init(&p);
+		r = catalog_get_partition(x->c, refs->v[i], &p, &err);
+		if (r > 0 && p.status == PART_LIVE) {
+			if (x->o->on_partition)
+				x->o->on_partition(refs->v[i], 1, NULL, x->o->arg);
+		} else {
+			if (r >= 0)
+				strbuf_addf(&err, "'%s' is %s and no job was planned for it",
+					    refs->v[i], part_status_name(r ? p.status : PART_MISSING));
+			x->unanswered++;
+			strbuf_addbuf(&x->sum->errors, &err);
+			strbuf_addch(&x->sum->errors, '\n');
+			if (x->o->on_partition)
+				x->o->on_partition(refs->v[i], 0, err.buf, x->o->arg);
+		}
+		partition_release(&p);
+		strbuf_release(&err);
+	}
+}
+
+static int setup(struct xrun *x, struct strbuf *err)
+{
+	const struct job_graph *plan = x->plan;
+	struct strmap produced = STRMAP_INIT;
+	size_t nr = plan->nodes_nr;
+
+	x->nr = nr;
+	x->nodes = xcalloc(nr + 1, sizeof(*x->nodes));
+	x->users_off = xcalloc(nr + 2, sizeof(*x->users_off));
+	x->users = xcalloc(plan->edges_nr + 1, sizeof(*x->users));
+	x->ready = xcalloc(nr + 1, sizeof(*x->ready));
+	x->prio = xcalloc(nr + 1, sizeof(*x->prio));
+	x->waiting = xcalloc(nr + 1, sizeof(*x->waiting));
+	x->running = xcalloc((size_t)x->jobs + 1, sizeof(*x->running));
+	x->batch = xcalloc((size_t)x->jobs + 1, sizeof(*x->batch));
+	for (size_t i = 0; i < plan->outputs.nr; i++)
+		strmap_put(&x->requested, plan->outputs.v[i], (void *)1);
+
+	for (size_t e = 0; e < plan->edges_nr; e++) {
+		const struct graph_edge *ed = &plan->edges[e];
+
+		if (ed->from >= nr || ed->to >= nr) {
+			strbuf_addf(err, "plan edge %zu -> %zu names a node out of range",
+				    ed->from, ed->to);
+			strmap_clear(&produced);
+			return -1;
+		}
+		x->users_off[ed->from + 1]++;
+		x->nodes[ed->to].unfinished++;
+	}
+	for (size_t i = 0; i < nr; i++)
+		x->users_off[i + 1] += x->users_off[i];
+	{
+		size_t *fill = xcalloc(nr + 1, sizeof(*fill));
+
+		for (size_t e = 0; e < plan->edges_nr; e++) {
+			const struct graph_edge *ed = &plan->edges[e];
+
+			x->users[x->users_off[ed->from] + fill[ed->from]++] = ed->to;
+		}
+		free(fill);
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct xnode *n = &x->nodes[i];
+		const struct strvec *o = &plan->nodes[i].config.outputs;
+
+		n->gn = &plan->nodes[i];
+		n->job = graph_job(x->g, n->gn->job);
+		n->state = NODE_PENDING;
+		n->pidfd = -1;
+		strbuf_init(&n->error, 0);
+		n->sorted_outputs = xcalloc(o->nr + 1, sizeof(*n->sorted_outputs));
+		n->leases = xcalloc(o->nr + 1, sizeof(*n->leases));
+		for (size_t k = 0; k < o->nr; k++) {
+			n->sorted_outputs[k] = o->v[k];
+			if (strmap_contains(&x->requested, o->v[k]))
+				n->requested = 1;
+			strmap_put(&produced, o->v[k], (void *)1);
+		}
+		qsort(n->sorted_outputs, o->nr, sizeof(*n->sorted_outputs), cmp_str);
+		if (!o->nr) {
+			strbuf_addf(err, "plan node %zu (job '%s') has no outputs", i, n->gn->job);
+			strmap_clear(&produced);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nr; i++)
+		report(x, &x->nodes[i]);
+	report_pruned(x, &produced);
+	strmap_clear(&produced);
+	for (size_t i = 0; i < nr; i++)
+		if (!x->nodes[i].unfinished) {
+			x->nodes[i].queued = 1;
+			push(x->ready, &x->ready_tail, i);
+		}
+	return 0;
+}
+
+static void teardown(struct xrun *x)
+{
+	for (size_t i = 0; i < x->nr; i++) {
+		struct xnode *n = &x->nodes[i];
+
+		if (n->pidfd >= 0)
+			close(n->pidfd);
+		leases_drop(x, n);
+		run_forget(n);
+		free(n->sorted_outputs);
+		free(n->leases);
+		free(n->run_id);
+		free(n->log_path);
+		strbuf_release(&n->error);
+	}
+	free(x->nodes);
+	free(x->users);
+	free(x->users_off);
+	free(x->ready);
+	free(x->prio);
+	free(x->waiting);
+	free(x->running);
+	free(x->batch);
+	keyer_release(&x->keyer);
+	strmap_clear(&x->requested);
+	strmap_clear(&x->abandoned);
+	if (x->data_fd >= 0)
+		close(x->data_fd);
+}
+
+int executor_run_from(const struct graph *g, struct catalog *c, const struct store *s,
+		      const struct job_graph *plan, const struct executor_opts *opts,
+		      int64_t *seq, struct build_summary *sum, struct strbuf *err)
+{
+	struct xrun x;
+	int ret = -1;
+
+	memset(&x, 0, sizeof(x));
+	x.g = g;
+	x.c = c;
+	x.s = s;
+	x.plan = plan;
+	x.o = opts;
+	x.sum = sum;
+	x.build_id = opts->build_id;
+	x.event_seq = *seq;
+	x.jobs = opts->jobs > 0 ? opts->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (x.jobs <= 0)
+		x.jobs = 1;
+	keyer_init(&x.keyer);
+	strmap_init(&x.requested);
+	strmap_init(&x.abandoned);
+	x.data_fd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x.data_fd < 0) {
+		strbuf_addf(err, "cannot open '%s': %s", s->data_dir, strerror(errno));
+		goto out;
+	}
+	if (gethostname(x.host, sizeof(x.host) - 1) < 0)
+		snprintf(x.host, sizeof(x.host), "localhost");
+	if (setup(&x, err) < 0)
+		goto out;
+	if (loop(&x, err) < 0) {
+		if (x.running_nr) {
+			cancel_begin(&x);
+			for (size_t k = 0; k < x.running_nr; k++)
+				kill(-x.nodes[x.running[k]].pid, SIGKILL);
+			while (x.running_nr)
+				node_reap(&x, &x.nodes[x.running[0]]);
+		}
+		sweep(&x);
+		goto out;
+	}
+	sweep(&x);
+	events_flush(c, opts->events_out, x.build_id, &x.abandoned, &x.event_seq);
+	if (x.cancelling)
+		ret = 130;
+	else
+		ret = sum->failed || sum->skipped || sum->cancelled || x.unanswered ? 1 : 0;
+out:
+	*seq = x.event_seq;
+	teardown(&x);
+	return ret;
+}
+
+int executor_run(const struct graph *g, struct catalog *c, const struct store *s,
+		 const struct job_graph *plan, const struct executor_opts *opts,
+		 struct build_summary *sum, struct strbuf *err)
+{
+	int64_t seq = -1;
+
+	return executor_run_from(g, c, s, plan, opts, &seq, sum, err);
+}

@@ -1,0 +1,122 @@
+#ifndef DATABUILD_EXECUTOR_H
+#define DATABUILD_EXECUTOR_H
+
+#include <stdio.h>
+#include "catalog/catalog.h"
+#include "core/graph.h"
+#include "core/jobgraph.h"
+#include "core/store.h"
+#include "planner/planner.h"
+
+/*
+ * The executor (seed graph.execute): runs a JobGraph with a bounded pool
+ * of child processes, publishes outputs atomically into the store, records
+ * runs, manifests and events in the catalog, and coalesces with every
+ * other builder of the same partitions through catalog leases.
+ *
+ * One poll() loop watches job pipes, pidfds, lease waiters and the cancel
+ * fd; a node becomes ready when its count of unfinished inputs reaches 0.
+ * Before a node runs, the executor takes the leases of its outputs (waiting
+ * for other holders without blocking the loop), re-reads the catalog, and
+ * recomputes the build key from its inputs' actual hashes: if every output
+ * is already live with that key the node is cut off (not run).
+ *
+ * Jobs: posix_spawn, own process group, stdin = the JobConfig JSON,
+ * stdout+stderr -> <store>/logs/<run_id>.log, environment = the caller's
+ * + config env + DATABUILD_OUTPUT_DIR, DATABUILD_INPUT_DIR, DATABUILD_RUN_ID.
+ * Publish: each declared output must be a regular file in staging; it is
+ * hashed, made read-only, renamed into <store>/data, synced (one syncfs per
+ * batch), then catalog_publish() marks it live. Nothing of a failed or
+ * cancelled run is published; staging is removed.
+ */
+
+enum node_state {
+	NODE_PENDING,
+	NODE_WAITING,     /* on another builder's lease */
+	NODE_RUNNING,
+	NODE_BUILT,       /* ran and published */
+	NODE_UP_TO_DATE,  /* cut off: outputs live with the same build key */
+	NODE_FAILED,
+	NODE_SKIPPED,     /* an upstream failed */
+	NODE_CANCELLED,
+};
+const char *node_state_name(enum node_state s);
+
+/* What happened to one node; passed to the callbacks and kept in results. */
+struct node_report {
+	size_t node;             /* index in the plan */
+	const char *job;
+	const struct strvec *outputs;
+	enum node_state state;
+	const char *run_id;      /* NULL if it never ran */
+	const char *log_path;    /* NULL if it never ran */
+	const char *error;       /* failed / skipped: one-paragraph reason, incl. stderr tail */
+	long long duration_us;
+	int attempt;             /* 1-based */
+};
+
+struct executor_opts {
+	int jobs;                 /* parallel job processes; <= 0: number of cores */
+	int keep_going;           /* run everything not downstream of a failure */
+	enum freshness freshness;
+	int force;                /* run requested nodes even if cut off */
+	const char *requester;    /* "cli", "fs" (recorded on the build) */
+	int cancel_fd;            /* readable => cancel (-1: none) */
+	FILE *events_out;         /* every event also as JSON lines (may be NULL) */
+	/*
+	 * Called from the executor's thread, in order, for every state change:
+	 * first once per planned node with NODE_PENDING (so a caller can count
+	 * the total), then NODE_WAITING / NODE_RUNNING (once per attempt) and
+	 * exactly one final state per node.
+	 */
+	void (*on_node)(const struct node_report *r, void *arg);
+	/*
+	 * Called once per requested or built output when its fate is known:
+	 * as soon as it is published (or found live / up to date), or with
+	 * ok == 0 and the reason when its node failed, was skipped or was
+	 * cancelled. Every ref of the request gets exactly one call.
+	 */
+	void (*on_partition)(const char *ref, int ok, const char *error, void *arg);
+	void *arg;
+	/*
+	 * executor_run only: the catalog build the runs belong to (0: none).
+	 * executor_build / executor_exec create their own and ignore it.
+	 */
+	int64_t build_id;
+};
+#define EXECUTOR_OPTS_INIT { 0, 0, FRESH_KEYS, 0, "cli", -1, NULL, NULL, NULL, NULL, 0 }
+
+struct build_summary {
+	size_t built, up_to_date, failed, skipped, cancelled, waited;
+	int cancelled_by_request;
+	struct strbuf errors;     /* one paragraph per failed node */
+};
+void build_summary_init(struct build_summary *s);
+void build_summary_release(struct build_summary *s);
+
+/*
+ * Runs plan. Returns 0 if every node ended built or up to date, 1 if some
+ * failed or were skipped, 130 if cancelled, -1 on an internal error (err).
+ */
+int executor_run(const struct graph *g, struct catalog *c, const struct store *s,
+		 const struct job_graph *plan, const struct executor_opts *opts,
+		 struct build_summary *sum, struct strbuf *err);
+
+/*
+ * Plans and runs refs in one go (databuild build / cat, the mount): a
+ * catalog build record, planner_plan with the same freshness and force,
+ * executor_run. Planning errors return 2 with err set.
+ */
+int executor_build(const struct graph *g, struct catalog *c, const struct store *s,
+		   const struct strvec *refs, const struct executor_opts *opts,
+		   struct build_summary *sum, struct strbuf *err);
+
+/*
+ * Seed job.execute: configure refs' job(s) and run exactly those configs
+ * (no recursion); every input must already be live. Same returns.
+ */
+int executor_exec(const struct graph *g, struct catalog *c, const struct store *s,
+		  const struct strvec *refs, const struct executor_opts *opts,
+		  struct build_summary *sum, struct strbuf *err);
+
+#endif

@@ -1,0 +1,250 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "core/proc.h"
+#include "core/store.h"
+#include "executor/internal.h"
+
+/* Opens ref below dirfd, refusing a symlink anywhere on the way. */
+static int open_beneath(int dirfd, const char *ref)
+{
+	struct open_how how;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, dirfd, ref, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dirfd, ref, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return fd;
+}
+
+/* Checks one staged output; returns an fd on it or -1 with why. */
+static int output_open(int outfd, const char *job, const char *ref, struct strbuf *why)
+{
+	struct stat st, st2;
+	const char *what = NULL;
+	int fd;
+
+	if (fstatat(outfd, ref, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			strbuf_addf(why, "exited 0 but did not write output '%s' (expected at "
+				    "$DATABUILD_OUTPUT_DIR/%s)", ref, ref);
+		else
+			strbuf_addf(why, "exited 0 but its output '%s' cannot be read: %s",
+				    ref, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode))
+		what = "is a symbolic link, not a regular file";
+	else if (S_ISDIR(st.st_mode))
+		what = "is a directory, not a regular file";
+	else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		what = "is a device, not a regular file";
+	else if (!S_ISREG(st.st_mode))
+		what = "is a fifo or socket, not a regular file";
+	else if (st.st_nlink > 1)
+		what = "is a hard link to a file outside the staging directory";
+	if (what) {
+		strbuf_addf(why, "exited 0 but its output '%s' %s", ref, what);
+		return -1;
+	}
+	fd = open_beneath(outfd, ref);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == EXDEV)
+			strbuf_addf(why, "exited 0 but its output '%s' lies below a symbolic link",
+				    ref);
+		else
+			strbuf_addf(why, "exited 0 but its output '%s' cannot be opened: %s",
+				    ref, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
+		strbuf_addf(why, "exited 0 but its output '%s' changed while being published", ref);
+		close(fd);
+		return -1;
+	}
+	(void)job;
+	return fd;
+}
+
+int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
+{
+	const struct strvec *outs = &n->gn->config.outputs;
+	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
+	struct manifest *m = n->m;
+	int *fds = xcalloc(outs->nr + 1, sizeof(*fds));
+	int outfd, ret = -1;
+	size_t i;
+
+	for (i = 0; i < outs->nr; i++)
+		fds[i] = -1;
+	strbuf_addf(&path, "%s/out", n->staging);
+	outfd = open(path.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (outfd < 0) {
+		strbuf_addf(why, "exited 0 but its output directory '%s' is gone: %s", path.buf,
+			    strerror(errno));
+		goto out;
+	}
+	m->outputs_nr = 0;
+	for (i = 0; i < outs->nr; i++) {
+		struct manifest_output *o;
+		long long size = 0;
+
+		fds[i] = output_open(outfd, n->gn->job, outs->v[i], why);
+		if (fds[i] < 0)
+			goto out;
+		o = manifest_add_output(m, outs->v[i]);
+		if (sha256_fd(fds[i], outs->v[i], o->sha256, &size, &err) < 0) {
+			strbuf_addf(why, "exited 0 but its output '%s' cannot be hashed: %s",
+				    outs->v[i], err.buf);
+			goto out;
+		}
+		o->size = size;
+	}
+	for (i = 0; i < outs->nr; i++) {
+		fchmod(fds[i], 0444);
+		strbuf_reset(&path);
+		store_data_path(x->s, outs->v[i], &path);
+		if (mkdir_parents(path.buf, 0755) < 0 ||
+		    renameat(outfd, outs->v[i], AT_FDCWD, path.buf) < 0) {
+			strbuf_addf(why, "cannot publish output '%s' to '%s': %s", outs->v[i],
+				    path.buf, strerror(errno));
+			goto out;
+		}
+	}
+	free(m->run_id);
+	m->run_id = xstrdup(n->run_id);
+	free(m->job);
+	m->job = xstrdup(n->gn->job);
+	free(m->version);
+	m->version = xstrdup(n->job->version.text);
+	m->start_time_us = n->start_us;
+	m->end_time_us = n->start_us + n->duration_us;
+	job_config_release(&m->config);
+	job_config_copy(&m->config, &n->gn->config);
+	free(m->log_path);
+	m->log_path = xstrdup(n->log_path);
+	free(m->host);
+	m->host = xstrdup(x->host);
+	ret = 0;
+out:
+	for (i = 0; i < outs->nr; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	if (outfd >= 0)
+		close(outfd);
+	strbuf_release(&path);
+	strbuf_release(&err);
+	return ret;
+}
+
+int publish_sync(struct xrun *x, struct strbuf *err)
+{
+	if (syncfs(x->data_fd) < 0) {
+		strbuf_addf(err, "cannot sync the store '%s': %s", x->s->data_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int publish_commit(struct xrun *x, struct xnode *n, struct strbuf *err)
+{
+	return catalog_publish(x->c, n->m, err);
+}
+
+int publish_commit_batch(struct xrun *x, struct strbuf *err)
+{
+	const struct manifest **ms = xcalloc(x->batch_nr + 1, sizeof(*ms));
+	int ret;
+
+	for (size_t k = 0; k < x->batch_nr; k++)
+		ms[k] = x->nodes[x->batch[k]].m;
+	ret = catalog_publish_batch(x->c, ms, x->batch_nr, err);
+	free(ms);
+	return ret;
+}
+
+/* Abandons the dead run `run_id`; a live output must still hash as recorded. */
+static int settle_abandoned(struct xrun *x, const char *ref, struct partition *p,
+			    struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	char *run_id = xstrdup(p->run_id);
+	char hex[SHA256_HEX_SIZE];
+	struct strbuf herr = STRBUF_INIT;
+	int ret = -1, r;
+
+	if (catalog_finish_run(x->c, run_id, RUN_ABANDONED, -1,
+			       "its builder died before it finished", err) < 0)
+		goto out;
+	strmap_put(&x->abandoned, run_id, (void *)1);
+	store_staging_path(x->s, run_id, &path);
+	remove_tree(path.buf);
+	strbuf_reset(&path);
+	partition_release(p);
+	partition_init(p);
+	r = catalog_get_partition(x->c, ref, p, err);
+	if (r < 0)
+		goto out;
+	if (r > 0 && p->status == PART_LIVE) {
+		store_data_path(x->s, ref, &path);
+		if (sha256_file(path.buf, hex, NULL, &herr) < 0 || strcmp(hex, p->sha256)) {
+			char *why = xstrfmt("data of '%s' differs from its manifest after run %s "
+					    "was interrupted", ref, run_id);
+
+			if (catalog_set_status(x->c, ref, PART_STALE, why, err) < 0) {
+				free(why);
+				goto out;
+			}
+			xrun_event(x, EV_PARTITION_STALE, ref, run_id, NULL);
+			free(why);
+			p->status = PART_STALE;
+		}
+	}
+	ret = 0;
+out:
+	free(run_id);
+	strbuf_release(&path);
+	strbuf_release(&herr);
+	return ret;
+}
+
+int publish_reconcile(struct xrun *x, struct xnode *n, int *fresh, struct strbuf *err)
+{
+	struct partition p;
+	int ret = -1;
+
+	*fresh = 1;
+	partition_init(&p);
+	for (size_t i = 0; i < n->gn->config.outputs.nr; i++) {
+		const char *ref = n->sorted_outputs[i];
+		int r;
+
+		partition_release(&p);
+		partition_init(&p);
+		r = catalog_get_partition(x->c, ref, &p, err);
+		if (r < 0)
+			goto out;
+		if (r > 0 && p.status == PART_BUILDING && p.run_id &&
+		    settle_abandoned(x, ref, &p, err) < 0)
+			goto out;
+		if (r == 0 || p.status != PART_LIVE ||
+		    (x->o->freshness == FRESH_KEYS && strcmp(p.build_key, n->m->build_key)))
+			*fresh = 0;
+	}
+	ret = 0;
+out:
+	partition_release(&p);
+	return ret;
+}

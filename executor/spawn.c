@@ -1,0 +1,204 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+#include "core/store.h"
+#include "executor/internal.h"
+
+extern char **environ;
+
+static int env_overridden(const char *entry, const struct strvec *env)
+{
+	size_t n = strcspn(entry, "=");
+
+	if ((n == 20 && !strncmp(entry, "DATABUILD_OUTPUT_DIR", n)) ||
+	    (n == 19 && !strncmp(entry, "DATABUILD_INPUT_DIR", n)) ||
+	    (n == 16 && !strncmp(entry, "DATABUILD_RUN_ID", n)))
+		return 1;
+	for (size_t i = 0; i < env->nr; i++)
+		if (!strncmp(env->v[i], entry, n) && env->v[i][n] == '=')
+			return 1;
+	return 0;
+}
+
+void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *env)
+{
+	const struct strvec *cenv = &n->gn->config.env;
+
+	for (char **e = environ; e && *e; e++)
+		if (!env_overridden(*e, cenv))
+			strvec_push(env, *e);
+	for (size_t i = 0; i < cenv->nr; i++)
+		strvec_push(env, cenv->v[i]);
+	strvec_pushf(env, "DATABUILD_OUTPUT_DIR=%s/out", n->staging);
+	strvec_pushf(env, "DATABUILD_INPUT_DIR=%s", s->data_dir);
+	strvec_pushf(env, "DATABUILD_RUN_ID=%s", n->run_id);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The run's staging dir with config.json (returned open, at offset 0) and out/. */
+static int staging_make(struct xnode *n, const char *config, size_t len, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	int fd = -1;
+
+	if (mkdir(n->staging, 0700) < 0 && errno == EEXIST) {
+		remove_tree(n->staging);
+		errno = 0;
+		mkdir(n->staging, 0700);
+	}
+	strbuf_addf(&path, "%s/out", n->staging);
+	if (mkdir(path.buf, 0700) < 0) {
+		strbuf_addf(err, "cannot create '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/config.json", n->staging);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, config, len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		strbuf_addf(err, "cannot write '%s': %s", path.buf, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+out:
+	strbuf_release(&path);
+	return fd;
+}
+
+static int do_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd, struct strbuf *err)
+{
+	const struct job_config *cfg = &n->gn->config;
+	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, deflt;
+	static const int defaults[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
+					SIGALRM, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU };
+	pid_t pid = -1;
+	int r, ret = -1;
+
+	strvec_copy(&argv, &n->job->exec);
+	strvec_copy(&argv, &cfg->args);
+	xrun_exec_env(n, x->s, &env);
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+	posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, x->g->dir);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&deflt);
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		sigaddset(&deflt, defaults[i]);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &deflt);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+				 POSIX_SPAWN_SETSIGDEF);
+
+	r = posix_spawn(&pid, argv.v[0], &fa, &attr, (char *const *)argv.v,
+			(char *const *)env.v);
+	if (r) {
+		strbuf_addf(err, "cannot run '%s': %s", argv.v[0], strerror(r));
+		goto out;
+	}
+	n->pid = pid;
+	n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (n->pidfd < 0) {
+		strbuf_addf(err, "pidfd_open: %s", strerror(errno));
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	ret = 0;
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	strvec_clear(&argv);
+	strvec_clear(&env);
+	return ret;
+}
+
+int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
+{
+	struct run_record run;
+	struct strbuf config = STRBUF_INIT, path = STRBUF_INIT;
+	cJSON *json = NULL;
+	int in_fd = -1, log_fd = -1, ret = -1;
+
+	run_record_init(&run);
+	json = job_config_to_json(&n->gn->config);
+	json_print(json, &config);
+	strbuf_addch(&config, '\n');
+
+	run.build_id = x->build_id;
+	run.job = xstrdup(n->gn->job);
+	run.config_json = xstrndup(config.buf, config.len - 1);
+	run.host = xstrdup(x->host);
+	run.start_us = now_us();
+	strvec_copy(&run.outputs, &n->gn->config.outputs);
+	if (catalog_begin_run(x->c, &run, err) < 0)
+		goto out;
+	n->attempt++;
+	n->run_id = xstrdup(run.run_id);
+	n->start_us = run.start_us;
+	n->start_ms = mono_ms();
+	n->deadline_ms = n->job->timeout_s > 0 ? n->start_ms + n->job->timeout_s * 1000LL : 0;
+	n->timed_out = 0;
+	store_log_path(x->s, n->run_id, &path);
+	n->log_path = strbuf_detach(&path, NULL);
+	store_staging_path(x->s, n->run_id, &path);
+	n->staging = strbuf_detach(&path, NULL);
+	strbuf_reset(&n->error);
+
+	in_fd = staging_make(n, config.buf, config.len, err);
+	if (in_fd < 0)
+		goto out;
+	log_fd = open(n->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (log_fd < 0) {
+		strbuf_addf(err, "cannot create '%s': %s", n->log_path, strerror(errno));
+		goto out;
+	}
+	if (do_spawn(x, n, in_fd, log_fd, err) < 0)
+		goto out;
+	n->state = NODE_RUNNING;
+	catalog_set_run_pid(x->c, n->run_id, (long)n->pid, err);
+	strbuf_reset(err);
+	ret = 0;
+out:
+	if (in_fd >= 0)
+		close(in_fd);
+	if (log_fd >= 0)
+		close(log_fd);
+	cJSON_Delete(json);
+	run_record_release(&run);
+	strbuf_release(&config);
+	strbuf_release(&path);
+	return ret;
+}

@@ -1,0 +1,185 @@
+#include <string.h>
+#include <unistd.h>
+
+#include "core/array.h"
+#include "core/json.h"
+#include "fs/internal.h"
+
+#define COUNT_PAGE 1000
+
+static int count_status(struct catalog *c, enum part_status status, int64_t *count,
+			struct strbuf *err)
+{
+	char *after = NULL;
+	int ret = -1;
+
+	*count = 0;
+	for (;;) {
+		struct partition_list l = PARTITION_LIST_INIT;
+
+		if (catalog_list_partitions(c, "", after, COUNT_PAGE, 1u << status, &l, err) < 0)
+			goto out;
+		*count += l.nr;
+		if (l.nr) {
+			free(after);
+			after = xstrdup(l.items[l.nr - 1].ref);
+		}
+		partition_list_release(&l);
+		if (l.nr < COUNT_PAGE)
+			break;
+	}
+	ret = 0;
+out:
+	free(after);
+	return ret;
+}
+
+int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct strbuf *err)
+{
+	cJSON *root = cJSON_CreateObject(), *parts, *builds = cJSON_CreateArray();
+	int64_t live, failed, waiting = 0;
+	int ret = -1;
+
+	if (count_status(c, PART_LIVE, &live, err) < 0 ||
+	    count_status(c, PART_FAILED, &failed, err) < 0)
+		goto out;
+	json_add_int64(root, "pid", getpid());
+	cJSON_AddStringToObject(root, "mountpoint", fs->mountpoint);
+	cJSON_AddStringToObject(root, "store", fs->opts->store->root);
+	cJSON_AddStringToObject(root, "graph", fs->opts->graph->path);
+	cJSON_AddStringToObject(root, "freshness", freshness_name(fs->opts->freshness));
+	json_add_int64(root, "started_us", fs->mount_us);
+	parts = cJSON_AddObjectToObject(root, "partitions");
+	json_add_int64(parts, "live", live);
+	json_add_int64(parts, "failed", failed);
+
+	pthread_rwlock_rdlock(&fs->nodes_lock);
+	pthread_mutex_lock(&fs->wait_lock);
+	for (size_t i = 1; i < fs->nodes_nr; i++) {
+		struct node *n = fs->by_ino[i];
+		cJSON *b;
+
+		if (n->state == BUILD_NONE)
+			continue;
+		b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "ref", n->path);
+		cJSON_AddStringToObject(b, "state", n->state == BUILD_QUEUED ? "queued" : "running");
+		json_add_int64(b, "waiters", n->waiters_nr);
+		waiting += n->waiters_nr;
+		cJSON_AddItemToArray(builds, b);
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+	pthread_rwlock_unlock(&fs->nodes_lock);
+	json_add_int64(root, "waiters", waiting);
+	cJSON_AddItemToObject(root, "builds", builds);
+	builds = NULL;
+	json_print_pretty(root, out);
+	strbuf_addch(out, '\n');
+	ret = 0;
+out:
+	cJSON_Delete(builds);
+	cJSON_Delete(root);
+	return ret;
+}
+
+struct index_walk {
+	struct events_index *ix;
+	struct strbuf line;
+};
+
+static int index_event(const struct event *e, void *arg)
+{
+	struct index_walk *w = arg;
+	struct events_index *ix = w->ix;
+
+	strbuf_reset(&w->line);
+	event_to_jsonl(e, &w->line);
+	ALLOC_GROW(ix->pos, ix->nr + 1, ix->alloc);
+	ix->pos[ix->nr].seq = e->seq;
+	ix->pos[ix->nr].start = ix->size;
+	ix->nr++;
+	ix->size += w->line.len;
+	return 0;
+}
+
+static int refresh_locked(struct fs *fs, struct catalog *c, struct strbuf *err)
+{
+	struct index_walk w = { &fs->events, STRBUF_INIT };
+	int64_t last = fs->events.nr ? fs->events.pos[fs->events.nr - 1].seq : 0;
+	int ret = catalog_read_events(c, last, 0, index_event, &w, err);
+
+	strbuf_release(&w.line);
+	return ret;
+}
+
+int64_t events_refresh(struct fs *fs, struct catalog *c, struct strbuf *err)
+{
+	int64_t size = -1;
+
+	pthread_mutex_lock(&fs->events_lock);
+	if (refresh_locked(fs, c, err) == 0)
+		size = fs->events.size;
+	pthread_mutex_unlock(&fs->events_lock);
+	return size;
+}
+
+struct read_walk {
+	int64_t last_seq;     /* the index's end: later events are not in the file yet */
+	size_t want;          /* bytes wanted in text */
+	struct strbuf text;
+};
+
+static int read_event(const struct event *e, void *arg)
+{
+	struct read_walk *w = arg;
+
+	if (e->seq > w->last_seq)
+		return 1;
+	event_to_jsonl(e, &w->text);
+	return w->text.len >= w->want;
+}
+
+int events_read(struct fs *fs, struct catalog *c, uint64_t off, size_t size,
+		struct strbuf *out, struct strbuf *err)
+{
+	struct events_index *ix = &fs->events;
+	struct read_walk w = { 0, 0, STRBUF_INIT };
+	size_t lo, hi, skip;
+	int ret = -1;
+
+	pthread_mutex_lock(&fs->events_lock);
+	if (off >= ix->size && refresh_locked(fs, c, err) < 0)
+		goto out;
+	if (off >= ix->size || !ix->nr) {
+		ret = 0;
+		goto out;
+	}
+	lo = 0;
+	hi = ix->nr;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->pos[mid].start <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	skip = off - ix->pos[lo].start;
+	w.last_seq = ix->pos[ix->nr - 1].seq;
+	w.want = skip + size;
+	if (catalog_read_events(c, lo ? ix->pos[lo - 1].seq : 0, 0, read_event, &w, err) < 0)
+		goto out;
+	if (w.text.len > skip)
+		strbuf_add(out, w.text.buf + skip, w.text.len - skip < size ? w.text.len - skip : size);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&fs->events_lock);
+	strbuf_release(&w.text);
+	return ret;
+}
+
+void events_release(struct fs *fs)
+{
+	free(fs->events.pos);
+	memset(&fs->events, 0, sizeof(fs->events));
+}

@@ -1,0 +1,248 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/array.h"
+#include "core/ref.h"
+#include "fs/internal.h"
+
+struct handle *handle_new(enum handle_kind kind)
+{
+	struct handle *h = xcalloc(1, sizeof(*h));
+
+	h->kind = kind;
+	h->fd = -1;
+	strbuf_init(&h->text, 0);
+	return h;
+}
+
+void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	if (h->fd >= 0)
+		close(h->fd);
+	strbuf_release(&h->text);
+	free(h);
+}
+
+struct handle *handle_open_data(struct fs *fs, const char *ref)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct handle *h = NULL;
+	int fd;
+
+	store_data_path(fs->opts->store, ref, &path);
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+	strbuf_release(&path);
+	if (fd >= 0) {
+		h = handle_new(HANDLE_DATA);
+		h->fd = fd;
+	}
+	return h;
+}
+
+static int same(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* Whether the page cache may keep what it holds of n (run unchanged). */
+static int keep_cache(struct fs *fs, struct node *n, const char *run_id)
+{
+	int keep;
+
+	pthread_mutex_lock(&fs->wait_lock);
+	keep = same(n->served_run, run_id);
+	if (!keep) {
+		free(n->served_run);
+		n->served_run = run_id ? xstrdup(run_id) : NULL;
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+	return keep;
+}
+
+static int serve_directly(struct fs *fs, struct node *n, const struct partition *p)
+{
+	int ok;
+
+	if (p->status != PART_LIVE)
+		return 0;
+	if (fs->opts->freshness != FRESH_KEYS)
+		return 1;
+	pthread_mutex_lock(&fs->wait_lock);
+	ok = same(n->verified_run, p->run_id);
+	pthread_mutex_unlock(&fs->wait_lock);
+	return ok;
+}
+
+static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
+			   struct fuse_file_info *fi)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct partition p;
+	struct handle *h = NULL;
+	struct catalog *c;
+	int saverr;
+
+	partition_init(&p);
+	c = fs_catalog(fs, &err);
+	if (!c || catalog_get_partition(c, n->path, &p, &err) < 0) {
+		fs_log(fs, "open '%s': %s", n->path, err.buf);
+		saverr = EIO;
+		goto out_err;
+	}
+	if (serve_directly(fs, n, &p))
+		h = handle_open_data(fs, n->path);
+	if (!h) {
+		waiter_add(fs, n, req, fi);
+		goto out;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = keep_cache(fs, n, p.run_id);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(h);
+out:
+	partition_release(&p);
+	strbuf_release(&err);
+	return;
+
+out_err:
+	partition_release(&p);
+	strbuf_release(&err);
+	fuse_reply_err(req, saverr);
+}
+
+static void open_text(fuse_req_t req, struct fs *fs, struct node *n,
+		      struct fuse_file_info *fi)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct partition p;
+	struct handle *h = handle_new(n->kind == NODE_CTL_EVENTS ? HANDLE_EVENTS : HANDLE_TEXT);
+	struct catalog *c;
+	int saverr, found;
+
+	partition_init(&p);
+	if (!(c = fs_catalog(fs, &err)))
+		goto out_eio;
+	switch (n->kind) {
+	case NODE_MANIFEST:
+	case NODE_ERROR:
+		found = catalog_get_partition(c, n->part->path, &p, &err);
+		if (found < 0)
+			goto out_eio;
+		found = sidecar_render(fs, c, n, found ? &p : NULL, &h->text, &err);
+		if (found < 0)
+			goto out_eio;
+		if (!found) {
+			saverr = ENOENT;
+			goto out_err;
+		}
+		break;
+	case NODE_CTL_STATUS:
+		if (control_status(fs, c, &h->text, &err) < 0)
+			goto out_eio;
+		break;
+	default:
+		if (events_refresh(fs, c, &err) < 0)
+			goto out_eio;
+		break;
+	}
+	partition_release(&p);
+	strbuf_release(&err);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(h);
+	return;
+
+out_eio:
+	fs_log(fs, "open '%s': %s", n->path, err.buf);
+	saverr = EIO;
+out_err:
+	partition_release(&p);
+	strbuf_release(&err);
+	handle_free(h);
+	fuse_reply_err(req, saverr);
+}
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_by_ino(fs, ino);
+	int saverr;
+
+	if (!n) {
+		saverr = ENOENT;
+		goto out_err;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		saverr = EROFS;
+		goto out_err;
+	}
+	switch (n->kind) {
+	case NODE_ROOT:
+	case NODE_DIR:
+	case NODE_CTL_DIR:
+		saverr = EISDIR;
+		goto out_err;
+	case NODE_PART:
+		open_partition(req, fs, n, fi);
+		return;
+	default:
+		open_text(req, fs, n, fi);
+		return;
+	}
+
+out_err:
+	fuse_reply_err(req, saverr);
+}
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	struct catalog *c;
+	int saverr;
+
+	switch (h->kind) {
+	case HANDLE_DATA:
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = h->fd;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	case HANDLE_TEXT:
+		if ((size_t)off >= h->text.len)
+			size = 0;
+		else if (size > h->text.len - off)
+			size = h->text.len - off;
+		fuse_reply_buf(req, h->text.buf + (size ? off : 0), size);
+		return;
+	case HANDLE_EVENTS:
+		if (!(c = fs_catalog(fs, &err)) || events_read(fs, c, off, size, &out, &err) < 0) {
+			fs_log(fs, "read '%s/events': %s", CONTROL_DIR, err.buf);
+			saverr = EIO;
+			goto out_err;
+		}
+		fuse_reply_buf(req, out.buf, out.len);
+		strbuf_release(&out);
+		strbuf_release(&err);
+		return;
+	}
+	saverr = EBADF;
+out_err:
+	strbuf_release(&out);
+	strbuf_release(&err);
+	fuse_reply_err(req, saverr);
+}
+
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	handle_free((struct handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}

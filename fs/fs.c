@@ -1,0 +1,440 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/array.h"
+#include "core/proc.h"
+#include "fs/internal.h"
+
+#define MAX_WORKERS 16
+
+static struct fuse_session *signal_session;
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction saved_actions[3], saved_pipe;
+
+static void on_stop_signal(int sig)
+{
+	if (signal_session)
+		fuse_session_exit(signal_session);
+}
+
+/*
+ * Unlike fuse_set_signal_handlers, also when the signals were ignored on
+ * entry (a daemon started from a script in the background).
+ */
+static void signals_install(struct fuse_session *se)
+{
+	struct sigaction sa;
+
+	signal_session = se;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < 3; i++)
+		sigaction(stop_signals[i], &sa, &saved_actions[i]);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &saved_pipe);
+}
+
+static void signals_restore(void)
+{
+	for (size_t i = 0; i < 3; i++)
+		sigaction(stop_signals[i], &saved_actions[i], NULL);
+	sigaction(SIGPIPE, &saved_pipe, NULL);
+	signal_session = NULL;
+}
+
+struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void catalog_free(void *p)
+{
+	struct catalog *c = p;
+
+	catalog_close(c);
+	free(c);
+}
+
+struct catalog *fs_catalog(struct fs *fs, struct strbuf *err)
+{
+	struct catalog *c = pthread_getspecific(fs->catalog_key);
+
+	if (c)
+		return c;
+	c = xcalloc(1, sizeof(*c));
+	if (catalog_open(c, fs->opts->store, fs->opts->catalog_location, err) < 0) {
+		free(c);
+		return NULL;
+	}
+	pthread_setspecific(fs->catalog_key, c);
+	return c;
+}
+
+void fs_log(struct fs *fs, const char *fmt, ...)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+	va_list ap;
+
+	if (!fs->log)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_mutex_lock(&fs->log_lock);
+	fprintf(fs->log, "%s.%03ldZ [%d] ", stamp, ts.tv_nsec / 1000000, (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(fs->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', fs->log);
+	fflush(fs->log);
+	pthread_mutex_unlock(&fs->log_lock);
+}
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+	unsigned want = FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+			FUSE_CAP_ASYNC_READ | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
+			FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_AUTO_INVAL_DATA;
+
+	conn->want |= conn->capable & want;
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	if (conn->max_background < 64)
+		conn->max_background = 64;
+	if (conn->congestion_threshold < 48)
+		conn->congestion_threshold = 48;
+	fs_log(fs, "init: protocol %u.%u, capable 0x%x, want 0x%x, max_write %u",
+	       conn->proto_major, conn->proto_minor, conn->capable, conn->want,
+	       conn->max_write);
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+
+	memset(&st, 0, sizeof(st));
+	st.f_bsize = 4096;
+	st.f_frsize = 4096;
+	st.f_namemax = 255;
+	st.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &st);
+}
+
+/* Everything that would write: the mount is read-only. */
+static void erofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	erofs(req);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	erofs(req);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	erofs(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	erofs(req);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	erofs(req);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	erofs(req);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	erofs(req);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	erofs(req);
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv, off_t off,
+			 struct fuse_file_info *fi)
+{
+	erofs(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	erofs(req);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	erofs(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	erofs(req);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			 off_t length, struct fuse_file_info *fi)
+{
+	erofs(req);
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_op_lookup,
+	.forget = fs_op_forget,
+	.forget_multi = fs_op_forget_multi,
+	.getattr = fs_op_getattr,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = fs_op_open,
+	.read = fs_op_read,
+	.write = op_write,
+	.write_buf = op_write_buf,
+	.release = fs_op_release,
+	.opendir = fs_op_opendir,
+	.readdir = fs_op_readdir,
+	.readdirplus = fs_op_readdirplus,
+	.releasedir = fs_op_releasedir,
+	.statfs = fs_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = fs_op_getxattr,
+	.listxattr = fs_op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};
+
+static void build_args(struct fs *fs, struct fuse_args *args)
+{
+	const struct fs_opts *o = fs->opts;
+	struct strbuf opt = STRBUF_INIT;
+
+	fuse_opt_add_arg(args, "databuild");
+	strbuf_addf(&opt, "ro,fsname=databuild,subtype=databuild");
+	if (o->fuse_options && *o->fuse_options) {
+		strbuf_addf(&opt, ",%s", o->fuse_options);
+		if (strstr(o->fuse_options, "allow_other") &&
+		    !strstr(o->fuse_options, "default_permissions"))
+			strbuf_addstr(&opt, ",default_permissions");
+	}
+	fuse_opt_add_arg(args, "-o");
+	fuse_opt_add_arg(args, opt.buf);
+	if (o->debug)
+		fuse_opt_add_arg(args, "-d");
+	strbuf_release(&opt);
+}
+
+static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	int ret = -1;
+
+	fs->opts = opts;
+	fs->cancel_pipe[0] = fs->cancel_pipe[1] = -1;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	fs->mount_us = now_us();
+	fs->mountpoint = xstrdup(opts->mountpoint);
+	pthread_mutex_init(&fs->wait_lock, NULL);
+	pthread_cond_init(&fs->wait_cond, NULL);
+	pthread_mutex_init(&fs->events_lock, NULL);
+	pthread_mutex_init(&fs->log_lock, NULL);
+	strmap_init(&fs->manifest_sizes);
+	strmap_init(&fs->run_texts);
+	store_path(opts->store, "daemon.log", &path);
+	fs->log = fopen(path.buf, "ae");
+	if (!fs->log) {
+		strbuf_addf(err, "cannot open the log '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	setvbuf(fs->log, NULL, _IOLBF, 0);
+	if (pthread_key_create(&fs->catalog_key, catalog_free)) {
+		strbuf_addstr(err, "cannot create a thread key");
+		goto out;
+	}
+	if (nodes_init(fs) < 0) {
+		strbuf_addstr(err, "cannot create the inode table");
+		goto out;
+	}
+	if (pipe2(fs->cancel_pipe, O_CLOEXEC) < 0) {
+		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&path);
+	return ret;
+}
+
+static void fs_teardown(struct fs *fs)
+{
+	struct catalog *c = pthread_getspecific(fs->catalog_key);
+
+	if (c) {
+		pthread_setspecific(fs->catalog_key, NULL);
+		catalog_free(c);
+	}
+	if (fs->by_ino)
+		nodes_release(fs);
+	strmap_clear(&fs->manifest_sizes);
+	run_texts_release(fs);
+	events_release(fs);
+	free(fs->queue);
+	for (int i = 0; i < 2; i++)
+		if (fs->cancel_pipe[i] >= 0)
+			close(fs->cancel_pipe[i]);
+	if (fs->log)
+		fclose(fs->log);
+	free(fs->mountpoint);
+}
+
+int fs_serve(const struct fs_opts *opts, struct strbuf *err)
+{
+	struct fs fs;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *cfg = NULL;
+	struct stat st;
+	int ret = -1, mounted = 0, handlers = 0, rc;
+
+	memset(&fs, 0, sizeof(fs));
+	if (stat(opts->mountpoint, &st) < 0) {
+		strbuf_addf(err, "mountpoint '%s': %s", opts->mountpoint, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "mountpoint '%s': not a directory", opts->mountpoint);
+		return -1;
+	}
+	if (fs_setup(&fs, opts, err) < 0)
+		goto out;
+	if (!fs_catalog(&fs, err))
+		goto out;
+	build_args(&fs, &args);
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!fs.se) {
+		strbuf_addf(err, "cannot create the FUSE session for '%s' (bad -o options?)",
+			    opts->mountpoint);
+		goto out;
+	}
+	signals_install(fs.se);
+	handlers = 1;
+	if (fuse_session_mount(fs.se, opts->mountpoint) < 0) {
+		strbuf_addf(err, "cannot mount at '%s' (see %s/daemon.log)", opts->mountpoint,
+			    opts->store->root);
+		goto out;
+	}
+	mounted = 1;
+	if (builders_start(&fs, err) < 0)
+		goto out;
+	fs_log(&fs, "mounted '%s' (graph '%s', store '%s', freshness %s)", opts->mountpoint,
+	       opts->graph->path, opts->store->root, freshness_name(opts->freshness));
+	if (opts->ready_fd >= 0 && write(opts->ready_fd, "O", 1) < 0)
+		fs_log(&fs, "cannot signal readiness: %s", strerror(errno));
+
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, MAX_WORKERS);
+	fuse_loop_cfg_set_idle_threads(cfg, MAX_WORKERS);
+	rc = fuse_session_loop_mt(fs.se, cfg);
+	fs_log(&fs, "stopping (%d)", rc);
+	builders_stop(&fs);
+	if (rc < 0) {
+		strbuf_addf(err, "serving '%s' failed: %s", opts->mountpoint, strerror(-rc));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fs.builders_nr)
+		builders_stop(&fs);
+	if (mounted)
+		fuse_session_unmount(fs.se);
+	if (handlers)
+		signals_restore();
+	if (fs.se)
+		fuse_session_destroy(fs.se);
+	if (cfg)
+		fuse_loop_cfg_destroy(cfg);
+	fuse_opt_free_args(&args);
+	if (ret < 0 && err->len)
+		fs_log(&fs, "%s", err->buf);
+	else
+		fs_log(&fs, "unmounted '%s'", opts->mountpoint);
+	fs_teardown(&fs);
+	return ret;
+}
+
+static int fusermount(const char *mountpoint, int lazy, struct strbuf *err)
+{
+	const char *argv[] = { "fusermount3", "-u", mountpoint, NULL, NULL };
+	struct proc_opts po;
+	struct proc_result res = PROC_RESULT_INIT;
+	int ret = -1;
+
+	if (lazy) {
+		argv[2] = "-z";
+		argv[3] = mountpoint;
+	}
+	memset(&po, 0, sizeof(po));
+	po.argv = argv;
+	po.timeout_ms = 30000;
+	if (proc_run(&po, &res, err) < 0)
+		goto out;
+	if (!proc_ok(&res)) {
+		strbuf_addf(err, "cannot unmount '%s': ", mountpoint);
+		if (res.end == PROC_SPAWN_FAILED)
+			strbuf_addf(err, "cannot run fusermount3: %s", strerror(res.status));
+		else if (res.err.len)
+			strbuf_add_tail(err, res.err.buf, res.err.len, 3, 1000, NULL);
+		else
+			proc_describe(&res, po.timeout_ms, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	proc_result_release(&res);
+	return ret;
+}
+
+int fs_unmount(const char *mountpoint, struct strbuf *err)
+{
+	struct stat st;
+	int dead = stat(mountpoint, &st) < 0 && errno == ENOTCONN;
+
+	return fusermount(mountpoint, dead, err);
+}

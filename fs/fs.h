@@ -1,0 +1,44 @@
+#ifndef DATABUILD_FS_H
+#define DATABUILD_FS_H
+
+#include "core/graph.h"
+#include "core/store.h"
+#include "core/strbuf.h"
+#include "planner/planner.h"
+
+/*
+ * The FUSE daemon (DESIGN.md, "The filesystem"): the low-level libfuse
+ * API on a multi-threaded session. Partitions are read-only files;
+ * opening a missing one registers a waiter and returns at once, a builder
+ * thread plans and executes (executor_build) and replies to every waiter
+ * of each partition when its fate is known. Handlers never block on a
+ * build, on a lease or on a job.
+ */
+struct fs_opts {
+	const char *mountpoint;
+	const struct graph *graph;     /* borrowed, lives as long as the mount */
+	const struct store *store;     /* borrowed */
+	const char *catalog_location;  /* as for catalog_open */
+	const char *fuse_options;      /* "-o" text, may be NULL */
+	enum freshness freshness;      /* default FRESH_PRESENCE */
+	int jobs;                      /* <= 0: number of cores */
+	int foreground;
+	int debug;
+	/* Written once the mount is up (daemonized: the parent waits on it). */
+	int ready_fd;                  /* -1: none */
+};
+
+/*
+ * Mounts and serves until unmounted or SIGINT/SIGTERM/SIGHUP; then answers
+ * every waiting reader, cancels running jobs (publishing nothing partial)
+ * and unmounts. Returns 0 on a clean unmount, -1 with err otherwise.
+ */
+int fs_serve(const struct fs_opts *opts, struct strbuf *err);
+
+/*
+ * Unmounts mountpoint, also when its daemon has died ("transport endpoint
+ * is not connected"). 0 or -1 with err.
+ */
+int fs_unmount(const char *mountpoint, struct strbuf *err);
+
+#endif

@@ -1,0 +1,215 @@
+#ifndef DATABUILD_FS_INTERNAL_H
+#define DATABUILD_FS_INTERNAL_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "catalog/catalog.h"
+#include "core/strmap.h"
+#include "fs/fs.h"
+
+/*
+ * Shared state of the FUSE daemon, private to fs/. Locks: nodes_lock
+ * guards the node table; wait_lock guards every node's build fields, the
+ * build queue and `stopping`; events_lock the events index.
+ */
+enum node_kind {
+	NODE_ROOT,
+	NODE_DIR,
+	NODE_PART,
+	NODE_MANIFEST,
+	NODE_ERROR,
+	NODE_CTL_DIR,
+	NODE_CTL_STATUS,
+	NODE_CTL_EVENTS,
+};
+
+enum build_state {
+	BUILD_NONE,
+	BUILD_QUEUED,
+	BUILD_RUNNING,
+};
+
+struct waiter {
+	struct waiter *next;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+};
+
+/*
+ * One name of the mount. Nodes live until the mount ends, so an inode
+ * number is never reused and never changes meaning.
+ */
+struct node {
+	fuse_ino_t ino;
+	enum node_kind kind;   /* partition and directory may swap (nodes_lock) */
+	const char *path;      /* "" for the root; interned in the table */
+	const char *name;      /* last segment of path */
+	struct node *part;     /* sidecars: their partition */
+
+	/* wait_lock */
+	enum build_state state;
+	unsigned long batch;   /* the batch building it (state RUNNING) */
+	struct waiter *waiters;
+	size_t waiters_nr;
+	char *error;           /* the last failure seen by this mount, or NULL */
+	unsigned long error_gen;
+	char *served_run;      /* the run whose bytes the page cache may hold */
+	char *verified_run;    /* FRESH_KEYS: the run a build of this mount found fresh */
+	char *sidecar_key;     /* what sidecar_size was computed for */
+	int64_t sidecar_size;
+};
+
+/* Handle kept in fi->fh for open files. */
+enum handle_kind {
+	HANDLE_DATA,     /* a published partition: fd */
+	HANDLE_TEXT,     /* a generated snapshot: text */
+	HANDLE_EVENTS,   /* the live events file */
+};
+
+struct handle {
+	enum handle_kind kind;
+	int fd;
+	struct strbuf text;
+};
+
+struct event_pos {
+	int64_t seq;       /* the event's sequence number */
+	uint64_t start;    /* its first byte in the events file */
+};
+
+struct events_index {
+	struct event_pos *pos;
+	size_t nr, alloc;
+	uint64_t size;     /* total bytes */
+};
+
+struct fs {
+	const struct fs_opts *opts;
+	struct fuse_session *se;
+	char *mountpoint;
+	int64_t mount_us;
+	uid_t uid;
+	gid_t gid;
+	pthread_key_t catalog_key;
+
+	pthread_rwlock_t nodes_lock;
+	struct strmap by_path;
+	struct node **by_ino;  /* by_ino[ino]; [0] unused */
+	size_t nodes_nr, nodes_alloc;
+
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+	struct node **queue;
+	size_t queue_nr, queue_alloc;
+	unsigned long next_batch;
+	int stopping;
+	pthread_t *builders;
+	size_t builders_nr;
+	int cancel_pipe[2];
+
+	struct strmap manifest_sizes;  /* run_id -> (void *)(size + 1); wait_lock */
+	struct strmap run_texts;       /* failed run_id -> struct run_text; wait_lock */
+
+	pthread_mutex_t events_lock;
+	struct events_index events;
+
+	pthread_mutex_t log_lock;
+	FILE *log;
+};
+
+/* fs.c */
+struct fs *fs_of(fuse_req_t req);
+/* The calling thread's catalog handle (opened on first use), or NULL with err. */
+struct catalog *fs_catalog(struct fs *fs, struct strbuf *err);
+__attribute__((format(printf, 2, 3)))
+void fs_log(struct fs *fs, const char *fmt, ...);
+
+/* inode.c: the node table and the lookup side of the ops. */
+int nodes_init(struct fs *fs);
+void nodes_release(struct fs *fs);
+struct node *node_by_ino(struct fs *fs, fuse_ino_t ino);
+struct node *node_by_path(struct fs *fs, const char *path);
+/* Finds or creates the node of path with kind (updating a dir/partition flip). */
+struct node *node_get(struct fs *fs, const char *path, enum node_kind kind);
+/* "" or "a/b" joined with name. */
+void path_join(struct strbuf *out, const char *dir, const char *name);
+/*
+ * Classifies the child `name` of directory node dir: fills e (ino 0 when
+ * it does not exist). 0, or -1 with err (catalog failure).
+ */
+int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *name,
+	       struct fuse_entry_param *e, struct strbuf *err);
+/* Attributes of a node; p is its catalog row (partitions, sidecars) or NULL. */
+int fs_node_attr(struct fs *fs, struct catalog *c, struct node *n,
+		 struct fuse_entry_param *e, struct strbuf *err);
+/* Entry attributes of a partition (or sidecar) from a catalog row. */
+void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
+		   const struct partition *p, struct fuse_entry_param *e);
+/* Whether a job could produce ref (pattern match or lookup executable). */
+int fs_buildable(struct fs *fs, const char *ref);
+/* Whether path ("" = root) is a directory of the mount. -1 on error. */
+int fs_is_dir(struct fs *fs, struct catalog *c, const char *path, struct strbuf *err);
+
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* dir.c */
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* file.c */
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* Opens ref's published data into a new handle; -1 with errno. */
+struct handle *handle_open_data(struct fs *fs, const char *ref);
+struct handle *handle_new(enum handle_kind kind);
+void handle_free(struct handle *h);
+
+/* waiter.c: builds in flight and the opens waiting on them. */
+int builders_start(struct fs *fs, struct strbuf *err);
+/* Cancels running builds, answers every waiter, joins the builders. */
+void builders_stop(struct fs *fs);
+/* Queues req (an open of partition n) on n's build; replies later. */
+void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi);
+
+/* sidecar.c */
+/* What an error sidecar says about a failed run (the same for all its outputs). */
+struct run_text {
+	char *head;   /* job, run_id, exit status, log */
+	char *error;  /* the run's one-line error, or NULL */
+	char *tail;   /* "log tail:" section, or "" */
+};
+void run_texts_release(struct fs *fs);
+/* Renders n's manifest / error sidecar text: 1 rendered, 0 absent, -1 err. */
+int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
+		   const struct partition *p, struct strbuf *out, struct strbuf *err);
+/* Size of the sidecar (cached per node while its source is unchanged); -1 absent. */
+int64_t sidecar_size(struct fs *fs, struct catalog *c, struct node *n,
+		     const struct partition *p);
+/* Whether a sidecar of kind exists for partition row p and node part. */
+int sidecar_exists(struct fs *fs, enum node_kind kind, struct node *part,
+		   const struct partition *p);
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/* control.c: .databuild/status and .databuild/events */
+int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct strbuf *err);
+/* Brings the events index up to date; returns the events file size or -1. */
+int64_t events_refresh(struct fs *fs, struct catalog *c, struct strbuf *err);
+/* Appends the bytes [off, off+size) of the events file to out. */
+int events_read(struct fs *fs, struct catalog *c, uint64_t off, size_t size,
+		struct strbuf *out, struct strbuf *err);
+void events_release(struct fs *fs);
+
+#endif

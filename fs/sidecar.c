@@ -1,0 +1,386 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/array.h"
+#include "core/json.h"
+#include "fs/internal.h"
+
+#define LOG_TAIL_BYTES 16384
+#define LOG_TAIL_LINES 20
+#define XATTR_PREFIX "user.databuild."
+
+static char *node_error(struct fs *fs, struct node *part, unsigned long *gen)
+{
+	char *e = NULL;
+
+	if (!part)
+		return NULL;
+	pthread_mutex_lock(&fs->wait_lock);
+	if (part->error)
+		e = xstrdup(part->error);
+	if (gen)
+		*gen = part->error_gen;
+	pthread_mutex_unlock(&fs->wait_lock);
+	return e;
+}
+
+int sidecar_exists(struct fs *fs, enum node_kind kind, struct node *part,
+		   const struct partition *p)
+{
+	int has_error;
+
+	if (kind == NODE_MANIFEST)
+		return p && p->status == PART_LIVE && p->run_id;
+	if (p && p->status == PART_LIVE)
+		return 0;
+	if (p && p->status == PART_FAILED)
+		return 1;
+	if (!part)
+		return 0;
+	pthread_mutex_lock(&fs->wait_lock);
+	has_error = part->error != NULL;
+	pthread_mutex_unlock(&fs->wait_lock);
+	return has_error;
+}
+
+static void add_log_tail(struct strbuf *out, const char *path)
+{
+	struct strbuf data = STRBUF_INIT;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && st.st_size > LOG_TAIL_BYTES)
+		lseek(fd, st.st_size - LOG_TAIL_BYTES, SEEK_SET);
+	if (!strbuf_read_fd(&data, fd, LOG_TAIL_BYTES) && data.len) {
+		strbuf_addstr(out, "log tail:\n");
+		strbuf_add_tail(out, data.buf, data.len, LOG_TAIL_LINES, LOG_TAIL_BYTES, "  ");
+		strbuf_addch(out, '\n');
+	}
+	strbuf_release(&data);
+	close(fd);
+}
+
+static void add_indented(struct strbuf *out, const char *text)
+{
+	const char *s = text;
+
+	while (*s) {
+		const char *nl = strchrnul(s, '\n');
+
+		strbuf_addstr(out, "  ");
+		strbuf_add(out, s, nl - s);
+		strbuf_addch(out, '\n');
+		s = *nl ? nl + 1 : nl;
+	}
+}
+
+/* The run-dependent part of an error sidecar, computed once per run. */
+static struct run_text *run_text_get(struct fs *fs, struct catalog *c, const char *run_id,
+				     struct strbuf *err)
+{
+	struct strbuf head = STRBUF_INIT, tail = STRBUF_INIT, log = STRBUF_INIT;
+	struct run_record run;
+	struct run_text *rt;
+	int found;
+
+	pthread_mutex_lock(&fs->wait_lock);
+	rt = strmap_get(&fs->run_texts, run_id);
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (rt)
+		return rt;
+	run_record_init(&run);
+	found = catalog_get_run(c, run_id, &run, err);
+	if (found <= 0)
+		goto out;
+	strbuf_addf(&head, "job: %s\nrun_id: %s\n", run.job, run.run_id);
+	if (run.exit_status >= 0)
+		strbuf_addf(&head, "exit_status: %d\n", run.exit_status);
+	else
+		strbuf_addf(&head, "signal: %d (%s)\n", -run.exit_status, strsignal(-run.exit_status));
+	if (run.log_path && *run.log_path)
+		strbuf_addstr(&log, run.log_path);
+	else
+		store_log_path(fs->opts->store, run.run_id, &log);
+	strbuf_addf(&head, "log: %s\n", log.buf);
+	add_log_tail(&tail, log.buf);
+	rt = xcalloc(1, sizeof(*rt));
+	rt->head = strbuf_detach(&head, NULL);
+	rt->tail = strbuf_detach(&tail, NULL);
+	rt->error = run.error ? xstrdup(run.error) : NULL;
+	pthread_mutex_lock(&fs->wait_lock);
+	if (strmap_get(&fs->run_texts, run_id)) {
+		struct run_text *mine = rt;
+
+		rt = strmap_get(&fs->run_texts, run_id);
+		free(mine->head);
+		free(mine->tail);
+		free(mine->error);
+		free(mine);
+	} else {
+		strmap_put(&fs->run_texts, run_id, rt);
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+out:
+	run_record_release(&run);
+	strbuf_release(&head);
+	strbuf_release(&tail);
+	strbuf_release(&log);
+	return rt;
+}
+
+void run_texts_release(struct fs *fs)
+{
+	struct run_text *rt;
+
+	for (size_t i = 0; strmap_next(&fs->run_texts, &i, NULL, (void **)&rt);) {
+		free(rt->head);
+		free(rt->tail);
+		free(rt->error);
+		free(rt);
+	}
+	strmap_clear(&fs->run_texts);
+}
+
+static int render_error(struct fs *fs, struct catalog *c, struct node *part,
+			const struct partition *p, struct strbuf *out, struct strbuf *err)
+{
+	struct run_text *rt = NULL;
+	char *mem = node_error(fs, part, NULL);
+	int ret = -1;
+
+	strbuf_addf(out, "partition: %s\n", part ? part->path : p->ref);
+	if (p && p->status == PART_FAILED && p->run_id) {
+		rt = run_text_get(fs, c, p->run_id, err);
+		if (!rt && err->len)
+			goto out;
+	}
+	if (rt)
+		strbuf_addstr(out, rt->head);
+	else if (p && p->job)
+		strbuf_addf(out, "job: %s\n", p->job);
+	strbuf_addstr(out, "error:\n");
+	if (mem)
+		add_indented(out, mem);
+	else if (rt && rt->error)
+		add_indented(out, rt->error);
+	else if (p && p->error)
+		add_indented(out, p->error);
+	else
+		add_indented(out, "the build failed");
+	if (rt)
+		strbuf_addstr(out, rt->tail);
+	ret = 1;
+out:
+	free(mem);
+	return ret;
+}
+
+int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
+		   const struct partition *p, struct strbuf *out, struct strbuf *err)
+{
+	struct manifest m;
+	cJSON *json;
+	int found;
+
+	if (!sidecar_exists(fs, n->kind, n->part, p))
+		return 0;
+	if (n->kind == NODE_ERROR)
+		return render_error(fs, c, n->part, p, out, err);
+	manifest_init(&m);
+	found = catalog_get_manifest(c, p->run_id, &m, err);
+	if (found > 0) {
+		json = manifest_to_json(&m);
+		json_print_pretty(json, out);
+		strbuf_addch(out, '\n');
+		cJSON_Delete(json);
+	}
+	manifest_release(&m);
+	return found;
+}
+
+/* A manifest depends on its run only: one size per run, shared by its outputs. */
+static int64_t manifest_size(struct fs *fs, struct catalog *c, struct node *n,
+			     const struct partition *p)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	uintptr_t cached;
+	int64_t size = -1;
+
+	pthread_mutex_lock(&fs->wait_lock);
+	cached = (uintptr_t)strmap_get(&fs->manifest_sizes, p->run_id);
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (cached)
+		return (int64_t)cached - 1;
+	if (!c)
+		return -1;
+	if (sidecar_render(fs, c, n, p, &text, &err) > 0) {
+		size = text.len;
+		pthread_mutex_lock(&fs->wait_lock);
+		strmap_put(&fs->manifest_sizes, p->run_id, (void *)(uintptr_t)(size + 1));
+		pthread_mutex_unlock(&fs->wait_lock);
+	} else if (err.len) {
+		fs_log(fs, "'%s': %s", n->path, err.buf);
+	}
+	strbuf_release(&text);
+	strbuf_release(&err);
+	return size;
+}
+
+int64_t sidecar_size(struct fs *fs, struct catalog *c, struct node *n,
+		     const struct partition *p)
+{
+	struct strbuf key = STRBUF_INIT, text = STRBUF_INIT, err = STRBUF_INIT;
+	unsigned long gen = 0;
+	char *mem;
+	int64_t size = -1;
+
+	if (!sidecar_exists(fs, n->kind, n->part, p))
+		return -1;
+	if (n->kind == NODE_MANIFEST)
+		return manifest_size(fs, c, n, p);
+	mem = node_error(fs, n->part, &gen);
+	free(mem);
+	strbuf_addf(&key, "%s:%s:%lu", p ? part_status_name(p->status) : "",
+		    p && p->run_id ? p->run_id : "", gen);
+	pthread_mutex_lock(&fs->wait_lock);
+	if (n->sidecar_key && !strcmp(n->sidecar_key, key.buf))
+		size = n->sidecar_size;
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (size >= 0 || !c)
+		goto out;
+	if (sidecar_render(fs, c, n, p, &text, &err) <= 0) {
+		if (err.len)
+			fs_log(fs, "'%s': %s", n->path, err.buf);
+		goto out;
+	}
+	size = text.len;
+	pthread_mutex_lock(&fs->wait_lock);
+	free(n->sidecar_key);
+	n->sidecar_key = strbuf_detach(&key, NULL);
+	n->sidecar_size = size;
+	pthread_mutex_unlock(&fs->wait_lock);
+out:
+	strbuf_release(&key);
+	strbuf_release(&text);
+	strbuf_release(&err);
+	return size;
+}
+
+static const char *const xattr_names[] = {
+	"status", "job", "run_id", "build_key", "sha256",
+};
+
+static const char *xattr_value(const struct partition *p, int found, const char *name)
+{
+	if (!strcmp(name, "status"))
+		return found ? part_status_name(p->status) : "missing";
+	if (!found)
+		return NULL;
+	if (!strcmp(name, "job"))
+		return p->job;
+	if (!strcmp(name, "run_id"))
+		return p->run_id;
+	if (!strcmp(name, "build_key"))
+		return *p->build_key ? p->build_key : NULL;
+	if (!strcmp(name, "sha256"))
+		return *p->sha256 ? p->sha256 : NULL;
+	return NULL;
+}
+
+static int load_partition(fuse_req_t req, fuse_ino_t ino, struct partition *p, int *found)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_by_ino(fs, ino);
+	struct strbuf err = STRBUF_INIT;
+	struct catalog *c;
+
+	if (!n)
+		return ENOENT;
+	if (n->kind != NODE_PART) {
+		*found = -1;
+		return 0;
+	}
+	c = fs_catalog(fs, &err);
+	if (!c || (*found = catalog_get_partition(c, n->path, p, &err)) < 0) {
+		fs_log(fs, "xattr '%s': %s", n->path, err.buf);
+		strbuf_release(&err);
+		return EIO;
+	}
+	strbuf_release(&err);
+	return 0;
+}
+
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct partition p;
+	const char *value = NULL;
+	size_t len;
+	int found = 0, saverr;
+
+	partition_init(&p);
+	if (strncmp(name, "user.", 5)) {
+		saverr = EOPNOTSUPP;
+		goto out_err;
+	}
+	if ((saverr = load_partition(req, ino, &p, &found)))
+		goto out_err;
+	if (found >= 0 && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+		value = xattr_value(&p, found, name + strlen(XATTR_PREFIX));
+	if (!value) {
+		saverr = ENODATA;
+		goto out_err;
+	}
+	len = strlen(value);
+	if (!size) {
+		fuse_reply_xattr(req, len);
+	} else if (size < len) {
+		saverr = ERANGE;
+		goto out_err;
+	} else {
+		fuse_reply_buf(req, value, len);
+	}
+	partition_release(&p);
+	return;
+
+out_err:
+	partition_release(&p);
+	fuse_reply_err(req, saverr);
+}
+
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct strbuf list = STRBUF_INIT;
+	struct partition p;
+	int found = 0, saverr;
+
+	partition_init(&p);
+	if ((saverr = load_partition(req, ino, &p, &found)))
+		goto out_err;
+	for (size_t i = 0; found >= 0 && i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++) {
+		if (!xattr_value(&p, found, xattr_names[i]))
+			continue;
+		strbuf_addf(&list, "%s%s", XATTR_PREFIX, xattr_names[i]);
+		strbuf_addch(&list, '\0');
+	}
+	if (!size) {
+		fuse_reply_xattr(req, list.len);
+	} else if (size < list.len) {
+		saverr = ERANGE;
+		goto out_err;
+	} else {
+		fuse_reply_buf(req, list.buf, list.len);
+	}
+	partition_release(&p);
+	strbuf_release(&list);
+	return;
+
+out_err:
+	partition_release(&p);
+	strbuf_release(&list);
+	fuse_reply_err(req, saverr);
+}

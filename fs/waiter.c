@@ -1,0 +1,406 @@
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/array.h"
+#include "core/ref.h"
+#include "executor/executor.h"
+#include "fs/internal.h"
+
+#define BUILDERS 4
+
+/* One executor_build call: the partitions a builder took from the queue. */
+struct batch {
+	struct fs *fs;
+	unsigned long id;
+	struct node **nodes;
+	size_t nr, alloc;
+	struct catalog aux;   /* for the callbacks: the executor owns the other one */
+	int aux_open;
+};
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n = data;
+	struct waiter *w = NULL, **pp;
+
+	pthread_mutex_lock(&fs->wait_lock);
+	for (pp = &n->waiters; *pp; pp = &(*pp)->next) {
+		if ((*pp)->req == req) {
+			w = *pp;
+			*pp = w->next;
+			n->waiters_nr--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (w) {
+		fuse_reply_err(req, EINTR);
+		free(w);
+	}
+}
+
+void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	int saverr;
+
+	w->req = req;
+	w->fi = *fi;
+	fuse_req_interrupt_func(req, on_interrupt, n);
+	pthread_mutex_lock(&fs->wait_lock);
+	if (fs->stopping) {
+		saverr = EIO;
+		goto out_err;
+	}
+	if (fuse_req_interrupted(req)) {
+		saverr = EINTR;
+		goto out_err;
+	}
+	w->next = n->waiters;
+	n->waiters = w;
+	n->waiters_nr++;
+	if (n->state == BUILD_NONE) {
+		n->state = BUILD_QUEUED;
+		ALLOC_GROW(fs->queue, fs->queue_nr + 1, fs->queue_alloc);
+		fs->queue[fs->queue_nr++] = n;
+		pthread_cond_signal(&fs->wait_cond);
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+	return;
+
+out_err:
+	pthread_mutex_unlock(&fs->wait_lock);
+	free(w);
+	fuse_reply_err(req, saverr);
+}
+
+/* Detaches n's waiters and ends its build; wait_lock held. */
+static struct waiter *take_waiters(struct node *n)
+{
+	struct waiter *w = n->waiters;
+
+	n->waiters = NULL;
+	n->waiters_nr = 0;
+	n->state = BUILD_NONE;
+	return w;
+}
+
+static void inval_sidecars(struct fs *fs, struct node *n)
+{
+	struct strbuf name = STRBUF_INIT, dir = STRBUF_INIT;
+	struct node *parent;
+
+	strbuf_add(&dir, n->path, ref_dataset_len(n->path));
+	parent = node_by_path(fs, dir.buf);
+	if (parent) {
+		strbuf_addf(&name, "%s%s", n->name, SIDECAR_ERROR);
+		fuse_lowlevel_notify_inval_entry(fs->se, parent->ino, name.buf, name.len);
+		strbuf_reset(&name);
+		strbuf_addf(&name, "%s%s", n->name, SIDECAR_MANIFEST);
+		fuse_lowlevel_notify_inval_entry(fs->se, parent->ino, name.buf, name.len);
+	}
+	strbuf_release(&name);
+	strbuf_release(&dir);
+}
+
+static struct catalog *batch_catalog(struct batch *b)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	if (!b->aux_open) {
+		if (catalog_open(&b->aux, b->fs->opts->store, b->fs->opts->catalog_location,
+				 &err) < 0) {
+			fs_log(b->fs, "%s", err.buf);
+			strbuf_release(&err);
+			return NULL;
+		}
+		b->aux_open = 1;
+	}
+	return &b->aux;
+}
+
+static void finish_ok(struct batch *b, struct node *n)
+{
+	struct fs *fs = b->fs;
+	struct catalog *c = batch_catalog(b);
+	struct strbuf err = STRBUF_INIT;
+	struct partition p;
+	struct waiter *w;
+
+	partition_init(&p);
+	if (c && catalog_get_partition(c, n->path, &p, &err) < 0)
+		fs_log(fs, "'%s': %s", n->path, err.buf);
+	pthread_mutex_lock(&fs->wait_lock);
+	w = take_waiters(n);
+	free(n->error);
+	n->error = NULL;
+	n->error_gen++;
+	free(n->verified_run);
+	n->verified_run = p.run_id ? xstrdup(p.run_id) : NULL;
+	free(n->served_run);
+	n->served_run = p.run_id ? xstrdup(p.run_id) : NULL;
+	pthread_mutex_unlock(&fs->wait_lock);
+	partition_release(&p);
+	strbuf_release(&err);
+
+	/* The kernel must drop the placeholder's attributes before any reply. */
+	fuse_lowlevel_notify_inval_inode(fs->se, n->ino, 0, 0);
+	inval_sidecars(fs, n);
+	while (w) {
+		struct waiter *next = w->next;
+		struct handle *h = handle_open_data(fs, n->path);
+
+		if (!h) {
+			fs_log(fs, "open '%s' in the store: %s", n->path, strerror(errno));
+			fuse_reply_err(w->req, EIO);
+		} else {
+			w->fi.fh = (uintptr_t)h;
+			w->fi.keep_cache = 1;
+			if (fuse_reply_open(w->req, &w->fi) == -ENOENT)
+				handle_free(h);
+		}
+		free(w);
+		w = next;
+	}
+}
+
+static void finish_failed(struct batch *b, struct node *n, const char *error)
+{
+	struct fs *fs = b->fs;
+	struct waiter *w;
+	int stopping;
+
+	pthread_mutex_lock(&fs->wait_lock);
+	w = take_waiters(n);
+	stopping = fs->stopping;
+	if (!stopping) {
+		free(n->error);
+		n->error = xstrdup(error && *error ? error : "the build failed");
+		n->error_gen++;
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (!stopping)
+		fs_log(fs, "'%s' failed: %s", n->path, error ? error : "");
+	fuse_lowlevel_notify_inval_inode(fs->se, n->ino, -1, 0);
+	inval_sidecars(fs, n);
+	while (w) {
+		struct waiter *next = w->next;
+
+		fuse_reply_err(w->req, EIO);
+		free(w);
+		w = next;
+	}
+}
+
+static void on_partition(const char *ref, int ok, const char *error, void *arg)
+{
+	struct batch *b = arg;
+	struct node *n = node_by_path(b->fs, ref);
+
+	if (!n || n->kind != NODE_PART)
+		return;
+	if (ok)
+		finish_ok(b, n);
+	else
+		finish_failed(b, n, error);
+}
+
+static int still_running(struct batch *b, struct node *n)
+{
+	int ret;
+
+	pthread_mutex_lock(&b->fs->wait_lock);
+	ret = n->state == BUILD_RUNNING && n->batch == b->id;
+	pthread_mutex_unlock(&b->fs->wait_lock);
+	return ret;
+}
+
+static int build_refs(struct batch *b, struct catalog *c, const struct strvec *refs,
+		      struct strbuf *why)
+{
+	struct fs *fs = b->fs;
+	struct executor_opts o = EXECUTOR_OPTS_INIT;
+	struct build_summary sum;
+	struct strbuf err = STRBUF_INIT;
+	int ret;
+
+	o.jobs = fs->opts->jobs;
+	o.keep_going = 1;
+	o.freshness = fs->opts->freshness;
+	o.requester = "fs";
+	o.cancel_fd = fs->cancel_pipe[0];
+	o.on_partition = on_partition;
+	o.arg = b;
+	build_summary_init(&sum);
+	ret = executor_build(fs->opts->graph, c, fs->opts->store, refs, &o, &sum, &err);
+	strbuf_reset(why);
+	if (ret == 130)
+		strbuf_addstr(why, "the build was cancelled");
+	else if (err.len)
+		strbuf_addbuf(why, &err);
+	else if (sum.errors.len)
+		strbuf_addbuf(why, &sum.errors);
+	strbuf_rtrim(why);
+	build_summary_release(&sum);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* Resolves what the callbacks left open, from the catalog. */
+static void settle(struct batch *b, struct node *n, const char *why)
+{
+	struct catalog *c = batch_catalog(b);
+	struct strbuf err = STRBUF_INIT;
+	struct partition p;
+	int live = 0;
+
+	partition_init(&p);
+	if (c && catalog_get_partition(c, n->path, &p, &err) > 0)
+		live = p.status == PART_LIVE;
+	if (live)
+		finish_ok(b, n);
+	else
+		finish_failed(b, n, *why ? why : err.len ? err.buf :
+			      "the build ended without producing the partition");
+	partition_release(&p);
+	strbuf_release(&err);
+}
+
+static void run_batch(struct batch *b, struct catalog *c)
+{
+	struct strvec refs = STRVEC_INIT;
+	struct strbuf why = STRBUF_INIT;
+	int ret;
+
+	for (size_t i = 0; i < b->nr; i++)
+		strvec_push(&refs, b->nodes[i]->path);
+	ret = build_refs(b, c, &refs, &why);
+	if ((ret == 2 || ret < 0) && b->nr > 1) {
+		/* One bad ref must not fail the others: plan them one by one. */
+		for (size_t i = 0; i < b->nr; i++) {
+			struct strvec one = STRVEC_INIT;
+
+			if (!still_running(b, b->nodes[i]))
+				continue;
+			strvec_push(&one, b->nodes[i]->path);
+			build_refs(b, c, &one, &why);
+			if (still_running(b, b->nodes[i]))
+				settle(b, b->nodes[i], why.buf);
+			strvec_clear(&one);
+		}
+	}
+	for (size_t i = 0; i < b->nr; i++)
+		if (still_running(b, b->nodes[i]))
+			settle(b, b->nodes[i], why.buf);
+	strvec_clear(&refs);
+	strbuf_release(&why);
+}
+
+static void *builder_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct batch b;
+	struct strbuf err = STRBUF_INIT;
+	struct catalog *c;
+
+	memset(&b, 0, sizeof(b));
+	b.fs = fs;
+	for (;;) {
+		pthread_mutex_lock(&fs->wait_lock);
+		while (!fs->stopping && !fs->queue_nr)
+			pthread_cond_wait(&fs->wait_cond, &fs->wait_lock);
+		if (fs->stopping) {
+			pthread_mutex_unlock(&fs->wait_lock);
+			break;
+		}
+		b.id = ++fs->next_batch;
+		b.nr = 0;
+		for (size_t i = 0; i < fs->queue_nr; i++) {
+			struct node *n = fs->queue[i];
+
+			if (n->state != BUILD_QUEUED)
+				continue;
+			n->state = BUILD_RUNNING;
+			n->batch = b.id;
+			ALLOC_GROW(b.nodes, b.nr + 1, b.alloc);
+			b.nodes[b.nr++] = n;
+		}
+		fs->queue_nr = 0;
+		pthread_mutex_unlock(&fs->wait_lock);
+		if (!b.nr)
+			continue;
+		c = fs_catalog(fs, &err);
+		if (!c) {
+			for (size_t i = 0; i < b.nr; i++)
+				finish_failed(&b, b.nodes[i], err.buf);
+			strbuf_reset(&err);
+			continue;
+		}
+		run_batch(&b, c);
+	}
+	if (b.aux_open)
+		catalog_close(&b.aux);
+	free(b.nodes);
+	strbuf_release(&err);
+	return NULL;
+}
+
+int builders_start(struct fs *fs, struct strbuf *err)
+{
+	sigset_t all, old;
+	long n = BUILDERS;
+
+	fs->builders = xcalloc(n, sizeof(*fs->builders));
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (long i = 0; i < n; i++) {
+		int rc = pthread_create(&fs->builders[i], NULL, builder_main, fs);
+
+		if (rc) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			strbuf_addf(err, "cannot start a builder thread: %s", strerror(rc));
+			return -1;
+		}
+		fs->builders_nr++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+void builders_stop(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->wait_lock);
+	fs->stopping = 1;
+	pthread_cond_broadcast(&fs->wait_cond);
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (fs->cancel_pipe[1] >= 0 && write(fs->cancel_pipe[1], "x", 1) < 0)
+		fs_log(fs, "cannot cancel the running builds: %s", strerror(errno));
+	for (size_t i = 0; i < fs->builders_nr; i++)
+		pthread_join(fs->builders[i], NULL);
+	fs->builders_nr = 0;
+	free(fs->builders);
+	fs->builders = NULL;
+
+	/* Opens queued but never started: nothing will answer them now. */
+	pthread_rwlock_rdlock(&fs->nodes_lock);
+	for (size_t i = 1; i < fs->nodes_nr; i++) {
+		struct node *n = fs->by_ino[i];
+		struct waiter *w;
+
+		pthread_mutex_lock(&fs->wait_lock);
+		w = take_waiters(n);
+		pthread_mutex_unlock(&fs->wait_lock);
+		while (w) {
+			struct waiter *next = w->next;
+
+			fuse_reply_err(w->req, EIO);
+			free(w);
+			w = next;
+		}
+	}
+	pthread_rwlock_unlock(&fs->nodes_lock);
+	fs->queue_nr = 0;
+}

@@ -1,0 +1,127 @@
+#include <stdint.h>
+#include <string.h>
+
+#include "core/proc.h"
+#include "core/strmap.h"
+#include "planner/planner.h"
+
+#define CONFIGURE_TIMEOUT_MS 60000
+#define CONFIGURE_MAX_OUTPUT ((size_t)256 << 20)
+#define REFS_SHOWN 5
+#define STDERR_LINES 10
+#define STDERR_BYTES 4096
+
+static void add_stderr_tail(struct strbuf *err, const struct proc_result *res)
+{
+	if (!res->err.len)
+		return;
+	strbuf_addstr(err, "\n  stderr:\n");
+	strbuf_add_tail(err, res->err.buf, res->err.len, STDERR_LINES, STDERR_BYTES, "    ");
+}
+
+static void add_patterns(struct strbuf *err, const struct job *job)
+{
+	for (size_t i = 0; i < job->outputs_nr; i++)
+		strbuf_addf(err, "%s%s", i ? ", " : "", job->outputs[i].text);
+}
+
+/* Every output in one config only; every requested ref covered; outputs match the job. */
+static int check_answer(const struct graph *g, const struct job *job,
+			const struct strvec *refs, const struct job_config_list *l,
+			struct strbuf *why)
+{
+	struct strmap owner = STRMAP_INIT;
+	struct strvec missing = STRVEC_INIT;
+	int ret = -1;
+
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct strvec *outs = &l->items[i].outputs;
+
+		for (size_t k = 0; k < outs->nr; k++) {
+			void *prev = strmap_get(&owner, outs->v[k]);
+
+			if (prev) {
+				strbuf_addf(why, "[%zu].outputs[%zu]: '%s' is also an output of "
+					    "config [%zu]: two configs claim one ref", i, k,
+					    outs->v[k], (size_t)(uintptr_t)prev - 1);
+				goto out;
+			}
+			if (!g->lookup.nr && !job_match(job, outs->v[k])) {
+				strbuf_addf(why, "[%zu].outputs[%zu]: '%s' matches none of the "
+					    "job's output patterns (", i, k, outs->v[k]);
+				add_patterns(why, job);
+				strbuf_addch(why, ')');
+				goto out;
+			}
+			strmap_put(&owner, outs->v[k], (void *)(uintptr_t)(i + 1));
+		}
+	}
+	for (size_t i = 0; i < refs->nr; i++)
+		if (!strmap_contains(&owner, refs->v[i]) && strvec_find(&missing, refs->v[i]) < 0)
+			strvec_push(&missing, refs->v[i]);
+	if (missing.nr) {
+		strbuf_addstr(why, "no config produces ");
+		refs_describe(missing.v, missing.nr, REFS_SHOWN, why);
+		goto out;
+	}
+	ret = 0;
+out:
+	strmap_clear(&owner);
+	strvec_clear(&missing);
+	return ret;
+}
+
+int planner_configure(const struct graph *g, const struct job *job,
+		      const struct strvec *refs, long timeout_ms,
+		      struct job_config_list *out, struct strbuf *err)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct proc_result res = PROC_RESULT_INIT;
+	struct proc_opts opts = { 0 };
+	struct strbuf what = STRBUF_INIT;
+	struct strbuf why = STRBUF_INIT;
+	struct job_config_list empty = JOB_CONFIG_LIST_INIT;
+	int ret = -1;
+
+	*out = empty;
+	if (timeout_ms == 0)
+		timeout_ms = CONFIGURE_TIMEOUT_MS;
+	strbuf_addf(&what, "job '%s': configure for ", job->label);
+	refs_describe(refs->v, refs->nr, REFS_SHOWN, &what);
+
+	strvec_pushv(&argv, job->configure.v);
+	strvec_pushv(&argv, refs->v);
+	opts.argv = argv.v;
+	opts.cwd = g->dir;
+	opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+	opts.max_output = CONFIGURE_MAX_OUTPUT;
+	if (proc_run(&opts, &res, &why) < 0) {
+		strbuf_addf(err, "%s: %s", what.buf, why.buf);
+		goto out;
+	}
+	if (!proc_ok(&res)) {
+		strbuf_addf(err, "%s ", what.buf);
+		proc_describe(&res, opts.timeout_ms, err);
+		add_stderr_tail(err, &res);
+		goto out;
+	}
+	if (job_config_list_parse(out, res.out.buf, res.out.len, &why) < 0) {
+		strbuf_addf(err, "%s printed an invalid answer: %s", what.buf, why.buf);
+		add_stderr_tail(err, &res);
+		goto out;
+	}
+	if (check_answer(g, job, refs, out, &why) < 0) {
+		strbuf_addf(err, "%s: %s", what.buf, why.buf);
+		add_stderr_tail(err, &res);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		job_config_list_release(out);
+	proc_result_release(&res);
+	strvec_clear(&argv);
+	strbuf_release(&what);
+	strbuf_release(&why);
+	return ret;
+}

@@ -1,0 +1,1274 @@
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "catalog/lease.h"
+#include "catalog/sqlite.h"
+#include "core/array.h"
+#include "core/hash.h"
+#include "core/strmap.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static char *tmpdir;
+static struct store store;
+static struct catalog cat;
+static struct strbuf err = STRBUF_INIT;
+
+static void setup(void)
+{
+	char tmpl[] = "/tmp/databuild-catalog.XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	tmpdir = xstrdup(tmpl);
+	strbuf_reset(&err);
+	ck_assert_msg(store_open(&store, tmpdir, &err) == 0, "%s", err.buf);
+	ck_assert_msg(catalog_open(&cat, &store, NULL, &err) == 0, "%s", err.buf);
+}
+
+static void teardown(void)
+{
+	catalog_close(&cat);
+	store_release(&store);
+	remove_tree(tmpdir);
+	free(tmpdir);
+	strbuf_release(&err);
+}
+
+#define OK(expr) ck_assert_msg((expr) >= 0, "%s failed: %s", #expr, err.buf)
+
+static char *db_path(void)
+{
+	return xstrfmt("%s/catalog.db", tmpdir);
+}
+
+static void split(struct strvec *out, const char *list)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		strvec_push_nodup(out, xstrndup(p, n));
+		p = end ? end + 1 : NULL;
+	}
+}
+
+/* Runs job producing outs (comma list) from ins (comma list), publishes; returns run id. */
+static char *produce(const char *job, const char *outs, const char *ins)
+{
+	struct run_record run;
+	struct manifest m;
+	struct strvec o = STRVEC_INIT, in = STRVEC_INIT;
+	char *id;
+
+	split(&o, outs);
+	split(&in, ins);
+	run_record_init(&run);
+	run.job = xstrdup(job);
+	run.config_json = xstrdup("{\"outputs\":[]}");
+	run.host = xstrdup("testhost");
+	run.pid = 4242;
+	strvec_copy(&run.outputs, &o);
+	OK(catalog_begin_run(&cat, &run, &err));
+	manifest_init(&m);
+	m.run_id = xstrdup(run.run_id);
+	m.job = xstrdup(job);
+	m.version = xstrdup("1.2.3");
+	sha256_hex(job, strlen(job), m.build_key);
+	m.start_time_us = run.start_us;
+	m.end_time_us = run.start_us + 1500;
+	m.log_path = xstrfmt("%s/logs/%s.log", tmpdir, run.run_id);
+	m.host = xstrdup("testhost");
+	for (size_t i = 0; i < o.nr; i++) {
+		struct manifest_output *mo = manifest_add_output(&m, o.v[i]);
+		char *seed = xstrfmt("%s@%s", o.v[i], run.run_id);
+
+		sha256_hex(seed, strlen(seed), mo->sha256);
+		mo->size = (int64_t)(10 + i);
+		strvec_push(&m.config.outputs, o.v[i]);
+		free(seed);
+	}
+	for (size_t i = 0; i < in.nr; i++) {
+		struct manifest_input *mi = manifest_add_input(&m, in.v[i]);
+		struct partition p;
+
+		OK(catalog_get_partition(&cat, in.v[i], &p, &err));
+		memcpy(mi->sha256, p.sha256, sizeof(mi->sha256));
+		mi->run_id = p.published_run ? xstrdup(p.published_run) : NULL;
+		job_config_add_input(&m.config, DEP_MATERIALIZE, in.v[i]);
+		partition_release(&p);
+	}
+	strvec_push(&m.config.args, "--date");
+	strvec_push(&m.config.env, "TZ=UTC");
+	OK(catalog_publish(&cat, &m, &err));
+	id = xstrdup(run.run_id);
+	manifest_release(&m);
+	run_record_release(&run);
+	strvec_clear(&o);
+	strvec_clear(&in);
+	return id;
+}
+
+static enum part_status status_of(const char *ref)
+{
+	struct partition p;
+	enum part_status st;
+
+	OK(catalog_get_partition(&cat, ref, &p, &err));
+	st = p.status;
+	partition_release(&p);
+	return st;
+}
+
+static void assert_status(const char *ref, enum part_status want)
+{
+	enum part_status got = status_of(ref);
+
+	ck_assert_msg(got == want, "'%s' is %s, expected %s", ref, part_status_name(got),
+		      part_status_name(want));
+}
+
+static int sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- open and schema ------------------------------------------------- */
+
+START_TEST(test_open_schema)
+{
+	char *path = db_path();
+	struct catalog again;
+
+	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), CATALOG_SQLITE_VERSION);
+	ck_assert_int_eq(sql_int(path, "PRAGMA application_id"), CATALOG_SQLITE_APPLICATION_ID);
+	ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+				 "('partitions','datasets','runs','manifests','manifest_inputs',"
+				 "'builds','events')"), 7);
+	ck_assert_str_eq(cat.location, path);
+	ck_assert_str_eq(cat.ops->name, "sqlite");
+	/* A second handle (another thread or process) opens the same file. */
+	OK(catalog_open(&again, &store, NULL, &err));
+	catalog_close(&again);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_open_locations)
+{
+	struct catalog other;
+	char *loc = xstrfmt("sqlite:%s/other.db", tmpdir);
+
+	OK(catalog_open(&other, &store, loc, &err));
+	ck_assert_str_eq(other.location, loc + 7);
+	catalog_close(&other);
+	ck_assert_int_eq(access(loc + 7, F_OK), 0);
+	ck_assert_int_eq(catalog_open(&other, &store, "postgresql://db/x", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "catalog 'postgresql://db/x': the PostgreSQL"));
+	strbuf_reset(&err);
+	ck_assert_int_eq(catalog_open(&other, &store, "ftp://x", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "unknown scheme 'ftp'"));
+	free(loc);
+}
+END_TEST
+
+/* ---- corrupt catalogs ------------------------------------------------ */
+
+enum damage { GARBAGE, TRUNCATED, DIRECTORY, NEWER, FOREIGN, WRONG_APP };
+
+static const struct corrupt_case {
+	const char *name;
+	enum damage damage;
+	const char *want;
+} corrupt_cases[] = {
+	{ "garbage", GARBAGE, "file is not a database" },
+	{ "truncated", TRUNCATED, "catalog '" },
+	{ "directory", DIRECTORY, "unable to open database file" },
+	{ "newer schema", NEWER, "schema version 99 is newer than this databuild supports" },
+	{ "foreign database", FOREIGN, "an SQLite database but not a databuild catalog" },
+	{ "foreign application", WRONG_APP, "an SQLite database but not a databuild catalog" },
+};
+
+static void damage_file(const char *path, enum damage d)
+{
+	sqlite3 *db;
+	char *buf;
+	int fd;
+
+	switch (d) {
+	case GARBAGE:
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fd, 0);
+		buf = xmalloc(8192);
+		for (int i = 0; i < 8192; i++)
+			buf[i] = (char)(i * 7 + 13);
+		ck_assert_int_eq(write(fd, buf, 8192), 8192);
+		free(buf);
+		close(fd);
+		break;
+	case TRUNCATED:
+		/* A real catalog with data, cut in the middle of its first page. */
+		for (int i = 0; i < 50; i++) {
+			char *ref = xstrfmt("t/p=%03d", i);
+
+			free(produce("trunc", ref, NULL));
+			free(ref);
+		}
+		catalog_close(&cat);
+		ck_assert_int_eq(truncate(path, 1000), 0);
+		break;
+	case DIRECTORY:
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+		break;
+	case NEWER:
+		catalog_close(&cat);
+		ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), 0);
+		sqlite3_close(db);
+		break;
+	case FOREIGN:
+	case WRONG_APP:
+		ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(db, d == FOREIGN ? "CREATE TABLE t (x)" :
+					      "PRAGMA application_id = 7", NULL, NULL, NULL), 0);
+		sqlite3_close(db);
+		break;
+	}
+}
+
+START_TEST(test_corrupt)
+{
+	const struct corrupt_case *tc = &corrupt_cases[_i];
+	/* truncated / newer damage the fixture's own catalog (closing it) */
+	int own = tc->damage == TRUNCATED || tc->damage == NEWER;
+	char *path = own ? db_path() : xstrfmt("%s/bad.db", tmpdir);
+	char *loc = xstrfmt("sqlite:%s", path);
+	char *prefix = xstrfmt("catalog '%s': ", path);
+	struct catalog bad;
+
+	damage_file(path, tc->damage);
+	strbuf_reset(&err);
+	ck_assert_msg(catalog_open(&bad, &store, loc, &err) == -1, "%s: opened", tc->name);
+	ck_assert_msg(!strncmp(err.buf, prefix, strlen(prefix)), "%s: '%s'", tc->name, err.buf);
+	ck_assert_msg(strstr(err.buf, tc->want), "%s: '%s'", tc->name, err.buf);
+	ck_assert_ptr_null(bad.ops);
+	/* the fixture's handle is reopened so teardown has something to close */
+	if (!cat.ops)
+		OK(catalog_open(&cat, &store, "sqlite::memory:", &err));
+	free(path);
+	free(loc);
+	free(prefix);
+}
+END_TEST
+
+/* ---- migrations ------------------------------------------------------ */
+
+START_TEST(test_migrate_from_v1)
+{
+	char *path = xstrfmt("%s/v1.db", tmpdir);
+	char *loc = xstrfmt("sqlite:%s", path);
+	struct catalog old;
+	struct partition p;
+	struct manifest m;
+	struct strvec down = STRVEC_INIT;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, catalog_sqlite_migrations[0], NULL, NULL, NULL), 0);
+	ck_assert_int_eq(sqlite3_exec(db,
+		"PRAGMA user_version = 1;"
+		"INSERT INTO runs (id, job, status, start_us, end_us, outputs, prior)"
+		" VALUES (7, 'old', 'succeeded', 1000, 2000, '[\"a/x=1\"]', '[]');"
+		"INSERT INTO manifests VALUES (7, '{\"run_id\":\"7\",\"job\":\"old\","
+		"\"build_key\":\"" "0000000000000000000000000000000000000000000000000000000000000000"
+		"\",\"start_time\":1000,\"end_time\":2000,\"outputs\":[{\"ref\":\"a/x=1\","
+		"\"sha256\":\"1111111111111111111111111111111111111111111111111111111111111111\","
+		"\"size\":3}],\"inputs\":[{\"ref\":\"up\",\"dep_type\":\"query\",\"sha256\":\"\","
+		"\"run_id\":null}],\"config\":{\"outputs\":[\"a/x=1\"]}}');"
+		"INSERT INTO manifest_inputs VALUES (7, 'up', 'query', '', NULL);"
+		"INSERT INTO partitions (ref, dataset, name, status, size, job, run_id,"
+		" published_run, created_us, updated_us) VALUES"
+		" ('a/x=1', 'a', 'x=1', 'live', 3, 'old', 7, 7, 1000, 2000);"
+		"INSERT INTO datasets VALUES ('a', '', 'a/');", NULL, NULL, NULL), 0);
+	sqlite3_close(db);
+	ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = "
+				 "'manifest_inputs_by_input'"), 0);
+
+	OK(catalog_open(&old, &store, loc, &err));
+	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+				 "('manifest_inputs_by_input', 'runs_by_job')"), 2);
+	ck_assert_int_eq(catalog_get_partition(&old, "a/x=1", &p, &err), 1);
+	ck_assert_int_eq(p.status, PART_LIVE);
+	ck_assert_str_eq(p.run_id, "7");
+	partition_release(&p);
+	ck_assert_int_eq(catalog_get_manifest(&old, "7", &m, &err), 1);
+	ck_assert_str_eq(m.job, "old");
+	manifest_release(&m);
+	OK(catalog_lineage(&old, "up", 1, &down, &err));
+	ck_assert_int_eq(down.nr, 1);
+	ck_assert_str_eq(down.v[0], "a/x=1");
+	strvec_clear(&down);
+	catalog_close(&old);
+	/* idempotent: opening an up-to-date catalog changes nothing */
+	OK(catalog_open(&old, &store, loc, &err));
+	catalog_close(&old);
+	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), 2);
+	free(path);
+	free(loc);
+}
+END_TEST
+
+/* ---- partitions ------------------------------------------------------ */
+
+static const struct status_case {
+	enum part_status status;
+	const char *error;
+	const char *event;
+} status_cases[] = {
+	{ PART_BUILDING, NULL, NULL },
+	{ PART_FAILED, "exit status 3", EV_PARTITION_FAILED },
+	{ PART_STALE, NULL, EV_PARTITION_STALE },
+	{ PART_TAINTED, NULL, EV_PARTITION_TAINTED },
+	{ PART_LIVE, NULL, NULL },
+};
+
+struct ev_list {
+	struct strvec lines;
+	struct strvec types;
+	int64_t last_seq;
+	size_t stop_after;
+};
+
+static int collect(const struct event *e, void *arg)
+{
+	struct ev_list *l = arg;
+	struct strbuf line = STRBUF_INIT;
+
+	ck_assert_int_gt(e->seq, l->last_seq);
+	l->last_seq = e->seq;
+	event_to_jsonl(e, &line);
+	strvec_push(&l->lines, line.buf);
+	strvec_push(&l->types, e->type);
+	strbuf_release(&line);
+	return l->stop_after && l->types.nr >= l->stop_after;
+}
+
+#define EV_LIST_INIT { STRVEC_INIT, STRVEC_INIT, 0, 0 }
+
+static void ev_list_release(struct ev_list *l)
+{
+	strvec_clear(&l->lines);
+	strvec_clear(&l->types);
+}
+
+START_TEST(test_partition_status_roundtrip)
+{
+	const struct status_case *tc = &status_cases[_i];
+	struct ev_list evs = EV_LIST_INIT;
+	struct partition p;
+	struct strvec kids = STRVEC_INIT;
+
+	ck_assert_int_eq(catalog_get_partition(&cat, "ds/sub/p=1", &p, &err), 0);
+	ck_assert_int_eq(p.status, PART_MISSING);
+	ck_assert_str_eq(p.ref, "ds/sub/p=1");
+	partition_release(&p);
+
+	OK(catalog_set_status(&cat, "ds/sub/p=1", tc->status, tc->error, &err));
+	ck_assert_int_eq(catalog_get_partition(&cat, "ds/sub/p=1", &p, &err), 1);
+	ck_assert_str_eq(p.ref, "ds/sub/p=1");
+	ck_assert_int_eq(p.status, tc->status);
+	if (tc->error)
+		ck_assert_str_eq(p.error, tc->error);
+	else
+		ck_assert_ptr_null(p.error);
+	ck_assert_int_gt(p.created_us, 0);
+	ck_assert_int_ge(p.updated_us, p.created_us);
+	ck_assert_int_eq(p.size, -1);
+	ck_assert_str_eq(p.sha256, "");
+	partition_release(&p);
+	OK(catalog_list_children(&cat, "ds", NULL, 0, &kids, &err));
+	ck_assert_int_eq(kids.nr, 1);
+	ck_assert_str_eq(kids.v[0], "sub/");
+	strvec_clear(&kids);
+
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.types.nr, tc->event ? 1 : 0);
+	if (tc->event)
+		ck_assert_str_eq(evs.types.v[0], tc->event);
+	ev_list_release(&evs);
+
+	/* missing forgets it, and the datasets left empty */
+	OK(catalog_set_status(&cat, "ds/sub/p=1", PART_MISSING, NULL, &err));
+	assert_status("ds/sub/p=1", PART_MISSING);
+	OK(catalog_list_children(&cat, "", NULL, 0, &kids, &err));
+	ck_assert_int_eq(kids.nr, 0);
+	strvec_clear(&kids);
+}
+END_TEST
+
+START_TEST(test_publish_roundtrip)
+{
+	char *up = produce("upjob", "up/d=1", NULL);
+	char *id = produce("daily", "out/d=1,out/d=1/extra", "up/d=1");
+	struct partition p;
+	struct manifest m;
+	struct run_record r;
+	struct ev_list evs = EV_LIST_INIT;
+	int64_t avg;
+	char want[SHA256_HEX_SIZE];
+	char *seed = xstrfmt("out/d=1@%s", id);
+
+	ck_assert_int_eq(catalog_get_partition(&cat, "out/d=1", &p, &err), 1);
+	ck_assert_int_eq(p.status, PART_LIVE);
+	sha256_hex(seed, strlen(seed), want);
+	ck_assert_str_eq(p.sha256, want);
+	ck_assert_int_eq(p.size, 10);
+	sha256_hex("daily", 5, want);
+	ck_assert_str_eq(p.build_key, want);
+	ck_assert_str_eq(p.version, "1.2.3");
+	ck_assert_str_eq(p.job, "daily");
+	ck_assert_str_eq(p.run_id, id);
+	ck_assert_str_eq(p.published_run, id);
+	ck_assert_ptr_null(p.error);
+	partition_release(&p);
+
+	ck_assert_int_eq(catalog_get_manifest(&cat, id, &m, &err), 1);
+	ck_assert_str_eq(m.run_id, id);
+	ck_assert_str_eq(m.job, "daily");
+	ck_assert_int_eq(m.outputs_nr, 2);
+	ck_assert_str_eq(m.outputs[1].ref, "out/d=1/extra");
+	ck_assert_int_eq(m.outputs[1].size, 11);
+	ck_assert_int_eq(m.inputs_nr, 1);
+	ck_assert_str_eq(m.inputs[0].ref, "up/d=1");
+	ck_assert_str_eq(m.inputs[0].run_id, up);
+	ck_assert_int_eq(m.end_time_us - m.start_time_us, 1500);
+	ck_assert_str_eq(m.config.args.v[0], "--date");
+	ck_assert_str_eq(m.config.env.v[0], "TZ=UTC");
+	ck_assert_str_eq(m.host, "testhost");
+	manifest_release(&m);
+	ck_assert_int_eq(catalog_get_manifest(&cat, "999", &m, &err), 0);
+	manifest_release(&m);
+
+	ck_assert_int_eq(catalog_get_run(&cat, id, &r, &err), 1);
+	ck_assert_int_eq(r.status, RUN_SUCCEEDED);
+	ck_assert_str_eq(r.job, "daily");
+	ck_assert_str_eq(r.host, "testhost");
+	ck_assert_int_eq(r.pid, 4242);
+	ck_assert_int_eq(r.end_us - r.start_us, 1500);
+	ck_assert_int_eq(r.outputs.nr, 2);
+	ck_assert_str_eq(r.config_json, "{\"outputs\":[]}");
+	run_record_release(&r);
+	ck_assert_int_eq(catalog_get_run(&cat, "12345", &r, &err), 0);
+	run_record_release(&r);
+
+	OK(catalog_last_durations(&cat, "daily", 5, &avg, &err));
+	ck_assert_int_eq(avg, 1500);
+	OK(catalog_last_durations(&cat, "nosuchjob", 5, &avg, &err));
+	ck_assert_int_eq(avg, 0);
+
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	/* up: started, published, finished; daily: started, 2x published, finished */
+	ck_assert_int_eq(evs.types.nr, 7);
+	ck_assert_str_eq(evs.types.v[3], EV_JOB_STARTED);
+	ck_assert_str_eq(evs.types.v[4], EV_PARTITION_PUBLISHED);
+	ck_assert_str_eq(evs.types.v[5], EV_PARTITION_PUBLISHED);
+	ck_assert_str_eq(evs.types.v[6], EV_JOB_FINISHED);
+	ev_list_release(&evs);
+	free(seed);
+	free(up);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_publish_unknown_run)
+{
+	struct manifest m;
+
+	manifest_init(&m);
+	m.run_id = xstrdup("77");
+	m.job = xstrdup("j");
+	manifest_add_output(&m, "x");
+	strvec_push(&m.config.outputs, "x");
+	ck_assert_int_eq(catalog_publish(&cat, &m, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "cannot publish run '77': unknown run"));
+	assert_status("x", PART_MISSING);
+	manifest_release(&m);
+}
+END_TEST
+
+static const struct finish_case {
+	enum run_status status;
+	const char *event;
+} finish_cases[] = {
+	{ RUN_FAILED, EV_JOB_FAILED },
+	{ RUN_CANCELLED, EV_JOB_CANCELLED },
+	{ RUN_ABANDONED, EV_JOB_ABANDONED },
+};
+
+START_TEST(test_finish_run)
+{
+	const struct finish_case *tc = &finish_cases[_i];
+	char *first = produce("j", "old/p=1", NULL);
+	struct run_record run, got;
+	struct partition p;
+	struct ev_list evs = EV_LIST_INIT;
+	struct strvec kids = STRVEC_INIT;
+	int64_t build;
+	struct strvec refs = STRVEC_INIT;
+
+	OK(catalog_set_status(&cat, "old/p=2", PART_STALE, NULL, &err));
+	strvec_push(&refs, "old/p=1");
+	OK(catalog_begin_build(&cat, &refs, "cli", &build, &err));
+	run_record_init(&run);
+	run.job = xstrdup("j");
+	run.build_id = build;
+	strvec_push(&run.outputs, "old/p=1");
+	strvec_push(&run.outputs, "old/p=2");
+	strvec_push(&run.outputs, "new/q=1");
+	OK(catalog_begin_run(&cat, &run, &err));
+	ck_assert_ptr_nonnull(run.run_id);
+	ck_assert_str_ne(run.run_id, first);
+	assert_status("old/p=1", PART_BUILDING);
+	assert_status("new/q=1", PART_BUILDING);
+	ck_assert_int_eq(catalog_get_partition(&cat, "new/q=1", &p, &err), 1);
+	ck_assert_str_eq(p.run_id, run.run_id);
+	partition_release(&p);
+	OK(catalog_set_run_pid(&cat, run.run_id, 999, &err));
+
+	OK(catalog_finish_run(&cat, run.run_id, tc->status, 3, "boom", &err));
+	ck_assert_int_eq(catalog_get_run(&cat, run.run_id, &got, &err), 1);
+	ck_assert_int_eq(got.status, tc->status);
+	ck_assert_int_eq(got.exit_status, 3);
+	ck_assert_int_eq(got.pid, 999);
+	ck_assert_int_eq(got.build_id, build);
+	ck_assert_str_eq(got.error, "boom");
+	ck_assert_int_gt(got.end_us, 0);
+	run_record_release(&got);
+
+	ck_assert_int_eq(catalog_get_partition(&cat, "old/p=1", &p, &err), 1);
+	if (tc->status == RUN_FAILED) {
+		ck_assert_int_eq(p.status, PART_FAILED);
+		ck_assert_str_eq(p.error, "boom");
+		ck_assert_str_eq(p.run_id, run.run_id);
+		assert_status("old/p=2", PART_FAILED);
+		assert_status("new/q=1", PART_FAILED);
+	} else {
+		/* back to what they were: live with its producer, stale, forgotten */
+		ck_assert_int_eq(p.status, PART_LIVE);
+		ck_assert_str_eq(p.run_id, first);
+		ck_assert_ptr_null(p.error);
+		assert_status("old/p=2", PART_STALE);
+		assert_status("new/q=1", PART_MISSING);
+		OK(catalog_list_children(&cat, "", NULL, 0, &kids, &err));
+		ck_assert_int_eq(kids.nr, 1);
+		ck_assert_str_eq(kids.v[0], "old/");
+		strvec_clear(&kids);
+	}
+	ck_assert_str_eq(p.published_run, first);
+	partition_release(&p);
+
+	/* a finished run cannot finish again */
+	ck_assert_int_eq(catalog_finish_run(&cat, run.run_id, RUN_ABANDONED, 0, NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "is already"));
+	strbuf_reset(&err);
+
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_str_eq(evs.types.v[evs.types.nr - 1], tc->event);
+	ev_list_release(&evs);
+
+	/* publishing afterwards clears the failure */
+	free(produce("j", "old/p=1", NULL));
+	ck_assert_int_eq(catalog_get_partition(&cat, "old/p=1", &p, &err), 1);
+	ck_assert_int_eq(p.status, PART_LIVE);
+	ck_assert_ptr_null(p.error);
+	partition_release(&p);
+	run_record_release(&run);
+	strvec_clear(&refs);
+	free(first);
+}
+END_TEST
+
+/* A run begun over one that never ended: cancelling it must not resurrect the dead run. */
+START_TEST(test_begin_over_dead_run)
+{
+	char *first = produce("j", "p/x=1", NULL);
+	struct run_record dead, next;
+	struct partition p;
+
+	run_record_init(&dead);
+	run_record_init(&next);
+	dead.job = xstrdup("j");
+	strvec_push(&dead.outputs, "p/x=1");
+	strvec_push(&dead.outputs, "p/x=2");
+	OK(catalog_begin_run(&cat, &dead, &err));
+	next.job = xstrdup("j");
+	strvec_copy(&next.outputs, &dead.outputs);
+	OK(catalog_begin_run(&cat, &next, &err));
+	OK(catalog_finish_run(&cat, next.run_id, RUN_CANCELLED, -15, NULL, &err));
+	ck_assert_int_eq(catalog_get_partition(&cat, "p/x=1", &p, &err), 1);
+	ck_assert_int_eq(p.status, PART_STALE);
+	ck_assert_str_eq(p.run_id, first);
+	partition_release(&p);
+	assert_status("p/x=2", PART_MISSING);
+	/* the dead run no longer holds anything: abandoning it changes nothing */
+	OK(catalog_finish_run(&cat, dead.run_id, RUN_ABANDONED, 0, NULL, &err));
+	assert_status("p/x=1", PART_STALE);
+	run_record_release(&dead);
+	run_record_release(&next);
+	free(first);
+}
+END_TEST
+
+START_TEST(test_build_roundtrip)
+{
+	struct strvec refs = STRVEC_INIT;
+	struct build_record b;
+	struct ev_list evs = EV_LIST_INIT;
+	int64_t id, id2;
+
+	strvec_push(&refs, "a/b=1");
+	strvec_push(&refs, "c");
+	OK(catalog_begin_build(&cat, &refs, "fs", &id, &err));
+	OK(catalog_begin_build(&cat, &refs, "cli", &id2, &err));
+	ck_assert_int_gt(id2, id);
+	ck_assert_int_eq(catalog_get_build(&cat, id, &b, &err), 1);
+	ck_assert_int_eq(b.id, id);
+	ck_assert_int_eq(strvec_equal(&b.refs, &refs), 1);
+	ck_assert_str_eq(b.requester, "fs");
+	ck_assert_str_eq(b.status, "running");
+	ck_assert_int_eq(b.end_us, 0);
+	build_record_release(&b);
+	OK(catalog_finish_build(&cat, id, "succeeded", &err));
+	ck_assert_int_eq(catalog_get_build(&cat, id, &b, &err), 1);
+	ck_assert_str_eq(b.status, "succeeded");
+	ck_assert_int_ge(b.end_us, b.start_us);
+	build_record_release(&b);
+	ck_assert_int_eq(catalog_get_build(&cat, 9999, &b, &err), 0);
+	build_record_release(&b);
+	ck_assert_int_eq(catalog_finish_build(&cat, 9999, "failed", &err), -1);
+
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.types.nr, 3);
+	ck_assert_str_eq(evs.types.v[0], EV_BUILD_REQUESTED);
+	ck_assert_str_eq(evs.types.v[2], EV_BUILD_FINISHED);
+	ck_assert_ptr_nonnull(strstr(evs.lines.v[0], "\"payload\":{\"refs\":[\"a/b=1\",\"c\"],"
+				     "\"requester\":\"fs\"}"));
+	ev_list_release(&evs);
+	strvec_clear(&refs);
+}
+END_TEST
+
+/* ---- events ---------------------------------------------------------- */
+
+static const struct events_case {
+	int64_t since;
+	size_t limit, stop_after, want;
+	int64_t first;
+} events_cases[] = {
+	{ 0, 0, 0, 1200, 1 },
+	{ 0, 10, 0, 10, 1 },
+	{ 600, 0, 0, 600, 601 },
+	{ 1199, 0, 0, 1, 1200 },
+	{ 1200, 0, 0, 0, 0 },
+	{ 5, 0, 3, 3, 6 },
+	{ 0, 700, 0, 700, 1 },   /* spans pages */
+};
+
+START_TEST(test_events)
+{
+	const struct events_case *tc = &events_cases[_i];
+	struct ev_list evs = EV_LIST_INIT;
+	int64_t seq;
+
+	for (int i = 1; i <= 1200; i++) {
+		struct event e = { 0 };
+		char *payload = xstrfmt("{\"i\":%d}", i);
+
+		e.type = (char *)(i % 2 ? EV_JOB_PLANNED : EV_LEASE_WAIT);
+		e.ref = i % 3 ? (char *)"r/x" : NULL;
+		e.payload = payload;
+		e.time_us = i == 1 ? 1700000000123456LL : 0;
+		OK(catalog_append_event(&cat, &e, &seq, &err));
+		ck_assert_int_eq(seq, i);
+		free(payload);
+	}
+	evs.last_seq = tc->since;
+	evs.stop_after = tc->stop_after;
+	OK(catalog_read_events(&cat, tc->since, tc->limit, collect, &evs, &err));
+	ck_assert_int_eq(evs.lines.nr, tc->want);
+	if (tc->want) {
+		char *start = xstrfmt("{\"seq\":%lld,", (long long)tc->first);
+
+		ck_assert_msg(!strncmp(evs.lines.v[0], start, strlen(start)), "%s", evs.lines.v[0]);
+		free(start);
+	}
+	if (tc->first == 1)
+		ck_assert_str_eq(evs.lines.v[0],
+				 "{\"seq\":1,\"time_us\":1700000000123456,\"time\":"
+				 "\"2023-11-14T22:13:20Z\",\"build_id\":null,\"type\":\"job_planned\","
+				 "\"ref\":\"r/x\",\"run_id\":null,\"payload\":{\"i\":1}}\n");
+	ev_list_release(&evs);
+}
+END_TEST
+
+START_TEST(test_event_errors)
+{
+	struct event e = { 0 };
+	int64_t seq;
+
+	e.type = (char *)"x";
+	e.payload = (char *)"[1,2]";
+	ck_assert_int_eq(catalog_append_event(&cat, &e, &seq, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "payload of event 'x' is not a JSON object"));
+	strbuf_reset(&err);
+	e.payload = NULL;
+	e.run_id = (char *)"abc";
+	ck_assert_int_eq(catalog_append_event(&cat, &e, &seq, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "invalid run id 'abc'"));
+}
+END_TEST
+
+/* ---- taint and lineage ----------------------------------------------- */
+
+static void diamond(void)
+{
+	free(produce("ja", "a", NULL));
+	free(produce("jb", "b", "a"));
+	free(produce("jc", "c", "a"));
+	free(produce("jd", "d", "b,c"));
+	free(produce("je", "e", NULL));
+	free(produce("jf", "f", "e"));
+}
+
+START_TEST(test_taint_diamond)
+{
+	struct strvec refs = STRVEC_INIT, changed = STRVEC_INIT;
+	struct ev_list evs = EV_LIST_INIT;
+
+	diamond();
+	strvec_push(&refs, "a");
+	OK(catalog_taint(&cat, &refs, 1, 0, &changed, &err));
+	assert_status("a", PART_TAINTED);
+	assert_status("b", PART_STALE);
+	assert_status("c", PART_STALE);
+	assert_status("d", PART_STALE);
+	assert_status("e", PART_LIVE);
+	assert_status("f", PART_LIVE);
+	ck_assert_int_eq(changed.nr, 4);
+	ck_assert_str_eq(changed.v[0], "a");
+	ck_assert_str_eq(changed.v[1], "b");
+	ck_assert_str_eq(changed.v[2], "c");
+	ck_assert_str_eq(changed.v[3], "d");
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_str_eq(evs.types.v[evs.types.nr - 4], EV_PARTITION_TAINTED);
+	ck_assert_str_eq(evs.types.v[evs.types.nr - 1], EV_PARTITION_STALE);
+	ev_list_release(&evs);
+	strvec_clear(&changed);
+
+	/* tainting again changes nothing */
+	OK(catalog_taint(&cat, &refs, 1, 0, &changed, &err));
+	ck_assert_int_eq(changed.nr, 0);
+	strvec_clear(&refs);
+}
+END_TEST
+
+START_TEST(test_taint_single_and_unknown)
+{
+	struct strvec refs = STRVEC_INIT, changed = STRVEC_INIT;
+
+	diamond();
+	strvec_push(&refs, "b");
+	OK(catalog_taint(&cat, &refs, 0, 0, &changed, &err));
+	assert_status("b", PART_TAINTED);
+	assert_status("d", PART_LIVE);
+	ck_assert_int_eq(changed.nr, 1);
+	strvec_clear(&changed);
+	strvec_clear(&refs);
+
+	/* an unknown ref fails the whole call: nothing changes */
+	strvec_push(&refs, "e");
+	strvec_push(&refs, "nope/x=1");
+	ck_assert_int_eq(catalog_taint(&cat, &refs, 1, 0, &changed, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "'nope/x=1' is not in the catalog"));
+	assert_status("e", PART_LIVE);
+	assert_status("f", PART_LIVE);
+	strvec_clear(&changed);
+	strvec_clear(&refs);
+}
+END_TEST
+
+static const struct lineage_case {
+	const char *ref;
+	int downstream;
+	const char *want;
+} lineage_cases[] = {
+	{ "d", 0, "b,c,a" },
+	{ "a", 1, "b,c,d" },
+	{ "b", 1, "d" },
+	{ "b", 0, "a" },
+	{ "a", 0, "" },
+	{ "d", 1, "" },
+	{ "f", 0, "e" },
+	{ "unknown", 1, "" },
+};
+
+START_TEST(test_lineage)
+{
+	const struct lineage_case *tc = &lineage_cases[_i];
+	struct strvec got = STRVEC_INIT, want = STRVEC_INIT;
+
+	diamond();
+	split(&want, tc->want);
+	OK(catalog_lineage(&cat, tc->ref, tc->downstream, &got, &err));
+	ck_assert_int_eq(got.nr, want.nr);
+	for (size_t i = 0; i < got.nr; i++)
+		ck_assert_str_eq(got.v[i], want.v[i]);
+	strvec_clear(&got);
+	strvec_clear(&want);
+}
+END_TEST
+
+/* ---- listing --------------------------------------------------------- */
+
+#define BULK 10500
+
+/* BULK partitions "big/k=%05d", plus neighbours that must not match "big/". */
+static void fill_bulk(void)
+{
+	struct manifest *ms = xcalloc(BULK + 3, sizeof(*ms));
+	const struct manifest **ptrs = xcalloc(BULK + 3, sizeof(*ptrs));
+	static const char *const extra[] = { "big", "big0/x", "bif/x" };
+
+	for (size_t i = 0; i < BULK + 3; i++) {
+		struct run_record run;
+		struct manifest_output *o;
+		char *ref = i < BULK ? xstrfmt("big/k=%05zu", i) : xstrdup(extra[i - BULK]);
+
+		run_record_init(&run);
+		run.job = xstrdup("bulk");
+		strvec_push(&run.outputs, ref);
+		OK(catalog_begin_run(&cat, &run, &err));
+		manifest_init(&ms[i]);
+		ms[i].run_id = xstrdup(run.run_id);
+		ms[i].job = xstrdup("bulk");
+		ms[i].start_time_us = run.start_us;
+		ms[i].end_time_us = run.start_us + 1;
+		o = manifest_add_output(&ms[i], ref);
+		sha256_hex(ref, strlen(ref), o->sha256);
+		o->size = (int64_t)i;
+		strvec_push(&ms[i].config.outputs, ref);
+		ptrs[i] = &ms[i];
+		run_record_release(&run);
+		free(ref);
+	}
+	OK(catalog_publish_batch(&cat, ptrs, BULK + 3, &err));
+	for (size_t i = 0; i < BULK + 3; i++)
+		manifest_release(&ms[i]);
+	free(ms);
+	free(ptrs);
+	/* a few non-live ones among them */
+	OK(catalog_set_status(&cat, "big/k=00100", PART_FAILED, "x", &err));
+	OK(catalog_set_status(&cat, "big/k=05000", PART_TAINTED, NULL, &err));
+	OK(catalog_set_status(&cat, "big/k=10499", PART_STALE, NULL, &err));
+}
+
+static const struct page_case {
+	const char *prefix;
+	size_t page;
+	unsigned mask;
+	size_t want;
+} page_cases[] = {
+	{ "big/", 1000, 0, BULK },
+	{ "big/", 7, 0, BULK },
+	{ "big/", 4096, 0, BULK },
+	{ "big/", 0, 0, BULK },
+	{ "big/k=000", 3, 0, 100 },
+	{ "big", 999, 0, BULK + 2 },
+	{ "", 1000, 0, BULK + 3 },
+	{ "big/", 1000, 1u << PART_LIVE, BULK - 3 },
+	{ "big/", 2, (1u << PART_FAILED) | (1u << PART_STALE) | (1u << PART_TAINTED), 3 },
+	{ "nothing/", 10, 0, 0 },
+};
+
+START_TEST(test_list_paging)
+{
+	const struct page_case *tc = &page_cases[_i];
+	char *after = NULL;
+	size_t total = 0, pages = 0;
+
+	fill_bulk();
+	for (;;) {
+		struct partition_list l = PARTITION_LIST_INIT;
+
+		OK(catalog_list_partitions(&cat, tc->prefix, after, tc->page, tc->mask, &l, &err));
+		if (tc->page)
+			ck_assert_uint_le(l.nr, tc->page);
+		for (size_t i = 0; i < l.nr; i++) {
+			ck_assert_msg(!strncmp(l.items[i].ref, tc->prefix, strlen(tc->prefix)),
+				      "'%s' lacks prefix '%s'", l.items[i].ref, tc->prefix);
+			if (after)
+				ck_assert_msg(strcmp(after, l.items[i].ref) < 0, "'%s' after '%s'",
+					      l.items[i].ref, after);
+			if (tc->mask)
+				ck_assert(tc->mask & (1u << l.items[i].status));
+			free(after);
+			after = xstrdup(l.items[i].ref);
+		}
+		size_t got = l.nr;
+
+		total += got;
+		pages++;
+		partition_list_release(&l);
+		if (!tc->page || got < tc->page)
+			break;
+		ck_assert_uint_lt(pages, BULK + 10);
+	}
+	ck_assert_uint_eq(total, tc->want);
+	free(after);
+}
+END_TEST
+
+START_TEST(test_list_children)
+{
+	static const char *const refs[] = {
+		"a", "a/b", "a/b/c=1", "a/b/c=2", "a/d=1", "a-b/x", "z/y/x/w=1", "top",
+	};
+	static const struct {
+		const char *dir, *after;
+		size_t limit;
+		const char *want;
+	} cases[] = {
+		{ "", NULL, 0, "a,a-b/,a/,top,z/" },
+		{ "", "a", 2, "a-b/,a/" },
+		{ "", "a/", 0, "top,z/" },
+		{ "a", NULL, 0, "b,b/,d=1" },
+		{ "a/b", NULL, 0, "c=1,c=2" },
+		{ "z", NULL, 0, "y/" },
+		{ "z/y/x", NULL, 0, "w=1" },
+		{ "none", NULL, 0, "" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(refs); i++)
+		OK(catalog_set_status(&cat, refs[i], PART_STALE, NULL, &err));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strvec got = STRVEC_INIT, want = STRVEC_INIT;
+		struct strbuf joined = STRBUF_INIT;
+
+		split(&want, cases[i].want);
+		OK(catalog_list_children(&cat, cases[i].dir, cases[i].after, cases[i].limit,
+					 &got, &err));
+		for (size_t k = 0; k < got.nr; k++)
+			strbuf_addf(&joined, "%s%s", k ? "," : "", got.v[k]);
+		ck_assert_msg(strvec_equal(&got, &want), "children of '%s': got '%s', want '%s'",
+			      cases[i].dir, joined.buf, cases[i].want);
+		strbuf_release(&joined);
+		strvec_clear(&got);
+		strvec_clear(&want);
+	}
+	/* forgetting the only partition under z/ removes z/ */
+	OK(catalog_set_status(&cat, "z/y/x/w=1", PART_MISSING, NULL, &err));
+	{
+		struct strvec got = STRVEC_INIT;
+
+		OK(catalog_list_children(&cat, "", NULL, 0, &got, &err));
+		ck_assert_int_eq(strvec_find(&got, "z/"), -1);
+		ck_assert_int_ge(strvec_find(&got, "a/"), 0);
+		strvec_clear(&got);
+	}
+}
+END_TEST
+
+/* ---- concurrency ----------------------------------------------------- */
+
+START_TEST(test_concurrent_writers)
+{
+	pid_t kids[3];
+	struct partition_list l = PARTITION_LIST_INIT;
+	struct strmap runs = STRMAP_INIT;
+
+	for (int k = 0; k < 3; k++) {
+		kids[k] = fork();
+		ck_assert_int_ge(kids[k], 0);
+		if (!kids[k]) {
+			struct catalog mine;
+			struct strbuf e = STRBUF_INIT;
+
+			/* never touch the parent's connection in the child: a fresh one */
+			if (catalog_open(&mine, &store, NULL, &e) < 0)
+				_exit(10);
+			cat = mine;
+			for (int i = 0; i < 60; i++) {
+				char *ref = xstrfmt("w%d/i=%02d", k, i);
+
+				free(produce("w", ref, NULL));
+				free(ref);
+			}
+			catalog_close(&cat);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 3; k++) {
+		int st;
+
+		ck_assert_int_eq(waitpid(kids[k], &st, 0), kids[k]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", k);
+	}
+	OK(catalog_list_partitions(&cat, "", NULL, 0, 1u << PART_LIVE, &l, &err));
+	ck_assert_int_eq(l.nr, 180);
+	for (size_t i = 0; i < l.nr; i++) {
+		ck_assert(!strmap_contains(&runs, l.items[i].run_id));
+		strmap_put(&runs, l.items[i].run_id, NULL);
+	}
+	strmap_clear(&runs);
+	partition_list_release(&l);
+}
+END_TEST
+
+/* ---- leases ---------------------------------------------------------- */
+
+START_TEST(test_lease_in_process)
+{
+	struct lease *a = NULL, *b = NULL, *c2 = NULL;
+	struct strbuf path = STRBUF_INIT;
+	char hex[SHA256_HEX_SIZE];
+
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=1", 0, &a, &err), 1);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=1", 0, &b, &err), 0);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=2", 0, &c2, &err), 1);
+	sha256_hex("x/y=1", 5, hex);
+	flock_lease_path(store.root, "x/y=1", &path);
+	ck_assert_ptr_nonnull(strstr(path.buf, "/locks/"));
+	ck_assert_ptr_nonnull(strstr(path.buf, hex));
+	ck_assert_int_eq(access(path.buf, F_OK), 0);
+	catalog_lease_release(&cat, a);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=1", 0, &b, &err), 1);
+	catalog_lease_release(&cat, b);
+	catalog_lease_release(&cat, c2);
+	strbuf_release(&path);
+}
+END_TEST
+
+struct waiter {
+	struct catalog *c;
+	int got;
+	struct lease *l;
+};
+
+static void *wait_lease(void *arg)
+{
+	struct waiter *w = arg;
+	struct strbuf e = STRBUF_INIT;
+
+	w->got = catalog_lease_acquire(w->c, "t/x=1", 1, &w->l, &e);
+	strbuf_release(&e);
+	return NULL;
+}
+
+START_TEST(test_lease_thread_waits)
+{
+	struct lease *held = NULL;
+	struct waiter w = { &cat, -2, NULL };
+	pthread_t th;
+
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "t/x=1", 0, &held, &err), 1);
+	ck_assert_int_eq(pthread_create(&th, NULL, wait_lease, &w), 0);
+	catalog_lease_release(&cat, held);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(w.got, 1);
+	ck_assert_ptr_nonnull(w.l);
+	catalog_lease_release(&cat, w.l);
+}
+END_TEST
+
+/* A child that takes the lease of ref, reports on `ready`, then waits for `go` (or forever). */
+static pid_t lease_holder(const char *ref, int *ready_fd, int *go_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		struct lease *l;
+		struct strbuf e = STRBUF_INIT;
+		char ch = 'x';
+
+		if (catalog_lease_acquire(&cat, ref, 0, &l, &e) != 1)
+			_exit(3);
+		if (write(ready[1], &ch, 1) != 1)
+			_exit(4);
+		if (read(go[0], &ch, 1) < 0)
+			_exit(5);
+		_exit(0);  /* exiting releases the lease */
+	}
+	close(ready[1]);
+	close(go[0]);
+	*ready_fd = ready[0];
+	*go_fd = go[1];
+	return pid;
+}
+
+START_TEST(test_lease_two_processes)
+{
+	int ready, go, st;
+	struct lease *l = NULL;
+	char ch;
+	pid_t pid = lease_holder("two/p=1", &ready, &go);
+
+	ck_assert_int_eq(read(ready, &ch, 1), 1);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "two/p=1", 0, &l, &err), 0);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "two/p=2", 0, &l, &err), 1);
+	catalog_lease_release(&cat, l);
+	ck_assert_int_eq(write(go, "g", 1), 1);
+	alarm(30);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "two/p=1", 1, &l, &err), 1);
+	alarm(0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	catalog_lease_release(&cat, l);
+	close(ready);
+	close(go);
+}
+END_TEST
+
+START_TEST(test_lease_holder_killed)
+{
+	int ready, go, st;
+	struct lease *l = NULL;
+	char ch;
+	pid_t pid = lease_holder("kill/p=1", &ready, &go);
+
+	ck_assert_int_eq(read(ready, &ch, 1), 1);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "kill/p=1", 0, &l, &err), 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	alarm(30);
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "kill/p=1", 1, &l, &err), 1);
+	alarm(0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	catalog_lease_release(&cat, l);
+	close(ready);
+	close(go);
+}
+END_TEST
+
+START_TEST(test_lease_not_inherited)
+{
+	struct lease *l = NULL;
+	struct strbuf path = STRBUF_INIT;
+	int fd, flags;
+
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "cloexec", 0, &l, &err), 1);
+	flock_lease_path(store.root, "cloexec", &path);
+	/* every descriptor on the lock file is close-on-exec */
+	for (fd = 3; fd < 1024; fd++) {
+		char link[64], target[4096];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path.buf))
+			continue;
+		flags = fcntl(fd, F_GETFD);
+		ck_assert(flags & FD_CLOEXEC);
+		break;
+	}
+	ck_assert_int_lt(fd, 1024);
+	catalog_lease_release(&cat, l);
+	strbuf_release(&path);
+}
+END_TEST
+
+static Suite *catalog_suite(void)
+{
+	Suite *s = suite_create("catalog");
+	TCase *tc;
+
+#define ADD(name) tcase_add_test(tc, name)
+#define ADD_LOOP(name, cases) tcase_add_loop_test(tc, name, 0, (int)ARRAY_SIZE(cases))
+	tc = tcase_create("schema");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	ADD(test_open_schema);
+	ADD(test_open_locations);
+	ADD_LOOP(test_corrupt, corrupt_cases);
+	ADD(test_migrate_from_v1);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tables");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	ADD_LOOP(test_partition_status_roundtrip, status_cases);
+	ADD(test_publish_roundtrip);
+	ADD(test_publish_unknown_run);
+	ADD_LOOP(test_finish_run, finish_cases);
+	ADD(test_begin_over_dead_run);
+	ADD(test_build_roundtrip);
+	ADD_LOOP(test_events, events_cases);
+	ADD(test_event_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lineage");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	ADD(test_taint_diamond);
+	ADD(test_taint_single_and_unknown);
+	ADD_LOOP(test_lineage, lineage_cases);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listing");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	ADD_LOOP(test_list_paging, page_cases);
+	ADD(test_list_children);
+	ADD(test_concurrent_writers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("leases");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	ADD(test_lease_in_process);
+	ADD(test_lease_thread_waits);
+	ADD(test_lease_two_processes);
+	ADD(test_lease_holder_killed);
+	ADD(test_lease_not_inherited);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(catalog_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Multi-output jobs, `databuild cat` and `databuild exec`.
+. "$SOURCE_ROOT/tests/executor/lib_executor.sh"
+
+# one run for several requested outputs of one config
+expect_exit 0 db build multi/a/m1 multi/b/m1
+[ "$(runs multi m1)" = 1 ] || { cat "$RUNLOG"; fail "multi ran $(runs multi m1) times"; }
+for p in a b c; do
+	[ "$(cat "$(data multi/$p/m1)")" = "multi $p m1" ] || fail "multi/$p/m1"
+done
+expect_exit 0 db cat multi/c/m1
+[ "$(cat "$T/out")" = "multi c m1" ] || fail "cat of the unrequested output"
+[ "$(runs multi m1)" = 1 ] || fail "cat of a live partition ran a job"
+
+# cat of a missing partition: builds it and prints exactly its bytes, nothing else
+expect_exit 0 db cat one/c1
+[ "$(od -An -c "$T/out" | tr -d ' ')" = x ] || { od -c "$T/out"; fail "cat printed more than the data"; }
+[ "$(runs one c1)" = 1 ] || fail "one/c1 should have run once"
+expect_exit 0 db cat one/c1 raw/c1
+printf 'xraw c1\n' | cmp - "$T/out" || fail "cat of two refs"
+[ "$(runs one c1)" = 1 ] || fail "cat reran a live partition"
+expect_exit 1 db cat afterfail/c1
+[ ! -s "$T/out" ] || fail "cat of a failed build wrote to stdout"
+expect_err "boom: the c1 input is corrupt"
+expect_exit 2 db cat 'bad//ref'
+
+# exec: inputs must be live; runs exactly the ref's config, always
+expect_exit 2 db exec left/x1
+expect_err "input 'raw/x1'"
+expect_err "not live"
+[ "$(runs left x1)" = 0 ] || fail "exec ran despite a missing input"
+expect_exit 0 db build raw/x1
+expect_exit 0 db exec left/x1
+[ "$(runs left x1)" = 1 ] || fail "exec left/x1"
+expect_exit 0 db exec left/x1
+[ "$(runs left x1)" = 2 ] || fail "exec runs even when live"
+[ "$(runs raw x1)" = 1 ] || fail "exec must not run upstream jobs"
+pass "outputs"

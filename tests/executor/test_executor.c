@@ -1,0 +1,542 @@
+/*
+ * executor_run through the C API, as the mount daemon uses it: real store,
+ * real SQLite catalog, real sh jobs. Covers what the CLI cannot show: the
+ * on_partition contract (every requested ref exactly once, as soon as it is
+ * known), and several executor_run calls in threads of one process sharing
+ * one store (no global state, coalescing through leases).
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+#include "core/store.h"
+#include "core/strmap.h"
+#include "executor/executor.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Job "a": writes its arg to a/<arg>; arg "fail" exits 3; "wait" blocks on $DIR/go. */
+static const char graph_text[] =
+	"{\"name\":\"t\",\"jobs\":["
+	"{\"label\":\"a\",\"outputs\":[\"a/{x}\"],\"configure\":[\"true\"],"
+	"\"exec\":[\"sh\",\"-c\","
+	"\"echo $1 >>\\\"$DIR/runs\\\"; "
+	"if [ $1 = fail ]; then echo broken >&2; exit 3; fi; "
+	"if [ $1 = wait ]; then : >\\\"$DIR/started\\\"; "
+	"while [ ! -e \\\"$DIR/go\\\" ]; do sleep 0.01; done; fi; "
+	"mkdir -p \\\"$DATABUILD_OUTPUT_DIR/a\\\" && printf %s $1 >\\\"$DATABUILD_OUTPUT_DIR/a/$1\\\"\","
+	"\"sh\"]},"
+	"{\"label\":\"b\",\"outputs\":[\"b/{x}\"],\"configure\":[\"true\"],"
+	"\"exec\":[\"sh\",\"-c\","
+	"\"echo b$1 >>\\\"$DIR/runs\\\"; mkdir -p \\\"$DATABUILD_OUTPUT_DIR/b\\\" && "
+	"cat \\\"$DATABUILD_INPUT_DIR/a/$1\\\" >\\\"$DATABUILD_OUTPUT_DIR/b/$1\\\"\","
+	"\"sh\"]}]}";
+
+static char *dir;
+static struct graph graph;
+static struct store store;
+
+static void setup(void)
+{
+	char tmpl[] = "/tmp/databuild-executor.XXXXXX";
+	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	dir = xstrdup(tmpl);
+	setenv("DIR", dir, 1);
+	strbuf_addf(&path, "%s/databuild.json", dir);
+	ck_assert_msg(graph_load_text(&graph, path.buf, graph_text, strlen(graph_text), &err) == 0,
+		      "%s", err.buf);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/store", dir);
+	ck_assert_msg(store_open(&store, path.buf, &err) == 0, "%s", err.buf);
+	strbuf_release(&err);
+	strbuf_release(&path);
+}
+
+static void teardown(void)
+{
+	graph_release(&graph);
+	store_release(&store);
+	remove_tree(dir);
+	free(dir);
+}
+
+static int runs_of(const char *what)
+{
+	struct strbuf sb = STRBUF_INIT, path = STRBUF_INIT;
+	int n = 0;
+
+	strbuf_addf(&path, "%s/runs", dir);
+	if (strbuf_read_file(&sb, path.buf, 0) == 0)
+		for (char *p = sb.buf; (p = strstr(p, what)); p += strlen(what))
+			if ((p == sb.buf || p[-1] == '\n') && p[strlen(what)] == '\n')
+				n++;
+	strbuf_release(&sb);
+	strbuf_release(&path);
+	return n;
+}
+
+/* on_partition / on_node recorder. */
+struct calls {
+	struct strmap seen;   /* ref -> (void *)(intptr_t)(count * 2 + ok) */
+	size_t partitions;
+	int waiting;          /* some node reported NODE_WAITING */
+	enum node_state last;
+	pthread_mutex_t lock;
+};
+
+static void on_partition(const char *ref, int ok, const char *error, void *arg)
+{
+	struct calls *c = arg;
+	intptr_t v;
+
+	pthread_mutex_lock(&c->lock);
+	v = (intptr_t)strmap_get(&c->seen, ref);
+	v = ((v >> 1) + 1) * 2 + (ok ? 1 : 0);
+	strmap_put(&c->seen, ref, (void *)v);
+	c->partitions++;
+	if (!ok)
+		ck_assert_ptr_nonnull(error);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_node(const struct node_report *r, void *arg)
+{
+	struct calls *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	if (r->state == NODE_WAITING)
+		c->waiting = 1;
+	c->last = r->state;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void calls_init(struct calls *c)
+{
+	memset(c, 0, sizeof(*c));
+	strmap_init(&c->seen);
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+static void calls_release(struct calls *c)
+{
+	strmap_clear(&c->seen);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* count of on_partition calls for ref, and whether the last said ok */
+static int calls_of(struct calls *c, const char *ref, int *ok)
+{
+	intptr_t v = (intptr_t)strmap_get(&c->seen, ref);
+
+	*ok = (int)(v & 1);
+	return (int)(v >> 1);
+}
+
+/* plan: nodes "a:x" (job a, arg x) and "b:x" (reads a/x), requested refs. */
+static void plan_make(struct job_graph *plan, const char *const *nodes, const char *requested)
+{
+	job_graph_init(plan);
+	for (size_t i = 0; nodes[i]; i++) {
+		struct job_config cfg = JOB_CONFIG_INIT;
+		const char *arg = nodes[i] + 2;
+		char job[2] = { nodes[i][0], 0 };
+
+		strvec_pushf(&cfg.outputs, "%s/%s", job, arg);
+		strvec_push(&cfg.args, arg);
+		if (job[0] == 'b') {
+			char *in = xstrfmt("a/%s", arg);
+
+			job_config_add_input(&cfg, DEP_MATERIALIZE, in);
+			for (size_t k = 0; k < i; k++)
+				if (!strcmp(plan->nodes[k].config.outputs.v[0], in))
+					job_graph_add_edge(plan, k, i);
+			free(in);
+		}
+		job_graph_add_node(plan, job, &cfg, "missing");
+		job_config_release(&cfg);
+	}
+	for (const char *p = requested; p && *p; ) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char *ref = xstrndup(p, n);
+
+		strvec_push(&plan->outputs, ref);
+		free(ref);
+		p = end ? end + 1 : NULL;
+	}
+}
+
+static int run(struct catalog *c, const char *const *nodes, const char *requested,
+	       int keep_going, struct calls *calls, struct build_summary *sum)
+{
+	struct executor_opts o = EXECUTOR_OPTS_INIT;
+	struct job_graph plan;
+	struct strbuf err = STRBUF_INIT;
+	int ret;
+
+	plan_make(&plan, nodes, requested);
+	o.jobs = 2;
+	o.keep_going = keep_going;
+	o.on_partition = on_partition;
+	o.on_node = on_node;
+	o.arg = calls;
+	ret = executor_run(&graph, c, &store, &plan, &o, sum, &err);
+	ck_assert_msg(ret >= 0, "executor_run: %s", err.buf);
+	job_graph_release(&plan);
+	strbuf_release(&err);
+	return ret;
+}
+
+struct partition_case {
+	const char *name;
+	const char *prebuilt;          /* node run first ("a:p"), NULL for none */
+	const char *nodes[4];
+	const char *requested;         /* comma-separated */
+	int keep_going;
+	int ret;
+	const char *ok_refs, *failed_refs;  /* each exactly one call */
+	size_t total_calls;
+};
+
+static const struct partition_case partition_cases[] = {
+	{ "chain", NULL, { "a:x", "b:x", NULL }, "b/x", 0, 0, "a/x,b/x", "", 2 },
+	{ "pruned ref answered at once", "a:p", { "a:y", NULL }, "a/p,a/y", 0, 0,
+	  "a/p,a/y", "", 2 },
+	{ "unbuildable pruned ref", NULL, { "a:y", NULL }, "a/nothing,a/y", 0, 1,
+	  "a/y", "a/nothing", 2 },
+	{ "failure and downstream", NULL, { "a:fail", "b:fail", NULL }, "b/fail", 0, 1,
+	  "", "a/fail,b/fail", 2 },
+	{ "keep going", NULL, { "a:fail", "b:fail", "a:z", NULL }, "b/fail,a/z", 1, 1,
+	  "a/z", "a/fail,b/fail", 3 },
+	{ "duplicate requested ref", NULL, { "a:d", NULL }, "a/d,a/d", 0, 0, "a/d", "", 1 },
+};
+
+static void check_refs(struct calls *c, const char *list, int want_ok)
+{
+	for (const char *p = list; p && *p; ) {
+		const char *end = strchr(p, ',');
+		char *ref = xstrndup(p, end ? (size_t)(end - p) : strlen(p));
+		int ok, n = calls_of(c, ref, &ok);
+
+		ck_assert_msg(n == 1, "%s: %d on_partition calls", ref, n);
+		ck_assert_msg(ok == want_ok, "%s: ok=%d", ref, ok);
+		free(ref);
+		p = end ? end + 1 : NULL;
+	}
+}
+
+START_TEST(test_on_partition)
+{
+	const struct partition_case *tc = &partition_cases[_i];
+	struct strbuf err = STRBUF_INIT;
+	struct build_summary sum;
+	struct catalog c;
+	struct calls calls;
+	int ret;
+
+	ck_assert_msg(catalog_open(&c, &store, NULL, &err) == 0, "%s", err.buf);
+	if (tc->prebuilt) {
+		const char *pre[] = { tc->prebuilt, NULL };
+		char *ref = xstrfmt("a/%s", tc->prebuilt + 2);
+
+		calls_init(&calls);
+		build_summary_init(&sum);
+		ck_assert_int_eq(run(&c, pre, ref, 0, &calls, &sum), 0);
+		build_summary_release(&sum);
+		calls_release(&calls);
+		free(ref);
+	}
+	calls_init(&calls);
+	build_summary_init(&sum);
+	ret = run(&c, tc->nodes, tc->requested, tc->keep_going, &calls, &sum);
+	ck_assert_msg(ret == tc->ret, "%s: returned %d", tc->name, ret);
+	check_refs(&calls, tc->ok_refs, 1);
+	check_refs(&calls, tc->failed_refs, 0);
+	ck_assert_msg(calls.partitions == tc->total_calls, "%s: %zu on_partition calls",
+		      tc->name, calls.partitions);
+	if (tc->ret)
+		ck_assert(sum.errors.len || sum.skipped || tc->failed_refs[0]);
+	build_summary_release(&sum);
+	calls_release(&calls);
+	catalog_close(&c);
+	strbuf_release(&err);
+}
+END_TEST
+
+struct thread_arg {
+	const char *const *nodes;
+	const char *requested;
+	struct calls calls;
+	struct build_summary sum;
+	int cancel_fd;
+	int ret;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *t = p;
+	struct executor_opts o = EXECUTOR_OPTS_INIT;
+	struct strbuf err = STRBUF_INIT;
+	struct job_graph plan;
+	struct catalog c;
+
+	if (catalog_open(&c, &store, NULL, &err) < 0) {
+		t->ret = -2;
+		return NULL;
+	}
+	plan_make(&plan, t->nodes, t->requested);
+	o.jobs = 2;
+	o.on_partition = on_partition;
+	o.on_node = on_node;
+	o.arg = &t->calls;
+	o.cancel_fd = t->cancel_fd;
+	t->ret = executor_run(&graph, &c, &store, &plan, &o, &t->sum, &err);
+	job_graph_release(&plan);
+	catalog_close(&c);
+	strbuf_release(&err);
+	return NULL;
+}
+
+static int exists(const char *name)
+{
+	char *p = xstrfmt("%s/%s", dir, name);
+	int r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+static void wait_for(int (*cond)(void *), void *arg)
+{
+	long long deadline = mono_ms() + 30000;
+
+	while (!cond(arg)) {
+		ck_assert_msg(mono_ms() < deadline, "timed out");
+		usleep(5000);
+	}
+}
+
+static int started(void *arg)
+{
+	(void)arg;
+	return exists("started");
+}
+
+static int is_waiting(void *arg)
+{
+	struct thread_arg *t = arg;
+	int w;
+
+	pthread_mutex_lock(&t->calls.lock);
+	w = t->calls.waiting;
+	pthread_mutex_unlock(&t->calls.lock);
+	return w;
+}
+
+/* Two executor_run in two threads of one process: the job runs once. */
+START_TEST(test_threads_coalesce)
+{
+	static const char *const nodes[] = { "a:wait", NULL };
+	struct thread_arg t[2];
+	pthread_t th[2];
+	char *go;
+	int ok;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].nodes = nodes;
+		t[i].requested = "a/wait";
+		t[i].cancel_fd = -1;
+		calls_init(&t[i].calls);
+		build_summary_init(&t[i].sum);
+	}
+	ck_assert_int_eq(pthread_create(&th[0], NULL, thread_main, &t[0]), 0);
+	wait_for(started, NULL);
+	ck_assert_int_eq(pthread_create(&th[1], NULL, thread_main, &t[1]), 0);
+	wait_for(is_waiting, &t[1]);
+	go = xstrfmt("%s/go", dir);
+	close(open(go, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	free(go);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(t[i].ret, 0);
+		ck_assert_int_eq(calls_of(&t[i].calls, "a/wait", &ok), 1);
+		ck_assert(ok);
+	}
+	ck_assert_int_eq(runs_of("wait"), 1);
+	ck_assert_int_eq(t[0].sum.built, 1);
+	ck_assert_int_eq(t[1].sum.up_to_date, 1);
+	ck_assert_int_eq((int)t[1].sum.waited, 1);
+	for (int i = 0; i < 2; i++) {
+		calls_release(&t[i].calls);
+		build_summary_release(&t[i].sum);
+	}
+}
+END_TEST
+
+/* A cancel fd that is readable: 130, every ref answered, nothing published. */
+START_TEST(test_cancel_fd)
+{
+	static const char *const nodes[] = { "a:wait", "b:wait", NULL };
+	struct thread_arg t;
+	pthread_t th;
+	int pfd[2], ok;
+	long long start;
+	struct strbuf path = STRBUF_INIT;
+
+	ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+	memset(&t, 0, sizeof(t));
+	t.nodes = nodes;
+	t.requested = "b/wait";
+	t.cancel_fd = pfd[0];
+	calls_init(&t.calls);
+	build_summary_init(&t.sum);
+	ck_assert_int_eq(pthread_create(&th, NULL, thread_main, &t), 0);
+	wait_for(started, NULL);
+	start = mono_ms();
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	pthread_join(th, NULL);
+	ck_assert_msg(mono_ms() - start < 5000, "cancel took %lld ms", mono_ms() - start);
+	ck_assert_int_eq(t.ret, 130);
+	ck_assert_int_eq(calls_of(&t.calls, "a/wait", &ok), 1);
+	ck_assert(!ok);
+	ck_assert_int_eq(calls_of(&t.calls, "b/wait", &ok), 1);
+	ck_assert(!ok);
+	ck_assert_int_eq(t.sum.cancelled, 2);
+	store_data_path(&store, "a/wait", &path);
+	ck_assert_int_ne(access(path.buf, F_OK), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	strbuf_release(&path);
+	calls_release(&t.calls);
+	build_summary_release(&t.sum);
+}
+END_TEST
+
+struct crash_case {
+	const char *name;
+	int corrupt;        /* the dead builder renamed other bytes into data/ */
+	int runs;           /* job runs in total, the first build included */
+	enum node_state state;
+};
+
+static const struct crash_case crash_cases[] = {
+	{ "died before renaming: cut off", 0, 1, NODE_UP_TO_DATE },
+	{ "died after renaming: stale, rebuilt", 1, 2, NODE_BUILT },
+};
+
+static int stale_event(const struct event *e, void *arg)
+{
+	if (!strcmp(e->type, EV_PARTITION_STALE) && e->ref && !strcmp(e->ref, "a/k"))
+		*(int *)arg = 1;
+	return 0;
+}
+
+/*
+ * A builder that died mid-run leaves its outputs 'building' in the catalog
+ * and maybe new bytes in data/: the next builder abandons the run and never
+ * keeps a live partition whose bytes differ from its recorded hash.
+ */
+START_TEST(test_dead_builder)
+{
+	const struct crash_case *tc = &crash_cases[_i];
+	static const char *const nodes[] = { "a:k", NULL };
+	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT, bytes = STRBUF_INIT;
+	struct build_summary sum;
+	struct run_record rec;
+	struct partition p;
+	struct calls calls;
+	struct catalog c;
+	int stale = 0;
+	FILE *f;
+
+	ck_assert_msg(catalog_open(&c, &store, NULL, &err) == 0, "%s", err.buf);
+	calls_init(&calls);
+	build_summary_init(&sum);
+	ck_assert_int_eq(run(&c, nodes, "a/k", 0, &calls, &sum), 0);
+	build_summary_release(&sum);
+	calls_release(&calls);
+
+	run_record_init(&rec);
+	rec.job = xstrdup("a");
+	rec.config_json = xstrdup("{}");
+	rec.pid = 999999;
+	strvec_push(&rec.outputs, "a/k");
+	ck_assert_msg(catalog_begin_run(&c, &rec, &err) == 0, "%s", err.buf);
+	store_data_path(&store, "a/k", &path);
+	if (tc->corrupt) {
+		ck_assert_int_eq(chmod(path.buf, 0644), 0);
+		f = fopen(path.buf, "we");
+		ck_assert_ptr_nonnull(f);
+		fputs("half-published", f);
+		fclose(f);
+	}
+
+	calls_init(&calls);
+	build_summary_init(&sum);
+	ck_assert_int_eq(run(&c, nodes, "a/k", 0, &calls, &sum), 0);
+	ck_assert_msg(calls.last == tc->state, "%s: ended %s", tc->name,
+		      node_state_name(calls.last));
+	ck_assert_int_eq(runs_of("k"), tc->runs);
+	ck_assert_int_eq(strbuf_read_file(&bytes, path.buf, 0), 0);
+	ck_assert_str_eq(bytes.buf, "k");
+	partition_init(&p);
+	ck_assert_int_eq(catalog_get_partition(&c, "a/k", &p, &err), 1);
+	ck_assert_int_eq(p.status, PART_LIVE);
+	catalog_read_events(&c, 0, 0, stale_event, &stale, &err);
+	ck_assert_int_eq(stale, tc->corrupt);
+	run_record_release(&rec);
+	partition_release(&p);
+	build_summary_release(&sum);
+	calls_release(&calls);
+	catalog_close(&c);
+	strbuf_release(&err);
+	strbuf_release(&path);
+	strbuf_release(&bytes);
+}
+END_TEST
+
+static const struct {
+	enum node_state s;
+	const char *name;
+} state_names[] = {
+	{ NODE_PENDING, "pending" }, { NODE_WAITING, "waiting" }, { NODE_RUNNING, "running" },
+	{ NODE_BUILT, "built" }, { NODE_UP_TO_DATE, "up_to_date" }, { NODE_FAILED, "failed" },
+	{ NODE_SKIPPED, "skipped" }, { NODE_CANCELLED, "cancelled" },
+};
+
+START_TEST(test_state_names)
+{
+	ck_assert_str_eq(node_state_name(state_names[_i].s), state_names[_i].name);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("executor");
+	TCase *tc = tcase_create("executor");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_on_partition, 0, ARRAY_SIZE(partition_cases));
+	tcase_add_test(tc, test_threads_coalesce);
+	tcase_add_test(tc, test_cancel_fd);
+	tcase_add_loop_test(tc, test_dead_builder, 0, ARRAY_SIZE(crash_cases));
+	tcase_add_loop_test(tc, test_state_names, 0, ARRAY_SIZE(state_names));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
