@@ -25,7 +25,9 @@
  *                   ref's last segment says ("blob/size=256M": 256 MiB;
  *                   suffixes K, M, G)
  *       sleep=MS    sleep MS milliseconds first
- *       log=PATH    append "REF\n" to PATH for each output (run counting)
+ *       log=PATH    append "REF START END\n" to PATH for each output (run
+ *                   counting; START and END: CLOCK_MONOTONIC ns of the
+ *                   job's start and of the output's completion)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,6 +236,7 @@ static long long ref_size(const char *ref)
 
 static int exec_job(int argc, char **argv)
 {
+	int64_t t0 = now_ns();
 	const char *outdir = getenv("DATABUILD_OUTPUT_DIR"), *logpath = NULL;
 	long long bytes = -1, sleep_ms = 0;
 	int echo = 0, sized = 0;
@@ -303,14 +306,15 @@ static int exec_job(int argc, char **argv)
 			die("cannot write '%s'", path);
 		if (logpath) {
 			int lfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-			size_t len = strlen(argv[i]);
-			char *line = malloc(len + 2);
+			size_t len = strlen(argv[i]) + 64;
+			char *line = malloc(len);
+			int n;
 
 			if (lfd < 0 || !line)
 				die("cannot open '%s'", logpath);
-			memcpy(line, argv[i], len);
-			line[len] = '\n';
-			write_all(lfd, line, len + 1, logpath);
+			n = snprintf(line, len, "%s %lld %lld\n", argv[i], (long long)t0,
+				     (long long)now_ns());
+			write_all(lfd, line, (size_t)n, logpath);
 			close(lfd);
 			free(line);
 		}

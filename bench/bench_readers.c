@@ -1,15 +1,16 @@
 /*
- * benchreaders: many concurrent readers of files, for the coalescing
- * benchmark.
+ * benchreaders: concurrent readers of files through the mount, for the
+ * coalescing and latency benchmarks.
  *
- *   benchreaders READERS DIR REF...
+ *   benchreaders [--size N] READERS DIR REF...
  *
  * Starts READERS threads; reader i opens DIR/REF[i mod nrefs], reads it
  * to the end and checks that it holds exactly "REF\n" (what `benchjob
- * exec echo` writes). All readers are released together once every thread
- * exists. Prints "<wall ns> <failed readers>" on stdout (wall: from the
- * release to the last reader's end) and each failure on stderr; exits 1 if
- * any reader failed.
+ * exec echo` writes), or with --size that it holds N bytes. All readers are
+ * released together once every thread exists. Prints "<wall ns> <failed
+ * readers>" on stdout (wall: from the release to the last reader's end;
+ * with one reader, open() to end of file) and each failure on stderr;
+ * exits 1 if any reader failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@ struct reader {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go_cond = PTHREAD_COND_INITIALIZER;
 static int go;
+static long expect_size = -1;
 
 static int64_t now_ns(void)
 {
@@ -44,7 +46,8 @@ static int64_t now_ns(void)
 static void *read_one(void *arg)
 {
 	struct reader *r = arg;
-	size_t plen = strlen(r->dir) + strlen(r->ref) + 2, want = strlen(r->ref) + 1, got = 0;
+	size_t plen = strlen(r->dir) + strlen(r->ref) + 2, got = 0;
+	size_t want = expect_size >= 0 ? (size_t)expect_size : strlen(r->ref) + 1;
 	char *path = malloc(plen), *buf = malloc(want + 64);
 	int fd;
 
@@ -73,7 +76,8 @@ static void *read_one(void *arg)
 			break;
 	}
 	close(fd);
-	if (!r->failed && (got != want || memcmp(buf, r->ref, want - 1) || buf[want - 1] != '\n'))
+	if (!r->failed && (got != want || (expect_size < 0 && (memcmp(buf, r->ref, want - 1) ||
+								    buf[want - 1] != '\n'))))
 		r->failed = -1;
 out:
 	if (r->failed)
@@ -91,8 +95,13 @@ int main(int argc, char **argv)
 	int nrefs, failed = 0;
 	int64_t t0, t1;
 
-	if (argc < 4 || (n = atol(argv[1])) <= 0) {
-		fprintf(stderr, "usage: benchreaders READERS DIR REF...\n");
+	if (argc > 2 && !strcmp(argv[1], "--size")) {
+		expect_size = atol(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 4 || (n = atol(argv[1])) <= 0 || expect_size < -1) {
+		fprintf(stderr, "usage: benchreaders [--size N] READERS DIR REF...\n");
 		return 2;
 	}
 	nrefs = argc - 3;

@@ -393,11 +393,23 @@ int catalog_append_event(struct catalog *c, const struct event *e, int64_t *seq,
 	return c->ops->append_event(c, e, seq, err);
 }
 
+int catalog_append_events(struct catalog *c, const struct event *es, size_t n,
+			  struct strbuf *err)
+{
+	return n ? c->ops->append_events(c, es, n, err) : 0;
+}
+
 int catalog_read_events(struct catalog *c, int64_t after_seq, size_t limit,
 			int (*fn)(const struct event *e, void *arg), void *arg,
 			struct strbuf *err)
 {
 	return c->ops->read_events(c, after_seq, limit, fn, arg, err);
+}
+
+int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
+{
+	*seq = 0;
+	return c->ops->last_event_seq(c, seq, err);
 }
 
 int catalog_taint(struct catalog *c, const struct strvec *refs, int downstream,

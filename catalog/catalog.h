@@ -183,9 +183,12 @@ struct catalog_ops {
 
 	int (*append_event)(struct catalog *c, const struct event *e, int64_t *seq,
 			    struct strbuf *err);
+	int (*append_events)(struct catalog *c, const struct event *es, size_t n,
+			     struct strbuf *err);
 	int (*read_events)(struct catalog *c, int64_t after_seq, size_t limit,
 			   int (*fn)(const struct event *e, void *arg), void *arg,
 			   struct strbuf *err);
+	int (*last_event_seq)(struct catalog *c, int64_t *seq, struct strbuf *err);
 
 	int (*taint)(struct catalog *c, const struct strvec *refs, int downstream,
 		     int64_t build_id, struct strvec *changed, struct strbuf *err);
@@ -250,8 +253,10 @@ int catalog_get_build(struct catalog *c, int64_t build_id, struct build_record *
 /*
  * Records a run as running and its outputs as building (one transaction,
  * with an EV_JOB_STARTED event). run->run_id is assigned by the catalog
- * (unique across every process sharing it) if NULL on entry. Fields used:
- * build_id, job, config_json, pid, host, start_us, log_path, outputs.
+ * (unique across every process sharing it) if NULL on entry, and
+ * run->log_path is set to the store's <store>/logs/<run_id>.log (and
+ * recorded, also in the event) if NULL on entry. Fields used: build_id,
+ * job, config_json, pid, host, start_us, log_path, outputs.
  */
 int catalog_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err);
 int catalog_set_run_pid(struct catalog *c, const char *run_id, long pid,
@@ -294,6 +299,9 @@ int catalog_last_durations(struct catalog *c, const char *job, size_t n,
 /* Appends an event; e->seq and e->time_us are assigned (time if 0). */
 int catalog_append_event(struct catalog *c, const struct event *e, int64_t *seq,
 			 struct strbuf *err);
+/* Appends es[0..n) in one transaction (all or none), in order. */
+int catalog_append_events(struct catalog *c, const struct event *es, size_t n,
+			  struct strbuf *err);
 /*
  * Calls fn for each event with seq > after_seq in seq order (at most limit;
  * 0 = all). fn returning non-zero stops the walk (not an error). Events
@@ -304,6 +312,12 @@ int catalog_append_event(struct catalog *c, const struct event *e, int64_t *seq,
 int catalog_read_events(struct catalog *c, int64_t after_seq, size_t limit,
 			int (*fn)(const struct event *e, void *arg), void *arg,
 			struct strbuf *err);
+/*
+ * The seq of the newest event (0 if none), in O(1): take it before
+ * catalog_begin_build to read a build's events from there on without
+ * scanning the whole log.
+ */
+int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err);
 
 /*
  * Marks refs tainted (and, with downstream, every partition built from

@@ -115,6 +115,7 @@ enum stmt_id {
 	ST_BUILD_GET,
 	ST_RUN_INSERT,
 	ST_RUN_PID,
+	ST_RUN_LOG,
 	ST_RUN_GET,
 	ST_RUN_FINISH,
 	ST_MAN_PUT,
@@ -126,6 +127,7 @@ enum stmt_id {
 	ST_DURATIONS,
 	ST_EV_INSERT,
 	ST_EV_READ,
+	ST_EV_LAST,
 	ST__NR
 };
 
@@ -171,6 +173,7 @@ static const char *const stmt_sql[ST__NR] = {
 		"INSERT INTO runs (id, build_id, job, config_json, status, pid, host, start_us,"
 		" log_path, outputs, prior) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_RUN_PID] = "UPDATE runs SET pid = ?2 WHERE id = ?1",
+	[ST_RUN_LOG] = "UPDATE runs SET log_path = ?2 WHERE id = ?1",
 	[ST_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
 	[ST_RUN_FINISH] =
 		"UPDATE runs SET status = ?2, end_us = ?3, exit_status = ?4, error = ?5 WHERE id = ?1",
@@ -195,6 +198,7 @@ static const char *const stmt_sql[ST__NR] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_EV_READ] = "SELECT seq, time_us, build_id, type, ref, run_id, payload FROM events"
 		" WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	[ST_EV_LAST] = "SELECT max(seq) FROM events",
 };
 
 struct sq {
@@ -296,11 +300,24 @@ static char *col_dup(sqlite3_stmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+/* An id column as the decimal text callers see (run ids), or NULL. */
 static char *col_id(sqlite3_stmt *s, int i)
 {
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t v;
+	int64_t x;
+
 	if (sqlite3_column_type(s, i) == SQLITE_NULL)
 		return NULL;
-	return xstrfmt("%lld", (long long)sqlite3_column_int64(s, i));
+	x = sqlite3_column_int64(s, i);
+	v = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	if (x < 0)
+		*--p = '-';
+	return xstrdup(p);
 }
 
 static void col_hex(sqlite3_stmt *s, int i, char out[SHA256_HEX_LEN + 1])
@@ -499,6 +516,8 @@ static int sq_list_partitions(struct catalog *c, const char *prefix, const char 
 		sqlite3_bind_text(s, 3, filter.buf, (int)filter.len, SQLITE_STATIC);
 	}
 	sqlite3_bind_int64(s, 4, limit ? (int64_t)limit : -1);
+	if (limit && limit <= 100000)
+		ALLOC_GROW(out->items, out->nr + limit, out->alloc);
 	while ((rc = step_row(c, s, err)) > 0) {
 		ALLOC_GROW(out->items, out->nr + 1, out->alloc);
 		partition_init(&out->items[out->nr]);
@@ -860,7 +879,7 @@ static int sq_get_run(struct catalog *c, const char *run_id, struct run_record *
 static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err)
 {
 	cJSON *outs = cJSON_CreateArray(), *prior = cJSON_CreateArray(), *payload;
-	char *outs_json = NULL, *prior_json = NULL, *payload_json = NULL;
+	char *outs_json = NULL, *prior_json = NULL, *payload_json = NULL, *log_path = NULL;
 	int64_t t = run->start_us ? run->start_us : now_us();
 	int64_t id = 0;
 	sqlite3_stmt *s;
@@ -923,6 +942,20 @@ static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf
 	if (exec_done(c, s, err) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(sq(c)->db);
+	if (!run->log_path) {
+		struct strbuf path = STRBUF_INIT;
+		char num[32];
+
+		snprintf(num, sizeof(num), "%lld", (long long)id);
+		store_log_path(c->store, num, &path);
+		log_path = strbuf_detach(&path, NULL);
+		if (!(s = stmt(c, ST_RUN_LOG, err)))
+			goto out;
+		sqlite3_bind_int64(s, 1, id);
+		bind_text(s, 2, log_path);
+		if (exec_done(c, s, err) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < run->outputs.nr; i++) {
 		if (ensure_partition(c, run->outputs.v[i], PART_BUILDING, t, NULL, err) < 0 ||
 		    !(s = stmt(c, ST_PART_BUILDING, err)))
@@ -940,8 +973,8 @@ static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf
 	json_add_int64(payload, "pid", run->pid);
 	if (run->host)
 		cJSON_AddStringToObject(payload, "host", run->host);
-	if (run->log_path)
-		cJSON_AddStringToObject(payload, "log", run->log_path);
+	if (run->log_path || log_path)
+		cJSON_AddStringToObject(payload, "log", run->log_path ? run->log_path : log_path);
 	payload_json = json_take(payload);
 	if (ev_insert(c, t, run->build_id, EV_JOB_STARTED, NULL, id, payload_json, NULL, err) < 0)
 		goto out;
@@ -953,8 +986,13 @@ out:
 			run->run_id = xstrfmt("%lld", (long long)id);
 		run->status = RUN_RUNNING;
 		run->start_us = t;
+		if (!run->log_path) {
+			run->log_path = log_path;
+			log_path = NULL;
+		}
 	}
 fail:
+	free(log_path);
 	cJSON_Delete(outs);
 	cJSON_Delete(prior);
 	free(outs_json);
@@ -1308,6 +1346,21 @@ static int sq_append_event(struct catalog *c, const struct event *e, int64_t *se
 	return ev_insert(c, e->time_us, e->build_id, e->type, e->ref, run, e->payload, seq, err);
 }
 
+static int sq_append_events(struct catalog *c, const struct event *es, size_t n,
+			    struct strbuf *err)
+{
+	int ok = 0;
+
+	if (tx_begin(c, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (sq_append_event(c, &es[i], NULL, err) < 0)
+			goto out;
+	ok = 1;
+out:
+	return tx_end(c, ok, err);
+}
+
 #define EVENT_PAGE 512
 
 static int sq_read_events(struct catalog *c, int64_t after_seq, size_t limit,
@@ -1363,6 +1416,18 @@ out:
 		event_release(&page[i]);
 	free(page);
 	return ret;
+}
+
+static int sq_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_EV_LAST, err);
+	int rc;
+
+	if (!s || (rc = step_row(c, s, err)) < 0)
+		return -1;
+	*seq = rc ? sqlite3_column_int64(s, 0) : 0;
+	done(s);
+	return 0;
 }
 
 /* ---- lineage and taint ----------------------------------------------- */
@@ -1598,6 +1663,16 @@ out:
 	return tx_end(c, ok, err);
 }
 
+/*
+ * Reads the first row of every table (its root page and leftmost leaf):
+ * a catalog whose pages were lost or zeroed fails at open, naming the
+ * file, rather than in the middle of a command. A few cached page reads.
+ */
+#define PROBE_SQL "SELECT (SELECT 1 FROM partitions LIMIT 1), (SELECT 1 FROM datasets LIMIT 1)," \
+	" (SELECT 1 FROM runs LIMIT 1), (SELECT 1 FROM manifests LIMIT 1)," \
+	" (SELECT 1 FROM manifest_inputs LIMIT 1), (SELECT 1 FROM builds LIMIT 1)," \
+	" (SELECT 1 FROM events LIMIT 1)"
+
 static void sq_close(struct catalog *c)
 {
 	struct sq *q = sq(c);
@@ -1617,7 +1692,7 @@ static void sq_close(struct catalog *c)
 static int sq_open(struct catalog *c, struct strbuf *err)
 {
 	struct sq *q = xcalloc(1, sizeof(*q));
-	int version, rc;
+	int version, rc, persist = 1;
 
 	c->impl = q;
 	rc = sqlite3_open_v2(c->location, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1631,6 +1706,9 @@ static int sq_open(struct catalog *c, struct strbuf *err)
 	}
 	sqlite3_extended_result_codes(q->db, 1);
 	sqlite3_busy_timeout(q->db, 10000);
+	/* the WAL outlives each connection: no sync to create it, none to close */
+	sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (check_schema(c, &version, err) < 0)
 		goto fail;
 	if (exec_sql(c, "PRAGMA journal_mode = WAL", err) < 0 ||
@@ -1639,6 +1717,8 @@ static int sq_open(struct catalog *c, struct strbuf *err)
 		     " PRAGMA temp_store = MEMORY", err) < 0)
 		goto fail;
 	if (version < CATALOG_SQLITE_VERSION && migrate(c, err) < 0)
+		goto fail;
+	if (exec_sql(c, PROBE_SQL, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -1665,7 +1745,9 @@ const struct catalog_ops catalog_sqlite_ops = {
 	.get_manifest = sq_get_manifest,
 	.last_durations = sq_last_durations,
 	.append_event = sq_append_event,
+	.append_events = sq_append_events,
 	.read_events = sq_read_events,
+	.last_event_seq = sq_last_event_seq,
 	.taint = sq_taint,
 	.lineage = sq_lineage,
 	.set_status = sq_set_status,

@@ -34,18 +34,6 @@ struct build_ui {
 	int line_shown;
 };
 
-/*
- * Shared with cat.c and exec.c (which declare them too): the build runner
- * (exec_mode: executor_exec instead of executor_build; progress NULL:
- * quiet; quiet_summary: no summary line unless something failed), the -j /
- * --events options, and ref arguments.
- */
-int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
-		   struct executor_opts *o, FILE *progress, int quiet_summary);
-int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
-		       const char **events_path, int *matched);
-int build_collect_refs(const char *arg, struct strvec *refs);
-
 static int cancel_wfd = -1;
 
 static void on_signal(int sig)

@@ -9,13 +9,6 @@
 #include "cli/cli.h"
 #include "executor/executor.h"
 
-/* Defined in cli/build.c. */
-int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
-		   struct executor_opts *o, FILE *progress, int quiet_summary);
-int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
-		       const char **events_path, int *matched);
-int build_collect_refs(const char *arg, struct strvec *refs);
-
 static const char usage[] =
 	"usage: databuild cat [-j N] REF...\n"
 	"\n"
@@ -93,7 +86,7 @@ out:
 	return ret;
 }
 
-/* 1 if every ref is live, 0 if not, -1 on a catalog error (printed). */
+/* 1 if every ref is live, 0 if not, -1 on a catalog error (printed; exit 2). */
 static int all_live(struct cli *cli, const struct strvec *refs)
 {
 	int ret = 1;
@@ -106,7 +99,7 @@ static int all_live(struct cli *cli, const struct strvec *refs)
 		partition_init(&p);
 		r = catalog_get_partition(&cli->catalog, refs->v[i], &p, &err);
 		if (r < 0) {
-			cli_fail(EXIT_FAILED, &err);
+			cli_fail(EXIT_USAGE, &err);
 			ret = -1;
 		} else if (!r || p.status != PART_LIVE) {
 			ret = 0;
@@ -157,7 +150,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 		goto out;
 	live = all_live(cli, &refs);
 	if (live < 0) {
-		ret = EXIT_FAILED;
+		ret = EXIT_USAGE;
 		goto out;
 	}
 	if (!live) {

@@ -61,6 +61,24 @@ int cli_fail(int code, const struct strbuf *err);
 int cli_wants_help(int argc, char **argv);
 int cli_parse_long(const char *opt, const char *text, long min, long max, long *out);
 
+/*
+ * The build runner of build, cat and exec (cli/build.c): SIGINT/SIGTERM
+ * cancel it (exit 130). exec_mode: executor_exec instead of
+ * executor_build; progress NULL: quiet; quiet_summary: no summary line
+ * unless something failed. Returns an exit code.
+ */
+struct executor_opts;
+int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
+		   struct executor_opts *o, FILE *progress, int quiet_summary);
+/*
+ * Options common to build, cat and exec at argv[*i]: -j N, --events FILE.
+ * *matched = 1 if it was one. 0, or -1 (printed) on a bad value.
+ */
+int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
+		       const char **events_path, int *matched);
+/* A ref argument: validated and appended once. -1 (printed) if invalid. */
+int build_collect_refs(const char *arg, struct strvec *refs);
+
 /* Subcommands, one file each under cli/. */
 int cmd_lookup(struct cli *cli, int argc, char **argv);
 int cmd_configure(struct cli *cli, int argc, char **argv);

@@ -5,13 +5,6 @@
 #include "cli/cli.h"
 #include "executor/executor.h"
 
-/* Defined in cli/build.c. */
-int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
-		   struct executor_opts *o, FILE *progress, int quiet_summary);
-int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
-		       const char **events_path, int *matched);
-int build_collect_refs(const char *arg, struct strvec *refs);
-
 static const char usage[] =
 	"usage: databuild exec [-j N] [--events FILE] REF...\n"
 	"\n"

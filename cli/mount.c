@@ -189,7 +189,17 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (!(real = realpath(mountpoint, NULL))) {
-		cli_error(EXIT_USAGE, "mountpoint '%s': %s", mountpoint, strerror(errno));
+		if (errno == ENOTCONN)
+			cli_error(EXIT_USAGE, "mountpoint '%s': %s (a daemon died: run "
+				  "'databuild umount %s' first)", mountpoint, strerror(errno),
+				  mountpoint);
+		else
+			cli_error(EXIT_USAGE, "mountpoint '%s': %s", mountpoint, strerror(errno));
+		goto out;
+	}
+	if (fs_is_mounted(real)) {
+		cli_error(EXIT_USAGE, "'%s' is already a databuild mount (see 'databuild umount')",
+			  mountpoint);
 		goto out;
 	}
 	if (cli_load_graph(cli) < 0 || cli_open_store(cli) < 0)

@@ -154,6 +154,37 @@ static int is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* Length (2..4) of the valid UTF-8 sequence at s (a byte >= 0x80), or 0. */
+static int utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned int cp;
+	int n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < (size_t)n)
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
 static int scan_string(struct scan *sc)
 {
 	const char *start = sc->s++;
@@ -169,6 +200,17 @@ static int scan_string(struct scan *sc)
 			sc->at = sc->s;
 			strbuf_addf(&sc->why, "control character 0x%02x in a string (escape it)", c);
 			return -1;
+		}
+		if (c >= 0x80) {
+			int n = utf8_seq_len((const unsigned char *)sc->s, (size_t)(sc->end - sc->s));
+
+			if (!n) {
+				sc->at = sc->s;
+				strbuf_addf(&sc->why, "invalid UTF-8 (byte 0x%02x) in a string", c);
+				return -1;
+			}
+			sc->s += n;
+			continue;
 		}
 		if (c != '\\') {
 			sc->s++;

@@ -33,7 +33,7 @@ int json_fail(struct strbuf *err, const struct jpath *p, const char *fmt, ...);
 /*
  * Parses text (len bytes, need not be NUL-terminated) as one strict RFC 8259
  * JSON value (nothing but whitespace may follow; raw control characters,
- * invalid escapes and \u0000 in strings are refused). On a syntax error
+ * invalid escapes, \u0000 and invalid UTF-8 in strings are refused). On a syntax error
  * appends "line L, column C: <reason>" to err and returns NULL, e.g.
  * "line 3, column 7: expected ':' after the member name, got '2'".
  * Columns count characters (UTF-8 sequences), from 1.

@@ -45,61 +45,31 @@ static void add_json_strs(struct strbuf *out, const struct strvec *v)
 	strbuf_addch(out, ']');
 }
 
-static void append_event(struct catalog *c, int64_t build_id, const char *type,
-			 const char *ref, const char *payload)
-{
-	struct event e = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	int64_t seq = -1;
-
-	e.build_id = build_id;
-	e.type = (char *)type;
-	e.ref = (char *)ref;
-	e.payload = (char *)payload;
-	catalog_append_event(c, &e, &seq, &err);
-	strbuf_release(&err);
-}
-
-struct find_ctx {
-	int64_t build_id;
-	int64_t seq;
-};
-
-static int find_requested(const struct event *e, void *arg)
-{
-	struct find_ctx *f = arg;
-
-	if (e->build_id != f->build_id || strcmp(e->type, EV_BUILD_REQUESTED))
-		return 0;
-	f->seq = e->seq;
-	return 1;
-}
-
 /*
  * The request's catalog record (begin_build appends EV_BUILD_REQUESTED);
- * with events_out, *after_seq is the seq just before that event.
+ * with events_out, *after_seq is a seq at or before that event (the newest
+ * one just before the build began), so reading from there finds all of
+ * the build's events without scanning the whole log.
  */
 static int begin(struct catalog *c, const struct strvec *refs, const struct executor_opts *o,
 		 int64_t *build_id, int64_t *after_seq, struct strbuf *err)
 {
-	struct find_ctx f = { 0, -1 };
-	struct strbuf e2 = STRBUF_INIT;
+	int64_t last = 0;
 
 	*after_seq = -1;
+	if (o->events_out && catalog_last_event_seq(c, &last, err) < 0)
+		return -1;
 	if (catalog_begin_build(c, refs, o->requester ? o->requester : "cli", build_id, err) < 0)
 		return -1;
-	if (o->events_out) {
-		f.build_id = *build_id;
-		catalog_read_events(c, 0, 0, find_requested, &f, &e2);
-		*after_seq = f.seq > 0 ? f.seq - 1 : 0;
-	}
-	strbuf_release(&e2);
+	if (o->events_out)
+		*after_seq = last;
 	return 0;
 }
 
 static void planned_events(struct catalog *c, int64_t build_id, const struct job_graph *plan)
 {
-	struct strbuf p = STRBUF_INIT;
+	struct event *es = xcalloc(plan->nodes_nr + 1, sizeof(*es));
+	struct strbuf p = STRBUF_INIT, err = STRBUF_INIT;
 
 	for (size_t i = 0; i < plan->nodes_nr; i++) {
 		const struct graph_node *n = &plan->nodes[i];
@@ -112,9 +82,17 @@ static void planned_events(struct catalog *c, int64_t build_id, const struct job
 		strbuf_addstr(&p, ",\"reason\":\"");
 		strbuf_addquoted(&p, n->reason ? n->reason : "");
 		strbuf_addstr(&p, "\"}");
-		append_event(c, build_id, EV_JOB_PLANNED, n->config.outputs.v[0], p.buf);
+		es[i].build_id = build_id;
+		es[i].type = (char *)EV_JOB_PLANNED;
+		es[i].ref = (char *)n->config.outputs.v[0];
+		es[i].payload = xstrdup(p.buf);
 	}
+	catalog_append_events(c, es, plan->nodes_nr, &err);
+	for (size_t i = 0; i < plan->nodes_nr; i++)
+		free(es[i].payload);
+	free(es);
 	strbuf_release(&p);
+	strbuf_release(&err);
 }
 
 /* Every ref of a request that could not start gets its answer. */
@@ -177,15 +155,24 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 	memset(&stats, 0, sizeof(stats));
 	job_graph_init(&plan);
 	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
+		/* the catalog cannot even record the request: unusable, exit 2 */
 		fail_refs(opts, refs, err);
-		ret = -1;
+		ret = 2;
 		goto out;
 	}
 	po.freshness = opts->freshness;
 	po.force = opts->force;
+	po.cancel_fd = opts->cancel_fd;
 	if (planner_plan(g, c, refs, &po, &plan, &stats, err) < 0) {
+		int cancelled = planner_cancelled(opts->cancel_fd);
+
+		if (cancelled) {
+			sum->cancelled_by_request = 1;
+			strbuf_reset(err);
+			strbuf_addstr(err, "cancelled while planning");
+		}
 		fail_refs(opts, refs, err);
-		ret = finish(c, opts, build_id, &seq, 2);
+		ret = finish(c, opts, build_id, &seq, cancelled ? 130 : 2);
 		goto out;
 	}
 	if (!plan.outputs.nr)
@@ -198,7 +185,7 @@ out:
 
 /* Configures refs' jobs (one configure per job) into a flat plan. */
 static int exec_plan(const struct graph *g, struct catalog *c, const struct strvec *refs,
-		     struct job_graph *plan, struct strbuf *err)
+		     int cancel_fd, struct job_graph *plan, struct strbuf *err)
 {
 	const struct job **jobs = xcalloc(refs->nr + 1, sizeof(*jobs));
 	struct strmap wanted = STRMAP_INIT;
@@ -220,6 +207,10 @@ static int exec_plan(const struct graph *g, struct catalog *c, const struct strv
 				dup = 1;
 		if (dup)
 			continue;
+		if (planner_cancelled(cancel_fd)) {
+			strbuf_addstr(err, "planning cancelled");
+			goto out;
+		}
 		for (size_t k = i; k < refs->nr; k++)
 			if (jobs[k] == jobs[i] && strvec_find(&jrefs, refs->v[k]) < 0)
 				strvec_push(&jrefs, refs->v[k]);
@@ -282,13 +273,21 @@ int executor_exec(const struct graph *g, struct catalog *c, const struct store *
 	job_graph_init(&plan);
 	o.force = 1;
 	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
+		/* the catalog cannot even record the request: unusable, exit 2 */
 		fail_refs(opts, refs, err);
-		ret = -1;
+		ret = 2;
 		goto out;
 	}
-	if (exec_plan(g, c, refs, &plan, err) < 0) {
+	if (exec_plan(g, c, refs, opts->cancel_fd, &plan, err) < 0) {
+		int cancelled = planner_cancelled(opts->cancel_fd);
+
+		if (cancelled) {
+			sum->cancelled_by_request = 1;
+			strbuf_reset(err);
+			strbuf_addstr(err, "cancelled while planning");
+		}
 		fail_refs(opts, refs, err);
-		ret = finish(c, opts, build_id, &seq, 2);
+		ret = finish(c, opts, build_id, &seq, cancelled ? 130 : 2);
 		goto out;
 	}
 	ret = run_plan(g, c, s, &plan, &o, build_id, seq, sum, err);

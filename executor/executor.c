@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #define CANCEL_GRACE_MS 300
 #define LOG_TAIL_LINES 10
 #define LOG_TAIL_BYTES 4096
+#define DISK_FULL_BYTES 65536
 
 static int is_final(enum node_state s)
 {
@@ -238,21 +240,36 @@ static void log_tail(const char *log_path, struct strbuf *out)
 	strbuf_release(&data);
 }
 
+/*
+ * 1 if the file system holding path has (almost) no space left: a job that
+ * failed then could not even log why.
+ */
+static int disk_full(const char *path)
+{
+	struct statvfs st;
+
+	return path && statvfs(path, &st) == 0 &&
+	       (unsigned long long)st.f_bavail * st.f_frsize < DISK_FULL_BYTES;
+}
+
 /* The error paragraph of a failed run: label, run, how it ended, log, tail. */
-static void fail_text(struct xnode *n, const char *how)
+static void fail_text(struct xrun *x, struct xnode *n, const char *how)
 {
 	strbuf_reset(&n->error);
-	strbuf_addf(&n->error, "job '%s' (run %s) %s\n  log: %s", n->gn->job,
-		    n->run_id ? n->run_id : "-", how, n->log_path ? n->log_path : "-");
+	strbuf_addf(&n->error, "job '%s' (run %s) %s", n->gn->job, n->run_id ? n->run_id : "-",
+		    how);
+	if (disk_full(n->staging ? n->staging : x->s->root))
+		strbuf_addf(&n->error, " (the store's file system is full: no space left on "
+			    "device in '%s')", x->s->root);
+	strbuf_addf(&n->error, "\n  log: %s", n->log_path ? n->log_path : "-");
 	if (n->log_path)
 		log_tail(n->log_path, &n->error);
 }
 
-static void run_forget(struct xnode *n)
+static void run_forget(struct xrun *x, struct xnode *n)
 {
 	if (n->staging)
-		remove_tree(n->staging);
-	free(n->staging);
+		syncer_trash(&x->syncer, n->staging);
 	n->staging = NULL;
 	if (n->m) {
 		manifest_release(n->m);
@@ -276,7 +293,7 @@ static void node_fail_early(struct xrun *x, struct xnode *n, const struct strbuf
 	} else {
 		node_event(x, n, EV_JOB_FAILED, n->error.buf);
 	}
-	run_forget(n);
+	run_forget(x, n);
 	node_finish(x, n, NODE_FAILED);
 }
 
@@ -345,7 +362,7 @@ static void node_start(struct xrun *x, struct xnode *n)
 		goto fail;
 	if (fresh && !(x->o->force && n->requested)) {
 		node_event(x, n, EV_JOB_CUTOFF, NULL);
-		run_forget(n);
+		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
 		goto out;
 	}
@@ -460,10 +477,17 @@ static void run_failed(struct xrun *x, struct xnode *n, const char *how, int exi
 	struct strbuf err = STRBUF_INIT;
 	char *line = xstrfmt("%s (log: %s)", how, n->log_path ? n->log_path : "-");
 
+	fail_text(x, n, how);
+	/* at once, not on the syncer: a job that filled the disk leaves the
+	 * catalog no room to record its failure */
+	if (n->staging) {
+		remove_tree(n->staging);
+		free(n->staging);
+		n->staging = NULL;
+	}
 	catalog_finish_run(x->c, n->run_id, RUN_FAILED, exit_status, line, &err);
 	free(line);
-	fail_text(n, how);
-	run_forget(n);
+	run_forget(x, n);
 	if (n->job && n->attempt <= n->job->retries && !x->cancelling) {
 		strbuf_reset(&err);
 		report(x, n);  /* the failed attempt, still NODE_RUNNING */
@@ -499,7 +523,7 @@ static void node_reap(struct xrun *x, struct xnode *n)
 		catalog_finish_run(x->c, n->run_id, RUN_CANCELLED, exit_status, "cancelled", &why);
 		strbuf_reset(&n->error);
 		strbuf_addf(&n->error, "job '%s' (run %s) cancelled", n->gn->job, n->run_id);
-		run_forget(n);
+		run_forget(x, n);
 		node_finish(x, n, NODE_CANCELLED);
 		goto out;
 	}
@@ -516,36 +540,74 @@ static void node_reap(struct xrun *x, struct xnode *n)
 		run_failed(x, n, how, exit_status);
 		goto out;
 	}
-	x->batch[x->batch_nr++] = (size_t)(n - x->nodes);
+	x->staged[x->staged_nr++] = (size_t)(n - x->nodes);
 out:
 	free(how);
 	strbuf_release(&why);
 }
 
-static void batch_commit(struct xrun *x)
+/* The sync covering nodes[0..nr) ended with errno `synced`: publish them. */
+static void commit(struct xrun *x, const size_t *nodes, size_t nr, int synced)
 {
 	struct strbuf err = STRBUF_INIT;
-	int synced, batched = 0;
+	int batched = 0;
 
-	if (!x->batch_nr)
-		return;
-	synced = publish_sync(x, &err);
-	if (synced == 0 && x->batch_nr > 1)
-		batched = publish_commit_batch(x, &err) == 0;
-	strbuf_reset(&err);
-	for (size_t k = 0; k < x->batch_nr; k++) {
-		struct xnode *n = &x->nodes[x->batch[k]];
+	if (synced)
+		strbuf_addf(&err, "cannot sync the store '%s': %s", x->s->data_dir,
+			    strerror(synced));
+	else if (nr > 1)
+		batched = publish_commit_batch(x, nodes, nr, &err) == 0;
+	if (!synced)
+		strbuf_reset(&err);
+	for (size_t k = 0; k < nr; k++) {
+		struct xnode *n = &x->nodes[nodes[k]];
 
-		if (synced < 0 || (!batched && publish_commit(x, n, &err) < 0)) {
+		if (synced || (!batched && publish_commit(x, n, &err) < 0)) {
 			strbuf_rtrim(&err);
 			run_failed(x, n, err.buf, 0);
 			continue;
 		}
-		run_forget(n);
+		run_forget(x, n);
 		node_finish(x, n, NODE_BUILT);
 	}
-	x->batch_nr = 0;
 	strbuf_release(&err);
+}
+
+/* Starts the sync of every staged run (inline if there is no sync thread). */
+static void sync_begin(struct xrun *x)
+{
+	size_t *t;
+	int r;
+
+	if (x->syncing || !x->staged_nr)
+		return;
+	t = x->inflight;
+	x->inflight = x->staged;
+	x->inflight_nr = x->staged_nr;
+	x->staged = t;
+	x->staged_nr = 0;
+	x->syncing = 1;
+	strmap_clear(&x->sync_dirs_seen);
+	if (x->syncer.running) {
+		syncer_request(&x->syncer, &x->sync_files, &x->sync_dirs);
+		return;
+	}
+	x->syncing = 0;
+	r = sync_paths(x->data_fd, &x->sync_files, &x->sync_dirs);
+	strvec_clear(&x->sync_files);
+	strvec_clear(&x->sync_dirs);
+	commit(x, x->inflight, x->inflight_nr, r);
+	x->inflight_nr = 0;
+}
+
+static void sync_end(struct xrun *x)
+{
+	int r = syncer_collect(&x->syncer);
+	size_t nr = x->inflight_nr;
+
+	x->syncing = 0;
+	x->inflight_nr = 0;
+	commit(x, x->inflight, nr, r);
 }
 
 static void cancel_begin(struct xrun *x)
@@ -559,8 +621,8 @@ static void cancel_begin(struct xrun *x)
 
 static int loop(struct xrun *x, struct strbuf *err)
 {
-	struct pollfd *pfd = xcalloc((size_t)x->jobs + 1, sizeof(*pfd));
-	size_t *who = xcalloc((size_t)x->jobs + 1, sizeof(*who));
+	struct pollfd *pfd = xcalloc((size_t)x->jobs + 2, sizeof(*pfd));
+	size_t *who = xcalloc((size_t)x->jobs + 2, sizeof(*who));
 	int ret = -1;
 
 	for (;;) {
@@ -569,7 +631,7 @@ static int loop(struct xrun *x, struct strbuf *err)
 		int timeout, r;
 
 		start_ready(x);
-		if (!x->running_nr && !x->batch_nr &&
+		if (!x->running_nr && !x->staged_nr && !x->syncing &&
 		    (x->stopping || x->cancelling ||
 		     (x->prio_head == x->prio_tail && x->ready_head == x->ready_tail &&
 		      !x->waiting_nr)))
@@ -578,6 +640,11 @@ static int loop(struct xrun *x, struct strbuf *err)
 			pfd[npfd].fd = x->o->cancel_fd;
 			pfd[npfd].events = POLLIN;
 			who[npfd++] = (size_t)-1;
+		}
+		if (x->syncing) {
+			pfd[npfd].fd = x->syncer.done[0];
+			pfd[npfd].events = POLLIN;
+			who[npfd++] = (size_t)-2;
 		}
 		for (size_t k = 0; k < x->running_nr; k++) {
 			struct xnode *n = &x->nodes[x->running[k]];
@@ -610,6 +677,8 @@ static int loop(struct xrun *x, struct strbuf *err)
 				continue;
 			if (who[k] == (size_t)-1)
 				cancel_begin(x);
+			else if (who[k] == (size_t)-2)
+				sync_end(x);
 			else
 				node_reap(x, &x->nodes[who[k]]);
 		}
@@ -626,7 +695,7 @@ static int loop(struct xrun *x, struct strbuf *err)
 			for (size_t k = 0; k < x->running_nr; k++)
 				kill(-x->nodes[x->running[k]].pid, SIGKILL);
 		}
-		batch_commit(x);
+		sync_begin(x);
 		leases_tick(x, now);
 		events_flush(x->c, x->o->events_out, x->build_id, &x->abandoned, &x->event_seq);
 	}
@@ -717,7 +786,8 @@ static int setup(struct xrun *x, struct strbuf *err)
 	x->prio = xcalloc(nr + 1, sizeof(*x->prio));
 	x->waiting = xcalloc(nr + 1, sizeof(*x->waiting));
 	x->running = xcalloc((size_t)x->jobs + 1, sizeof(*x->running));
-	x->batch = xcalloc((size_t)x->jobs + 1, sizeof(*x->batch));
+	x->staged = xcalloc(nr + 1, sizeof(*x->staged));
+	x->inflight = xcalloc(nr + 1, sizeof(*x->inflight));
 	for (size_t i = 0; i < plan->outputs.nr; i++)
 		strmap_put(&x->requested, plan->outputs.v[i], (void *)1);
 
@@ -789,13 +859,15 @@ static void teardown(struct xrun *x)
 		if (n->pidfd >= 0)
 			close(n->pidfd);
 		leases_drop(x, n);
-		run_forget(n);
+		run_forget(x, n);
 		free(n->sorted_outputs);
 		free(n->leases);
 		free(n->run_id);
 		free(n->log_path);
 		strbuf_release(&n->error);
 	}
+	if (x->syncer_inited)
+		syncer_stop(&x->syncer);
 	free(x->nodes);
 	free(x->users);
 	free(x->users_off);
@@ -803,8 +875,12 @@ static void teardown(struct xrun *x)
 	free(x->prio);
 	free(x->waiting);
 	free(x->running);
-	free(x->batch);
+	free(x->staged);
+	free(x->inflight);
 	keyer_release(&x->keyer);
+	strvec_clear(&x->sync_files);
+	strvec_clear(&x->sync_dirs);
+	strmap_clear(&x->sync_dirs_seen);
 	strmap_clear(&x->requested);
 	strmap_clear(&x->abandoned);
 	if (x->data_fd >= 0)
@@ -831,6 +907,9 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 	if (x.jobs <= 0)
 		x.jobs = 1;
 	keyer_init(&x.keyer);
+	strvec_init(&x.sync_files);
+	strvec_init(&x.sync_dirs);
+	strmap_init(&x.sync_dirs_seen);
 	strmap_init(&x.requested);
 	strmap_init(&x.abandoned);
 	x.data_fd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -840,6 +919,8 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 	}
 	if (gethostname(x.host, sizeof(x.host) - 1) < 0)
 		snprintf(x.host, sizeof(x.host), "localhost");
+	syncer_start(&x.syncer, x.data_fd, plan->nodes_nr > 1);
+	x.syncer_inited = 1;
 	if (setup(&x, err) < 0)
 		goto out;
 	if (loop(&x, err) < 0) {
@@ -849,6 +930,12 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 				kill(-x.nodes[x.running[k]].pid, SIGKILL);
 			while (x.running_nr)
 				node_reap(&x, &x.nodes[x.running[0]]);
+		}
+		while (x.syncing || x.staged_nr) {
+			if (x.syncing)
+				sync_end(&x);
+			else
+				sync_begin(&x);
 		}
 		sweep(&x);
 		goto out;

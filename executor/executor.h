@@ -105,7 +105,8 @@ int executor_run(const struct graph *g, struct catalog *c, const struct store *s
 /*
  * Plans and runs refs in one go (databuild build / cat, the mount): a
  * catalog build record, planner_plan with the same freshness and force,
- * executor_run. Planning errors return 2 with err set.
+ * executor_run. Planning errors, and a catalog that cannot record the
+ * build, return 2 with err set; cancellation while planning returns 130.
  */
 int executor_build(const struct graph *g, struct catalog *c, const struct store *s,
 		   const struct strvec *refs, const struct executor_opts *opts,

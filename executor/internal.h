@@ -2,6 +2,7 @@
 #define DATABUILD_EXECUTOR_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include "core/buildkey.h"
 #include "core/manifest.h"
@@ -43,6 +44,48 @@ struct xnode {
 	long long duration_us;
 };
 
+/*
+ * syncer.c: a helper thread per executor_run that makes publishes durable
+ * off the loop (group commit): the loop requests a sync of the files and
+ * directories a batch of publishes wrote and polls done[0], one byte per
+ * finished sync, meanwhile running more jobs; the thread also removes
+ * finished runs' staging directories. Without the thread (start failed)
+ * callers do both inline (sync_paths).
+ */
+struct syncer {
+	pthread_t thread;
+	int running;                /* thread started */
+	pthread_mutex_t lock;       /* guards requested, quit, result, trash, files, dirs */
+	pthread_cond_t cond;
+	int fd;                     /* the store's data directory */
+	int requested, quit;
+	int result;                 /* errno of the last sync, 0 ok */
+	struct strvec trash;        /* directories to remove */
+	struct strvec files, dirs;  /* the requested sync */
+	int done[2];
+};
+/* Batches of more files than this are made durable with one syncfs. */
+#define SYNC_FILES_MAX 64
+/*
+ * Makes files' data and dirs' entries durable: fdatasync / fsync of each,
+ * or one syncfs(fd) when there are more than SYNC_FILES_MAX files. 0 or
+ * the errno of the first failure.
+ */
+int sync_paths(int fd, const struct strvec *files, const struct strvec *dirs);
+/*
+ * thread 0: no thread (a plan of one node has nothing to overlap with its
+ * sync; the hand-off would only add latency); callers then work inline.
+ */
+int syncer_start(struct syncer *s, int fd, int thread);
+/* Syncs files and dirs on the thread; takes their items (leaves them empty). */
+void syncer_request(struct syncer *s, struct strvec *files, struct strvec *dirs);
+/* After done[0] is readable: consumes the byte, returns the sync's errno. */
+int syncer_collect(struct syncer *s);
+/* Removes path (heap string, taken over) soon: on the thread, or now. */
+void syncer_trash(struct syncer *s, char *path);
+/* Drains the trash, joins the thread, frees everything. */
+void syncer_stop(struct syncer *s);
+
 struct xrun {
 	const struct graph *g;
 	struct catalog *c;
@@ -60,7 +103,13 @@ struct xrun {
 	size_t *prio, prio_head, prio_tail;     /* leases held, waiting for a slot */
 	size_t *waiting, waiting_nr;            /* on another builder's lease */
 	size_t *running, running_nr;
-	size_t *batch, batch_nr;                /* exited 0, staged, not yet synced */
+	size_t *staged, staged_nr;              /* exited 0, moved to data/, not synced */
+	size_t *inflight, inflight_nr;          /* covered by the sync under way */
+	int syncing;                            /* a sync is under way */
+	struct strvec sync_files, sync_dirs;    /* written by the staged runs */
+	struct strmap sync_dirs_seen;
+	struct syncer syncer;
+	int syncer_inited;
 	size_t finished;
 	size_t unanswered;          /* requested refs neither planned nor live */
 
@@ -90,11 +139,10 @@ void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *
  * (naming the partition) to why and returns -1; nothing is moved then.
  */
 int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why);
-/* publish.c: one syncfs for the batch, then catalog_publish per run. */
+/* publish.c: catalog_publish of one run whose outputs are durable. */
 int publish_commit(struct xrun *x, struct xnode *n, struct strbuf *err);
-/* publish.c: catalog_publish_batch for every node of the batch (all or none). */
-int publish_commit_batch(struct xrun *x, struct strbuf *err);
-int publish_sync(struct xrun *x, struct strbuf *err);
+/* publish.c: catalog_publish_batch of nodes[0..nr) (all or none). */
+int publish_commit_batch(struct xrun *x, const size_t *nodes, size_t nr, struct strbuf *err);
 /*
  * publish.c: after taking the leases of n, settles a previous builder's
  * death (abandoned run; re-hash live data) and sets *fresh if every output

@@ -77,6 +77,44 @@ static int output_open(int outfd, const char *job, const char *ref, struct strbu
 	return fd;
 }
 
+static void sync_dir(struct xrun *x, const char *dir)
+{
+	if (strmap_contains(&x->sync_dirs_seen, dir))
+		return;
+	strmap_put(&x->sync_dirs_seen, dir, (void *)1);
+	strvec_push(&x->sync_dirs, dir);
+}
+
+/*
+ * Before path is published: the directories whose entries change, for the
+ * sync. Its parent, and for each directory mkdir_parents will create, the
+ * one above it (up to the first that exists; the store root if that is
+ * the data directory itself).
+ */
+static void sync_dirs_add(struct xrun *x, const char *path)
+{
+	struct strbuf d = STRBUF_INIT;
+	size_t root = strlen(x->s->data_dir);
+	struct stat st;
+
+	strbuf_addstr(&d, path);
+	for (;;) {
+		char *slash = strrchr(d.buf, '/');
+
+		if (!slash || slash == d.buf || (size_t)(slash - d.buf) < root)
+			break;
+		strbuf_setlen(&d, (size_t)(slash - d.buf));
+		sync_dir(x, d.buf);
+		if (d.len <= root) {
+			sync_dir(x, x->s->root);
+			break;
+		}
+		if (stat(d.buf, &st) == 0)
+			break;
+	}
+	strbuf_release(&d);
+}
+
 int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 {
 	const struct strvec *outs = &n->gn->config.outputs;
@@ -115,12 +153,14 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 		fchmod(fds[i], 0444);
 		strbuf_reset(&path);
 		store_data_path(x->s, outs->v[i], &path);
+		sync_dirs_add(x, path.buf);
 		if (mkdir_parents(path.buf, 0755) < 0 ||
 		    renameat(outfd, outs->v[i], AT_FDCWD, path.buf) < 0) {
 			strbuf_addf(why, "cannot publish output '%s' to '%s': %s", outs->v[i],
 				    path.buf, strerror(errno));
 			goto out;
 		}
+		strvec_push(&x->sync_files, path.buf);
 	}
 	free(m->run_id);
 	m->run_id = xstrdup(n->run_id);
@@ -149,28 +189,19 @@ out:
 	return ret;
 }
 
-int publish_sync(struct xrun *x, struct strbuf *err)
-{
-	if (syncfs(x->data_fd) < 0) {
-		strbuf_addf(err, "cannot sync the store '%s': %s", x->s->data_dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int publish_commit(struct xrun *x, struct xnode *n, struct strbuf *err)
 {
 	return catalog_publish(x->c, n->m, err);
 }
 
-int publish_commit_batch(struct xrun *x, struct strbuf *err)
+int publish_commit_batch(struct xrun *x, const size_t *nodes, size_t nr, struct strbuf *err)
 {
-	const struct manifest **ms = xcalloc(x->batch_nr + 1, sizeof(*ms));
+	const struct manifest **ms = xcalloc(nr + 1, sizeof(*ms));
 	int ret;
 
-	for (size_t k = 0; k < x->batch_nr; k++)
-		ms[k] = x->nodes[x->batch[k]].m;
-	ret = catalog_publish_batch(x->c, ms, x->batch_nr, err);
+	for (size_t k = 0; k < nr; k++)
+		ms[k] = x->nodes[nodes[k]].m;
+	ret = catalog_publish_batch(x->c, ms, nr, err);
 	free(ms);
 	return ret;
 }

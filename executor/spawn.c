@@ -109,6 +109,8 @@ static int do_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd, stru
 	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
 	posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
 	posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+	/* not even a descriptor our caller leaked without close-on-exec */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawn_file_actions_addchdir_np(&fa, x->g->dir);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
@@ -171,8 +173,8 @@ int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
 	n->start_ms = mono_ms();
 	n->deadline_ms = n->job->timeout_s > 0 ? n->start_ms + n->job->timeout_s * 1000LL : 0;
 	n->timed_out = 0;
-	store_log_path(x->s, n->run_id, &path);
-	n->log_path = strbuf_detach(&path, NULL);
+	n->log_path = run.log_path;
+	run.log_path = NULL;
 	store_staging_path(x->s, n->run_id, &path);
 	n->staging = strbuf_detach(&path, NULL);
 	strbuf_reset(&n->error);

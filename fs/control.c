@@ -16,16 +16,18 @@ static int count_status(struct catalog *c, enum part_status status, int64_t *cou
 	*count = 0;
 	for (;;) {
 		struct partition_list l = PARTITION_LIST_INIT;
+		size_t nr;
 
 		if (catalog_list_partitions(c, "", after, COUNT_PAGE, 1u << status, &l, err) < 0)
 			goto out;
-		*count += l.nr;
-		if (l.nr) {
+		nr = l.nr;
+		*count += nr;
+		if (nr) {
 			free(after);
-			after = xstrdup(l.items[l.nr - 1].ref);
+			after = xstrdup(l.items[nr - 1].ref);
 		}
 		partition_list_release(&l);
-		if (l.nr < COUNT_PAGE)
+		if (nr < COUNT_PAGE)
 			break;
 	}
 	ret = 0;

@@ -24,26 +24,41 @@ struct dirh {
 	struct node *dir;
 	struct dirent_rec *ents;
 	size_t nr, alloc;
-	struct strmap index;        /* name -> entry index + 1 */
 	struct strvec extra;        /* sorted names known from the patterns */
 	size_t extra_pos;
 	char *after;                /* catalog cursor (a raw child name) */
 	int catalog_done;
 };
 
-static struct dirent_rec *dir_add(struct dirh *d, const char *name,
-				  const struct fuse_entry_param *e)
+static void dir_add(struct dirh *d, const char *name, const struct fuse_entry_param *e)
 {
 	struct dirent_rec *r;
 
-	if (strmap_get(&d->index, name))
-		return NULL;
 	ALLOC_GROW(d->ents, d->nr + 1, d->alloc);
 	r = &d->ents[d->nr++];
 	r->name = xstrdup(name);
 	r->e = *e;
-	strmap_put(&d->index, name, (void *)(uintptr_t)d->nr);
-	return r;
+}
+
+/*
+ * The entry named name among the last ones added, or NULL. Entries come
+ * in name order and a partition "x" sorts before the directory "x/" with
+ * only names that start with "x" in between, so the look back stops at
+ * the first name without that prefix.
+ */
+static struct dirent_rec *dir_recent(struct dirh *d, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = d->nr; i > 2; i--) {
+		const char *other = d->ents[i - 1].name;
+
+		if (strncmp(other, name, len))
+			break;
+		if (!other[len])
+			return &d->ents[i - 1];
+	}
+	return NULL;
 }
 
 static void dir_add_dot(struct dirh *d, const char *name, fuse_ino_t ino)
@@ -61,8 +76,8 @@ static void dir_add_node(struct fs *fs, struct catalog *c, struct dirh *d, const
 {
 	struct strbuf path = STRBUF_INIT;
 	struct fuse_entry_param e;
+	struct dirent_rec *same;
 	struct node *n;
-	uintptr_t at;
 
 	path_join(&path, d->dir->path, name);
 	n = node_get(fs, path.buf, kind);
@@ -74,9 +89,8 @@ static void dir_add_node(struct fs *fs, struct catalog *c, struct dirh *d, const
 		strbuf_release(&ref);
 	}
 	fs_fill_entry(fs, c, n, p, &e);
-	at = (uintptr_t)strmap_get(&d->index, name);
-	if (at && kind == NODE_DIR)
-		d->ents[at - 1].e = e;  /* a directory hides a partition of its name */
+	if (kind == NODE_DIR && (same = dir_recent(d, name)))
+		same->e = e;  /* a directory hides a partition of its name, once */
 	else
 		dir_add(d, name, &e);
 	strbuf_release(&path);
@@ -87,8 +101,14 @@ static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, co
 	while (d->extra_pos < d->extra.nr) {
 		const char *name = d->extra.v[d->extra_pos];
 
-		if (upto && strcmp(name, upto) > 0)
+		int cmp = upto ? strcmp(name, upto) : -1;
+
+		if (cmp > 0)
 			break;
+		if (!cmp) {
+			d->extra_pos++;  /* the catalog lists it */
+			continue;
+		}
 		if (d->dir->kind == NODE_CTL_DIR)
 			dir_add_node(fs, c, d, name, !strcmp(name, "status") ?
 				     NODE_CTL_STATUS : NODE_CTL_EVENTS, NULL);
@@ -100,42 +120,76 @@ static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, co
 	}
 }
 
-static int dir_add_partition(struct fs *fs, struct catalog *c, struct dirh *d,
-			     const char *name, struct strbuf *err)
+static void dir_add_row(struct fs *fs, struct catalog *c, struct dirh *d, const char *name,
+			const struct partition *p)
 {
-	struct strbuf ref = STRBUF_INIT, side = STRBUF_INIT;
-	struct partition p;
-	int ret = -1, found;
+	struct strbuf side = STRBUF_INIT;
 
-	partition_init(&p);
-	path_join(&ref, d->dir->path, name);
-	found = catalog_get_partition(c, ref.buf, &p, err);
-	if (found < 0)
-		goto out;
-	ret = 0;
-	if (!found)
-		goto out;
-	switch (p.status) {
+	switch (p->status) {
 	case PART_LIVE:
-		dir_add_node(fs, c, d, name, NODE_PART, &p);
+		dir_add_node(fs, c, d, name, NODE_PART, p);
 		strbuf_addf(&side, "%s%s", name, SIDECAR_MANIFEST);
-		dir_add_node(fs, c, d, side.buf, NODE_MANIFEST, &p);
+		dir_add_node(fs, c, d, side.buf, NODE_MANIFEST, p);
 		break;
 	case PART_STALE:
 	case PART_TAINTED:
-		dir_add_node(fs, c, d, name, NODE_PART, &p);
+		dir_add_node(fs, c, d, name, NODE_PART, p);
 		break;
 	case PART_FAILED:
 		strbuf_addf(&side, "%s%s", name, SIDECAR_ERROR);
-		dir_add_node(fs, c, d, side.buf, NODE_ERROR, &p);
+		dir_add_node(fs, c, d, side.buf, NODE_ERROR, p);
 		break;
 	default:
 		break;
 	}
-out:
+	strbuf_release(&side);
+}
+
+static int dir_add_partition(struct fs *fs, struct catalog *c, struct dirh *d,
+			     const char *name, struct strbuf *err)
+{
+	struct strbuf ref = STRBUF_INIT;
+	struct partition p;
+	int found;
+
+	partition_init(&p);
+	path_join(&ref, d->dir->path, name);
+	found = catalog_get_partition(c, ref.buf, &p, err);
+	if (found > 0)
+		dir_add_row(fs, c, d, name, &p);
 	partition_release(&p);
 	strbuf_release(&ref);
-	strbuf_release(&side);
+	return found < 0 ? -1 : 0;
+}
+
+/*
+ * The catalog rows of a page's partitions in one range query (refs and
+ * child names sort alike under one dataset); rows of deeper refs are
+ * skipped, and names it misses fall back to point queries.
+ */
+static int dir_page_rows(struct catalog *c, struct dirh *d, const struct strvec *names,
+			 struct partition_list *rows, struct strmap *by_name, struct strbuf *err)
+{
+	struct strbuf prefix = STRBUF_INIT, after = STRBUF_INIT;
+	size_t plen;
+	int ret = -1;
+
+	if (!*d->dir->path)
+		return 0;
+	strbuf_addf(&prefix, "%s/", d->dir->path);
+	plen = prefix.len;
+	if (d->after)
+		strbuf_addf(&after, "%s%s", prefix.buf, d->after);
+	if (catalog_list_partitions(c, prefix.buf, d->after ? after.buf : NULL, names->nr + 16, 0,
+				    rows, err) < 0)
+		goto out;
+	for (size_t i = 0; i < rows->nr; i++)
+		if (!strchr(rows->items[i].ref + plen, '/'))
+			strmap_put(by_name, rows->items[i].ref + plen, &rows->items[i]);
+	ret = 0;
+out:
+	strbuf_release(&prefix);
+	strbuf_release(&after);
 	return ret;
 }
 
@@ -144,19 +198,26 @@ static int dir_fill(struct fs *fs, struct catalog *c, struct dirh *d, struct str
 {
 	struct strvec names = STRVEC_INIT;
 	struct strbuf bare = STRBUF_INIT;
+	struct partition_list rows = PARTITION_LIST_INIT;
+	struct strmap by_name = STRMAP_INIT;
 	int ret = -1;
 
 	if (catalog_list_children(c, d->dir->path, d->after, DIR_PAGE, &names, err) < 0)
 		goto out;
+	if (names.nr && dir_page_rows(c, d, &names, &rows, &by_name, err) < 0)
+		goto out;
 	for (size_t i = 0; i < names.nr; i++) {
 		const char *name = names.v[i];
 		size_t len = strlen(name);
+		struct partition *row;
 
 		strbuf_reset(&bare);
 		strbuf_add(&bare, name, len && name[len - 1] == '/' ? len - 1 : len);
 		dir_flush_extra(fs, c, d, bare.buf);
 		if (len && name[len - 1] == '/')
 			dir_add_node(fs, c, d, bare.buf, NODE_DIR, NULL);
+		else if ((row = strmap_get(&by_name, name)))
+			dir_add_row(fs, c, d, name, row);
 		else if (dir_add_partition(fs, c, d, name, err) < 0)
 			goto out;
 	}
@@ -172,6 +233,8 @@ static int dir_fill(struct fs *fs, struct catalog *c, struct dirh *d, struct str
 out:
 	strvec_clear(&names);
 	strbuf_release(&bare);
+	partition_list_release(&rows);
+	strmap_clear(&by_name);
 	return ret;
 }
 
@@ -203,12 +266,11 @@ static void dir_extra(struct fs *fs, struct dirh *d)
 	strbuf_release(&seg);
 }
 
-static void dirh_free(struct dirh *d)
+void dirh_free(struct dirh *d)
 {
 	for (size_t i = 0; i < d->nr; i++)
 		free(d->ents[i].name);
 	free(d->ents);
-	strmap_clear(&d->index);
 	strvec_clear(&d->extra);
 	free(d->after);
 	pthread_mutex_destroy(&d->lock);
@@ -219,6 +281,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct node *n = node_by_ino(fs, ino);
+	struct handle *h;
 	struct dirh *d;
 	int saverr;
 
@@ -236,7 +299,6 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	d = xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
-	strmap_init(&d->index);
 	strvec_init(&d->extra);
 	d->dir = n;
 	dir_add_dot(d, ".", n->ino);
@@ -244,9 +306,9 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	dir_extra(fs, d);
 	if (n->kind == NODE_CTL_DIR)
 		d->catalog_done = 1;
-	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		dirh_free(d);
+	h = handle_new(HANDLE_DIR);
+	h->dir = d;
+	reply_open_handle(req, fs, fi, h);
 	return;
 
 out_err:
@@ -257,13 +319,21 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
 	struct fs *fs = fs_of(req);
-	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	struct handle *h = handle_get(fs, fi->fh);
+	struct dirh *d = h ? h->dir : NULL;
 	struct strbuf err = STRBUF_INIT;
 	struct catalog *c = NULL;
-	char *buf = xmalloc(size);
+	char *buf;
 	size_t pos = 0;
 	int saverr;
 
+	if (!d) {
+		if (h)
+			handle_put(fs, h);
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	buf = xmalloc(size);
 	pthread_mutex_lock(&d->lock);
 	if (d->dir->kind == NODE_CTL_DIR && d->extra_pos < d->extra.nr)
 		dir_flush_extra(fs, NULL, d, NULL);
@@ -294,6 +364,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, pos);
 	free(buf);
 	strbuf_release(&err);
+	handle_put(fs, h);
 	return;
 
 out_unlock:
@@ -301,6 +372,7 @@ out_unlock:
 	fs_log(fs, "readdir '%s': %s", d->dir->path, err.buf);
 	strbuf_release(&err);
 	free(buf);
+	handle_put(fs, h);
 	saverr = EIO;
 	fuse_reply_err(req, saverr);
 }
@@ -319,6 +391,6 @@ void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	dirh_free((struct dirh *)(uintptr_t)fi->fh);
+	handle_unregister(fs_of(req), fi->fh);
 	fuse_reply_err(req, 0);
 }

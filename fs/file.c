@@ -17,14 +17,100 @@ struct handle *handle_new(enum handle_kind kind)
 	return h;
 }
 
-void handle_free(struct handle *h)
+static void handle_free(struct handle *h)
 {
-	if (!h)
-		return;
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->dir)
+		dirh_free(h->dir);
 	strbuf_release(&h->text);
 	free(h);
+}
+
+uint64_t handle_register(struct fs *fs, struct handle *h)
+{
+	size_t slot;
+	uint64_t id;
+
+	pthread_mutex_lock(&fs->handles_lock);
+	if (fs->free_nr) {
+		slot = fs->free_slots[--fs->free_nr];
+	} else {
+		slot = fs->handles_nr++;
+		ALLOC_GROW(fs->handles, fs->handles_nr, fs->handles_alloc);
+		ALLOC_GROW(fs->handle_gens, fs->handles_nr, fs->gens_alloc);
+		fs->handle_gens[slot] = 0;
+	}
+	fs->handles[slot] = h;
+	h->refs = 1;
+	id = (uint64_t)fs->handle_gens[slot] << 32 | slot;
+	pthread_mutex_unlock(&fs->handles_lock);
+	return id;
+}
+
+struct handle *handle_get(struct fs *fs, uint64_t id)
+{
+	size_t slot = id & 0xffffffffu;
+	struct handle *h = NULL;
+
+	pthread_mutex_lock(&fs->handles_lock);
+	if (slot < fs->handles_nr && fs->handle_gens[slot] == id >> 32 && fs->handles[slot]) {
+		h = fs->handles[slot];
+		h->refs++;
+	}
+	pthread_mutex_unlock(&fs->handles_lock);
+	return h;
+}
+
+void handle_put(struct fs *fs, struct handle *h)
+{
+	unsigned refs;
+
+	pthread_mutex_lock(&fs->handles_lock);
+	refs = --h->refs;
+	pthread_mutex_unlock(&fs->handles_lock);
+	if (!refs)
+		handle_free(h);
+}
+
+void handle_unregister(struct fs *fs, uint64_t id)
+{
+	size_t slot = id & 0xffffffffu;
+	struct handle *h = NULL;
+
+	pthread_mutex_lock(&fs->handles_lock);
+	if (slot < fs->handles_nr && fs->handle_gens[slot] == id >> 32 && fs->handles[slot]) {
+		h = fs->handles[slot];
+		fs->handles[slot] = NULL;
+		fs->handle_gens[slot]++;
+		ALLOC_GROW(fs->free_slots, fs->free_nr + 1, fs->free_alloc);
+		fs->free_slots[fs->free_nr++] = slot;
+	}
+	pthread_mutex_unlock(&fs->handles_lock);
+	if (h)
+		handle_put(fs, h);
+}
+
+void handles_release(struct fs *fs)
+{
+	for (size_t i = 0; i < fs->handles_nr; i++)
+		if (fs->handles[i])
+			handle_free(fs->handles[i]);
+	free(fs->handles);
+	free(fs->handle_gens);
+	free(fs->free_slots);
+	fs->handles = NULL;
+	fs->handle_gens = NULL;
+	fs->free_slots = NULL;
+	fs->handles_nr = fs->handles_alloc = fs->gens_alloc = fs->free_nr = fs->free_alloc = 0;
+}
+
+void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
+		       struct handle *h)
+{
+	fi->fh = handle_register(fs, h);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_unregister(fs, fi->fh);
 }
 
 struct handle *handle_open_data(struct fs *fs, const char *ref)
@@ -99,10 +185,8 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 		waiter_add(fs, n, req, fi);
 		goto out;
 	}
-	fi->fh = (uintptr_t)h;
 	fi->keep_cache = keep_cache(fs, n, p.run_id);
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		handle_free(h);
+	reply_open_handle(req, fs, fi, h);
 out:
 	partition_release(&p);
 	strbuf_release(&err);
@@ -151,10 +235,8 @@ static void open_text(fuse_req_t req, struct fs *fs, struct node *n,
 	}
 	partition_release(&p);
 	strbuf_release(&err);
-	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		handle_free(h);
+	reply_open_handle(req, fs, fi, h);
 	return;
 
 out_eio:
@@ -203,26 +285,28 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = handle_get(fs, fi->fh);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
 	struct catalog *c;
-	int saverr;
+	int saverr = EBADF;
 
+	if (!h)
+		goto out_err;
 	switch (h->kind) {
 	case HANDLE_DATA:
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = h->fd;
 		buf.buf[0].pos = off;
 		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-		return;
+		goto out;
 	case HANDLE_TEXT:
 		if ((size_t)off >= h->text.len)
 			size = 0;
 		else if (size > h->text.len - off)
 			size = h->text.len - off;
 		fuse_reply_buf(req, h->text.buf + (size ? off : 0), size);
-		return;
+		goto out;
 	case HANDLE_EVENTS:
 		if (!(c = fs_catalog(fs, &err)) || events_read(fs, c, off, size, &out, &err) < 0) {
 			fs_log(fs, "read '%s/events': %s", CONTROL_DIR, err.buf);
@@ -230,19 +314,22 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			goto out_err;
 		}
 		fuse_reply_buf(req, out.buf, out.len);
-		strbuf_release(&out);
-		strbuf_release(&err);
-		return;
+		goto out;
+	case HANDLE_DIR:
+		saverr = EISDIR;
+		break;
 	}
-	saverr = EBADF;
 out_err:
+	fuse_reply_err(req, saverr);
+out:
+	if (h)
+		handle_put(fs, h);
 	strbuf_release(&out);
 	strbuf_release(&err);
-	fuse_reply_err(req, saverr);
 }
 
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	handle_free((struct handle *)(uintptr_t)fi->fh);
+	handle_unregister(fs_of(req), fi->fh);
 	fuse_reply_err(req, 0);
 }

@@ -276,6 +276,7 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 	pthread_cond_init(&fs->wait_cond, NULL);
 	pthread_mutex_init(&fs->events_lock, NULL);
 	pthread_mutex_init(&fs->log_lock, NULL);
+	pthread_mutex_init(&fs->handles_lock, NULL);
 	strmap_init(&fs->manifest_sizes);
 	strmap_init(&fs->run_texts);
 	store_path(opts->store, "daemon.log", &path);
@@ -289,6 +290,7 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 		strbuf_addstr(err, "cannot create a thread key");
 		goto out;
 	}
+	fs->catalog_key_made = 1;
 	if (nodes_init(fs) < 0) {
 		strbuf_addstr(err, "cannot create the inode table");
 		goto out;
@@ -305,14 +307,17 @@ out:
 
 static void fs_teardown(struct fs *fs)
 {
-	struct catalog *c = pthread_getspecific(fs->catalog_key);
+	struct catalog *c = fs->catalog_key_made ? pthread_getspecific(fs->catalog_key) : NULL;
 
 	if (c) {
 		pthread_setspecific(fs->catalog_key, NULL);
 		catalog_free(c);
 	}
+	if (fs->catalog_key_made)
+		pthread_key_delete(fs->catalog_key);
 	if (fs->by_ino)
 		nodes_release(fs);
+	handles_release(fs);
 	strmap_clear(&fs->manifest_sizes);
 	run_texts_release(fs);
 	events_release(fs);
@@ -431,10 +436,70 @@ out:
 	return ret;
 }
 
+/* Undoes the octal escapes of /proc/self/mounts (\040 for a space) in place. */
+static void mounts_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+int fs_is_mounted(const char *mountpoint)
+{
+	struct strbuf mounts = STRBUF_INIT;
+	char *line, *save = NULL;
+	int found = 0;
+
+	if (strbuf_read_file(&mounts, "/proc/self/mounts", 0) < 0)
+		return 0;
+	for (line = strtok_r(mounts.buf, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f[3], *fsave = NULL;
+		int i;
+
+		f[0] = strtok_r(line, " ", &fsave);
+		for (i = 1; i < 3 && f[i - 1]; i++)
+			f[i] = strtok_r(NULL, " ", &fsave);
+		if (i < 3 || !f[2])
+			continue;
+		mounts_unescape(f[1]);
+		found = !strcmp(f[1], mountpoint) && !strcmp(f[2], "fuse.databuild");
+	}
+	strbuf_release(&mounts);
+	return found;
+}
+
 int fs_unmount(const char *mountpoint, struct strbuf *err)
 {
+	struct strbuf abs = STRBUF_INIT;
 	struct stat st;
-	int dead = stat(mountpoint, &st) < 0 && errno == ENOTCONN;
+	char *real = NULL;
+	int ret = -1, dead = stat(mountpoint, &st) < 0 && errno == ENOTCONN;
 
-	return fusermount(mountpoint, dead, err);
+	if (!dead && (real = realpath(mountpoint, NULL)))
+		strbuf_addstr(&abs, real);
+	else if (*mountpoint != '/' && (real = getcwd(NULL, 0)))
+		strbuf_addf(&abs, "%s/%s", real, mountpoint);
+	else
+		strbuf_addstr(&abs, mountpoint);
+	while (abs.len > 1 && abs.buf[abs.len - 1] == '/')
+		strbuf_setlen(&abs, abs.len - 1);
+	if (!fs_is_mounted(abs.buf)) {
+		strbuf_addf(err, "'%s' is not a databuild mount", mountpoint);
+		goto out;
+	}
+	ret = fusermount(abs.buf, dead, err);
+out:
+	free(real);
+	strbuf_release(&abs);
+	return ret;
 }

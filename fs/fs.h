@@ -24,7 +24,10 @@ struct fs_opts {
 	int jobs;                      /* <= 0: number of cores */
 	int foreground;
 	int debug;
-	/* Written once the mount is up (daemonized: the parent waits on it). */
+	/*
+	 * Once the mount is up, fs_serve writes the byte 'O' to ready_fd
+	 * (daemonized: the parent waits on it); it never closes it.
+	 */
 	int ready_fd;                  /* -1: none */
 };
 
@@ -32,6 +35,9 @@ struct fs_opts {
  * Mounts and serves until unmounted or SIGINT/SIGTERM/SIGHUP; then answers
  * every waiting reader, cancels running jobs (publishing nothing partial)
  * and unmounts. Returns 0 on a clean unmount, -1 with err otherwise.
+ * Logs to <store>/daemon.log. Installs its own handlers for SIGINT,
+ * SIGTERM, SIGHUP (and ignores SIGPIPE) while it runs; every path in opts
+ * must be absolute if the caller changes directory.
  */
 int fs_serve(const struct fs_opts *opts, struct strbuf *err);
 
@@ -40,5 +46,11 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err);
  * is not connected"). 0 or -1 with err.
  */
 int fs_unmount(const char *mountpoint, struct strbuf *err);
+
+/*
+ * 1 if mountpoint (an absolute path, compared as given) is a databuild
+ * mount in /proc/self/mounts (also when its daemon died), else 0.
+ */
+int fs_is_mounted(const char *mountpoint);
 
 #endif

@@ -67,12 +67,22 @@ enum handle_kind {
 	HANDLE_DATA,     /* a published partition: fd */
 	HANDLE_TEXT,     /* a generated snapshot: text */
 	HANDLE_EVENTS,   /* the live events file */
+	HANDLE_DIR,      /* an open directory: dir */
 };
 
+struct dirh;
+
+/*
+ * Open files and directories. fi->fh holds a handle id, never a pointer:
+ * a request that races with release finds the id gone (EBADF) instead of
+ * freed memory. refs: the table's plus one per request using it.
+ */
 struct handle {
 	enum handle_kind kind;
 	int fd;
 	struct strbuf text;
+	struct dirh *dir;
+	unsigned refs;       /* handles_lock */
 };
 
 struct event_pos {
@@ -94,6 +104,7 @@ struct fs {
 	uid_t uid;
 	gid_t gid;
 	pthread_key_t catalog_key;
+	int catalog_key_made;
 
 	pthread_rwlock_t nodes_lock;
 	struct strmap by_path;
@@ -115,6 +126,13 @@ struct fs {
 
 	pthread_mutex_t events_lock;
 	struct events_index events;
+
+	pthread_mutex_t handles_lock;
+	struct handle **handles;   /* by slot; NULL: free */
+	uint32_t *handle_gens;     /* by slot: bumped when the slot is freed */
+	size_t handles_nr, handles_alloc, gens_alloc;
+	size_t *free_slots;
+	size_t free_nr, free_alloc;
 
 	pthread_mutex_t log_lock;
 	FILE *log;
@@ -171,10 +189,21 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-/* Opens ref's published data into a new handle; -1 with errno. */
+/* Opens ref's published data into a new handle; NULL with errno. */
 struct handle *handle_open_data(struct fs *fs, const char *ref);
 struct handle *handle_new(enum handle_kind kind);
-void handle_free(struct handle *h);
+/* Enters h in the table (which owns it from now on) and returns its id. */
+uint64_t handle_register(struct fs *fs, struct handle *h);
+/* The handle of id with a reference taken, or NULL if released. */
+struct handle *handle_get(struct fs *fs, uint64_t id);
+void handle_put(struct fs *fs, struct handle *h);
+/* Removes id from the table (release); freed when its last user is done. */
+void handle_unregister(struct fs *fs, uint64_t id);
+void handles_release(struct fs *fs);
+/* Replies to open/opendir with h registered; unregisters it if the open was interrupted. */
+void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
+		       struct handle *h);
+void dirh_free(struct dirh *d);
 
 /* waiter.c: builds in flight and the opens waiting on them. */
 int builders_start(struct fs *fs, struct strbuf *err);

@@ -157,10 +157,8 @@ static void finish_ok(struct batch *b, struct node *n)
 			fs_log(fs, "open '%s' in the store: %s", n->path, strerror(errno));
 			fuse_reply_err(w->req, EIO);
 		} else {
-			w->fi.fh = (uintptr_t)h;
 			w->fi.keep_cache = 1;
-			if (fuse_reply_open(w->req, &w->fi) == -ENOENT)
-				handle_free(h);
+			reply_open_handle(w->req, fs, &w->fi, h);
 		}
 		free(w);
 		w = next;

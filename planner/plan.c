@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -312,6 +314,27 @@ static int add_config(struct planner *p, const struct job *job, struct job_confi
 	return 0;
 }
 
+int planner_cancelled(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	int r;
+
+	if (fd < 0)
+		return 0;
+	while ((r = poll(&pfd, 1, 0)) < 0 && errno == EINTR)
+		;
+	return r > 0;
+}
+
+/* -1 with the message if the caller asked to stop. */
+static int check_cancel(struct planner *p)
+{
+	if (!planner_cancelled(p->opts->cancel_fd))
+		return 0;
+	strbuf_addstr(p->err, "planning cancelled");
+	return -1;
+}
+
 static int configure_job(struct planner *p, const struct job *job, struct pref **refs,
 			 size_t nr)
 {
@@ -337,6 +360,8 @@ static int configure_job(struct planner *p, const struct job *job, struct pref *
 		}
 		if (!args.nr)
 			break;
+		if (check_cancel(p) < 0)
+			goto out;
 		p->stats.configure_calls++;
 		if (planner_configure(p->g, job, &args, p->opts->configure_timeout_ms,
 				      &list, p->err) < 0)
@@ -371,6 +396,8 @@ static int lookup(struct planner *p, struct pref **wave, size_t nr, const struct
 			strvec_push(&names, wave[i]->ref);
 			bytes += cost;
 		}
+		if (p->g->lookup.nr && check_cancel(p) < 0)
+			goto out;
 		if (planner_lookup(p->g, &names, jobs + start, p->opts->configure_timeout_ms,
 				   p->err) < 0)
 			goto out;
@@ -445,7 +472,7 @@ static int analyze(struct planner *p)
 		p->wave = tmp;
 		p->wave_alloc = alloc;
 		p->wave_nr = 0;
-		if (run_wave(p, cur, nr) < 0)
+		if (check_cancel(p) < 0 || run_wave(p, cur, nr) < 0)
 			goto out;
 	}
 	ret = 0;

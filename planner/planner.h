@@ -36,8 +36,16 @@ struct planner_opts {
 	 * times. 0: half of sysconf(_SC_ARG_MAX) minus the environment.
 	 */
 	size_t arg_max;
+	/*
+	 * Readable => stop planning (-1: never): checked before every wave and
+	 * every configure or lookup call; planner_plan then fails with
+	 * "planning cancelled" (a configure already running finishes first).
+	 */
+	int cancel_fd;
 };
-#define PLANNER_OPTS_INIT { FRESH_KEYS, 0, 0, 60000, 0 }
+#define PLANNER_OPTS_INIT { FRESH_KEYS, 0, 0, 60000, 0, -1 }
+/* 1 if fd (>= 0) is readable now, without consuming anything. */
+int planner_cancelled(int fd);
 
 struct planner_stats {
 	size_t configure_calls;  /* configure processes run */

@@ -237,6 +237,11 @@ static void damage_file(const char *path, enum damage d)
 			free(ref);
 		}
 		catalog_close(&cat);
+		/* the WAL outlives the handle: move its pages into the file first */
+		ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+					      NULL), 0);
+		sqlite3_close(db);
 		ck_assert_int_eq(truncate(path, 1000), 0);
 		break;
 	case DIRECTORY:
@@ -538,6 +543,7 @@ START_TEST(test_finish_run)
 	struct strvec kids = STRVEC_INIT;
 	int64_t build;
 	struct strvec refs = STRVEC_INIT;
+	char *log, *log_json;
 
 	OK(catalog_set_status(&cat, "old/p=2", PART_STALE, NULL, &err));
 	strvec_push(&refs, "old/p=1");
@@ -551,6 +557,17 @@ START_TEST(test_finish_run)
 	OK(catalog_begin_run(&cat, &run, &err));
 	ck_assert_ptr_nonnull(run.run_id);
 	ck_assert_str_ne(run.run_id, first);
+	/* no log path given: the store's logs/<run_id>.log is recorded */
+	log = xstrfmt("%s/logs/%s.log", store.root, run.run_id);
+	ck_assert_ptr_nonnull(run.log_path);
+	ck_assert_str_eq(run.log_path, log);
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_str_eq(evs.types.v[evs.types.nr - 1], EV_JOB_STARTED);
+	log_json = xstrfmt("\"log\":\"%s\"", log);
+	ck_assert_msg(strstr(evs.lines.v[evs.lines.nr - 1], log_json), "%s",
+		      evs.lines.v[evs.lines.nr - 1]);
+	ev_list_release(&evs);
+	evs.last_seq = 0;
 	assert_status("old/p=1", PART_BUILDING);
 	assert_status("new/q=1", PART_BUILDING);
 	ck_assert_int_eq(catalog_get_partition(&cat, "new/q=1", &p, &err), 1);
@@ -563,6 +580,7 @@ START_TEST(test_finish_run)
 	ck_assert_int_eq(got.status, tc->status);
 	ck_assert_int_eq(got.exit_status, 3);
 	ck_assert_int_eq(got.pid, 999);
+	ck_assert_str_eq(got.log_path, log);
 	ck_assert_int_eq(got.build_id, build);
 	ck_assert_str_eq(got.error, "boom");
 	ck_assert_int_gt(got.end_us, 0);
@@ -608,6 +626,8 @@ START_TEST(test_finish_run)
 	run_record_release(&run);
 	strvec_clear(&refs);
 	free(first);
+	free(log);
+	free(log_json);
 }
 END_TEST
 
@@ -715,6 +735,8 @@ START_TEST(test_events)
 		ck_assert_int_eq(seq, i);
 		free(payload);
 	}
+	OK(catalog_last_event_seq(&cat, &seq, &err));
+	ck_assert_int_eq(seq, 1200);
 	evs.last_seq = tc->since;
 	evs.stop_after = tc->stop_after;
 	OK(catalog_read_events(&cat, tc->since, tc->limit, collect, &evs, &err));
@@ -739,6 +761,8 @@ START_TEST(test_event_errors)
 	struct event e = { 0 };
 	int64_t seq;
 
+	OK(catalog_last_event_seq(&cat, &seq, &err));
+	ck_assert_int_eq(seq, 0);
 	e.type = (char *)"x";
 	e.payload = (char *)"[1,2]";
 	ck_assert_int_eq(catalog_append_event(&cat, &e, &seq, &err), -1);
@@ -748,6 +772,43 @@ START_TEST(test_event_errors)
 	e.run_id = (char *)"abc";
 	ck_assert_int_eq(catalog_append_event(&cat, &e, &seq, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.buf, "invalid run id 'abc'"));
+	strbuf_reset(&err);
+}
+END_TEST
+
+/* catalog_append_events: one transaction, in order, all or none. */
+START_TEST(test_append_events)
+{
+	struct event es[3];
+	struct ev_list evs = EV_LIST_INIT;
+	int64_t seq;
+
+	memset(es, 0, sizeof(es));
+	for (int i = 0; i < 3; i++) {
+		es[i].type = (char *)EV_JOB_PLANNED;
+		es[i].ref = (char *)"b/x";
+		es[i].build_id = 0;
+	}
+	es[0].payload = (char *)"{\"node\":0}";
+	es[1].payload = (char *)"{\"node\":1}";
+	es[2].payload = (char *)"[\"not an object\"]";
+	ck_assert_int_eq(catalog_append_events(&cat, es, 3, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "is not a JSON object"));
+	strbuf_reset(&err);
+	OK(catalog_last_event_seq(&cat, &seq, &err));
+	ck_assert_int_eq(seq, 0);
+	es[2].payload = (char *)"{\"node\":2}";
+	OK(catalog_append_events(&cat, es, 3, &err));
+	OK(catalog_append_events(&cat, es, 0, &err));
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.lines.nr, 3);
+	for (int i = 0; i < 3; i++) {
+		char *want = xstrfmt("\"payload\":{\"node\":%d}", i);
+
+		ck_assert_msg(strstr(evs.lines.v[i], want), "%s", evs.lines.v[i]);
+		free(want);
+	}
+	ev_list_release(&evs);
 }
 END_TEST
 
@@ -1234,6 +1295,7 @@ static Suite *catalog_suite(void)
 	ADD(test_build_roundtrip);
 	ADD_LOOP(test_events, events_cases);
 	ADD(test_event_errors);
+	ADD(test_append_events);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lineage");

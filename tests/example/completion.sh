@@ -65,13 +65,18 @@ check "databuild plan --format m" mermaid
 check "databuild plan --format=" text json mermaid dot bash ninja
 check "databuild build --freshness " presence keys
 check "databuild ls --status f" failed
-check "$gs cat rev" reviews/date=2024-01-01 reviews/date=2024-01-02
+# refs complete a segment at a time, like paths
+check "$gs cat " categorized/ leaderboard/ reviews/ summaries/
+check "$gs cat rev" reviews/
+check "$gs cat reviews/" reviews/date=2024-01-01 reviews/date=2024-01-02
 check "$gs cat reviews/da" reviews/date=2024-01-01 reviews/date=2024-01-02
 # after '=' bash completes only the text after it
 check "$gs cat reviews/date=" 2024-01-01 2024-01-02
 check "$gs show reviews/date=2024-01-02" 2024-01-02
-check "$gs build summaries/category=n" news/date=2024-01-02
-check "$gs path leader" leaderboard/date=2024-01-02
-check "$gs --store=$S ls lead" leaderboard/date=2024-01-02
-check "$gs cat nothing/" 
+check "$gs build summaries/category=" comedy/ news/ science/ sports/ true_crime/
+check "$gs build summaries/category=n" news/
+check "$gs build summaries/category=news/" news/date=2024-01-02
+check "$gs path leader" leaderboard/
+check "$gs --store=$S ls leaderboard/" leaderboard/date=2024-01-02
+check "$gs cat nothing/"
 pass "completion of commands, flags, values and refs"

@@ -3,7 +3,7 @@
 # `databuild --help` and `databuild COMMAND --help` print is documented in
 # docs/cli.md (in that command's section) and in the man page; every event
 # type of the catalog is in docs/concepts.md; every relative link in the
-# Markdown docs points at a file that exists.
+# user documentation points at a file that exists.
 . "$SOURCE_ROOT/tests/lib.sh"
 
 D=$SOURCE_ROOT/docs
@@ -65,7 +65,8 @@ done
 pass "every event type is in docs/concepts.md"
 
 # Relative links.
-for md in "$SOURCE_ROOT/README.md" "$D"/*.md "$SOURCE_ROOT/examples/podcast_reviews/README.md"; do
+for md in "$SOURCE_ROOT/README.md" "$D"/concepts.md "$D"/job-protocol.md "$D"/cli.md \
+	"$D"/filesystem.md "$D"/operations.md "$SOURCE_ROOT/examples/podcast_reviews/README.md"; do
 	[ -f "$md" ] || fail "missing document '$md'"
 	grep -o '\]([^)#]*[^)]*)' "$md" | sed 's/^](//; s/)$//; s/#.*//' | sort -u | while read -r link; do
 		case $link in ''|http://*|https://*|mailto:*) continue ;; esac
@@ -73,3 +74,10 @@ for md in "$SOURCE_ROOT/README.md" "$D"/*.md "$SOURCE_ROOT/examples/podcast_revi
 	done || exit 1
 done
 pass "relative links resolve"
+
+# The README names the three commands a newcomer needs, and they exist.
+for s in scripts/demo scripts/test scripts/setup; do
+	grep -qF "$s" "$SOURCE_ROOT/README.md" || fail "README.md does not name $s"
+	[ -x "$SOURCE_ROOT/$s" ] || fail "$s is not an executable"
+done
+pass "README names scripts/demo, scripts/test and scripts/setup"

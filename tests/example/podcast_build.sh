@@ -126,6 +126,16 @@ days_first=$(awk -F '\t' 'NR > 1 { s += $6 } END { print s }' "$T/weekly")
 [ "$days_first" -eq 7 ] || fail "days_ranked_first sums to $days_first, expected 7"
 pass "weekly rollup matches the raw reviews"
 
+# The plan rendered as a bash script runs the same jobs without databuild
+# and produces the same bytes (examples/podcast_reviews/README.md).
+expect_exit 0 dbx plan --format bash --data-dir "$T/plain" "weekly/week_ending=$week"
+cp "$T/out" "$T/build.sh"
+bash "$T/build.sh" >"$T/build.log" 2>&1 || { tail "$T/build.log"; fail "the rendered bash plan failed"; }
+for r in "${refs[@]}"; do
+	cmp -s "$T/plain/$r" "$S/data/$r" || fail "'$r' differs between the bash plan and databuild build"
+done
+pass "the rendered bash plan produces the same 85 partitions"
+
 # A second build runs nothing.
 before=$(dbx events | grep -c '"type":"job_started"')
 expect_exit 0 dbx build "weekly/week_ending=$week"
@@ -143,6 +153,8 @@ expect_exit 0 dbx build "weekly/week_ending=$week"
 [ "$(started weekly_rollup)" -eq 1 ] || fail "weekly_rollup reran after byte-identical summaries"
 [ "$(started categorize)" -eq 7 ] || fail "categorize reran though nothing upstream changed"
 cmp -s "$T/weekly-before" "$S/data/weekly/week_ending=$week" || fail "the rollup changed"
+cutoff=$(dbx events | grep -c '"type":"job_up_to_date"' || true)
+[ "$cutoff" -ge 8 ] || fail "expected job_up_to_date events for 7 leaderboards and the rollup, got $cutoff"
 pass "early cutoff after a change to daily_summary"
 
 # Semver: a minor bump never invalidates, a major bump rebuilds the job's
@@ -156,6 +168,17 @@ expect_exit 0 dbx build "weekly/week_ending=$week"
 [ "$(started weekly_rollup)" -eq 2 ] || fail "a major version bump did not rerun weekly_rollup"
 [ "$(started leaderboard)" -eq 7 ] || fail "a major bump of weekly_rollup reran leaderboard"
 pass "minor bump keeps, major bump rebuilds"
+
+# Taint: the day and everything built from it are rebuilt, nothing else.
+before=$(dbx events | grep -c '"type":"job_started"')
+expect_exit 0 dbx taint --downstream reviews/date=2024-01-03
+expect_out "tainted  reviews/date=2024-01-03"
+expect_out "stale    weekly/week_ending=$week"
+expect_exit 0 dbx build "weekly/week_ending=$week"
+after=$(dbx events | grep -c '"type":"job_started"')
+[ $((after - before)) -eq 9 ] || fail "a tainted day reran $((after - before)) jobs, expected 9"
+cmp -s "$T/weekly-before" "$S/data/weekly/week_ending=$week" || fail "the rollup changed after a taint"
+pass "taint --downstream rebuilds one day's chain"
 
 # A ref the example's configure refuses is a configuration error naming it.
 expect_exit 2 dbx build "categorized/category=jazz/date=$week"

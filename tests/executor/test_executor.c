@@ -6,6 +6,7 @@
  * one store (no global state, coalescing through leases).
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "core/store.h"
 #include "core/strmap.h"
 #include "executor/executor.h"
+#include "executor/internal.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -519,6 +521,52 @@ START_TEST(test_state_names)
 }
 END_TEST
 
+/*
+ * sync_paths: fdatasync + fsync of each path for small batches (a missing
+ * file is an error), one syncfs above SYNC_FILES_MAX files (which names no
+ * file, so it cannot see a missing one).
+ */
+static const struct sync_case {
+	const char *name;
+	size_t files;
+	int missing;  /* one more file that does not exist */
+	int want;     /* errno */
+} sync_cases[] = {
+	{ "nothing", 0, 0, 0 },
+	{ "one file", 1, 0, 0 },
+	{ "small batch", SYNC_FILES_MAX, 0, 0 },
+	{ "small batch, a file missing", 3, 1, ENOENT },
+	{ "large batch: syncfs", SYNC_FILES_MAX + 1, 0, 0 },
+	{ "large batch with a missing file: syncfs", SYNC_FILES_MAX, 1, 0 },
+};
+
+START_TEST(test_sync_paths)
+{
+	const struct sync_case *tc = &sync_cases[_i];
+	struct strvec files = STRVEC_INIT, dirs = STRVEC_INIT;
+	int fd = open(store.data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	for (size_t i = 0; i < tc->files; i++) {
+		char *path = xstrfmt("%s/f%zu", store.data_dir, i);
+		int f = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		ck_assert_int_ge(f, 0);
+		ck_assert_int_eq(write(f, "x", 1), 1);
+		close(f);
+		strvec_push_nodup(&files, path);
+	}
+	if (tc->missing)
+		strvec_pushf(&files, "%s/missing", store.data_dir);
+	strvec_push(&dirs, store.data_dir);
+	strvec_push(&dirs, store.root);
+	ck_assert_msg(sync_paths(fd, &files, &dirs) == tc->want, "%s", tc->name);
+	close(fd);
+	strvec_clear(&files);
+	strvec_clear(&dirs);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("executor");
@@ -533,6 +581,7 @@ int main(void)
 	tcase_add_test(tc, test_cancel_fd);
 	tcase_add_loop_test(tc, test_dead_builder, 0, ARRAY_SIZE(crash_cases));
 	tcase_add_loop_test(tc, test_state_names, 0, ARRAY_SIZE(state_names));
+	tcase_add_loop_test(tc, test_sync_paths, 0, ARRAY_SIZE(sync_cases));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

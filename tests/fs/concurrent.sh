@@ -49,3 +49,18 @@ poll_until 30 started
 for pid in $(cat "$T/multi"); do wait "$pid" || fail "a reader of block/key=b..d failed"; done
 for k in b c d; do [ "$(cat "$T/multi.$k")" = "block $k" ] || fail "block $k"; done
 pass "readers of different missing partitions are built side by side"
+
+# A reader of a partition that `databuild build` is building waits for
+# that build (through its lease) instead of running the job again.
+db build block/key=cli >"$T/cli.out" 2>&1 &
+cli=$!
+poll_until 30 test -e "$STATE/block-cli.started"
+cat "$M/block/key=cli" >"$T/cli.read" &
+reader=$!
+poll_until 30 waiters_are 1
+: >"$STATE/block-cli.go"
+wait "$cli" || { cat "$T/cli.out"; fail "databuild build failed"; }
+wait "$reader" || fail "the reader failed"
+[ "$(cat "$T/cli.read")" = "block cli" ] || fail "the reader got '$(cat "$T/cli.read")'"
+[ "$(runs block cli)" = 1 ] || fail "the mount and databuild build ran the job $(runs block cli) times"
+pass "a reader coalesces with a concurrent databuild build"

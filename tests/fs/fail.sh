@@ -33,3 +33,24 @@ expect_exit 1 cat "$M/fail/key=x"
 [ "$(runs fail x)" = 2 ] || fail "the next open did not retry (runs: $(runs fail x))"
 pass "the next open retries"
 
+# Once the job is fixed, the next open succeeds and the .error is gone.
+: >"$STATE/fixed-x"
+[ "$(cat "$M/fail/key=x")" = "fixed x" ] || fail "the fixed job's partition"
+[ ! -e "$M/fail/key=x.error" ] || fail "the .error outlived a successful build"
+ls "$M/fail" >"$T/ls"
+grep -qx "key=x" "$T/ls" && grep -qx "key=x.manifest.json" "$T/ls" && ! grep -qx "key=x.error" "$T/ls" ||
+	{ cat "$T/ls"; fail "the listing after the fix"; }
+pass "the .error lasts until the next successful build"
+
+# A planning failure (configure exits 4): EIO, and .error says why.
+expect_exit 1 cat "$M/badconf/key=q"
+expect_err "Input/output error"
+cat "$M/badconf/key=q.error" >"$T/error" || fail "no error sidecar after a planning failure"
+grep -qF "configure cannot read its settings" "$T/error" || { cat "$T/error"; fail "the planning error lacks configure's stderr"; }
+# ... and it does not fail the partitions planned in the same batch.
+cat "$M/badconf/key=r" >/dev/null 2>&1 &
+bad=$!
+cat "$M/raw/date=2024-09-09" >"$T/good" || fail "a good partition failed beside a bad one"
+wait "$bad" && fail "badconf/key=r succeeded"
+pass "a planning failure -> EIO and a readable .error"
+

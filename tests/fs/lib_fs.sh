@@ -25,6 +25,7 @@ _job() {  # label pattern
 	printf ',%s' "$(_job block 'block/key={key}')"
 	printf ',%s' "$(_job fail 'fail/key={key}')"
 	printf ',%s' "$(_job many 'many/n={n}')"
+	printf ',%s' "$(_job badconf 'badconf/key={key}')"
 	printf ']}\n'
 } >"$G/databuild.json"
 

@@ -14,6 +14,7 @@ ls "$M/many" >"$T/ls"
 for k in 0 1 999 2999; do
 	grep -qx "n=$k" "$T/ls" && grep -qx "n=$k.manifest.json" "$T/ls" || fail "ls lacks n=$k"
 done
+[ "$(status_field live)" = "$MANY" ] || fail ".databuild/status counts $(status_field live) live, not $MANY"
 pass "ls of $MANY partitions lists each with its manifest once"
 
 ls -l "$M/many" >"$T/lsl" || fail "ls -l failed"

@@ -69,7 +69,21 @@ while read -r line; do
 done <"$M/.databuild/events"
 [ "$(stat -c %s "$M/.databuild/events")" = "$(cat "$M/.databuild/events" | wc -c)" ] ||
 	fail "events size differs from its bytes"
-pass ".databuild/status and .databuild/events"
+size=$(stat -c %s "$M/.databuild/events")
+cat "$M/raw/date=2024-02-02" >/dev/null
+grown=$(stat -c %s "$M/.databuild/events")
+[ "$grown" -gt "$size" ] || fail "events did not grow after a build ($size -> $grown)"
+tail -c +$((size + 1)) "$M/.databuild/events" >"$T/new-events"
+[ "$(wc -c <"$T/new-events")" -ge $((grown - size)) ] || fail "reading from the old end"
+grep -q '"partition_published".*raw/date=2024-02-02' "$T/new-events" || { cat "$T/new-events"; fail "new events"; }
+head -n 1 "$T/new-events" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' ||
+	fail "the first new event does not start at the old size"
+tail -c +1 -f "$M/.databuild/events" >"$T/tail" 2>/dev/null &
+tailpid=$!
+cat "$M/raw/date=2024-03-03" >/dev/null
+poll_until 20 grep -q '"partition_published".*raw/date=2024-03-03' "$T/tail"
+kill "$tailpid"
+pass ".databuild/status and .databuild/events (which grows, and tail -f follows)"
 
 expect_exit 1 cat "$M/nope/x"
 expect_err "No such file or directory"

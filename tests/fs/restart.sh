@@ -3,6 +3,8 @@
 # umount, and a new mount serving what was built before without rebuilding.
 . "$SOURCE_ROOT/tests/fs/lib_fs.sh"
 mount_db
+expect_exit 2 db mount "$M"
+expect_err "already a databuild mount"
 P=$M/summary/date=2024-01-01
 cat "$P" >"$T/first" || fail "cannot build a partition"
 ino=$(stat -c %i "$P")
