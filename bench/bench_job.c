@@ -308,13 +308,13 @@ static int exec_job(int argc, char **argv)
 			int lfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 			size_t len = strlen(argv[i]) + 64;
 			char *line = malloc(len);
-			int n;
+			int w;
 
 			if (lfd < 0 || !line)
 				die("cannot open '%s'", logpath);
-			n = snprintf(line, len, "%s %lld %lld\n", argv[i], (long long)t0,
+			w = snprintf(line, len, "%s %lld %lld\n", argv[i], (long long)t0,
 				     (long long)now_ns());
-			write_all(lfd, line, (size_t)n, logpath);
+			write_all(lfd, line, (size_t)w, logpath);
 			close(lfd);
 			free(line);
 		}

@@ -412,6 +412,14 @@ int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
 	return c->ops->last_event_seq(c, seq, err);
 }
 
+int catalog_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
+			     struct strbuf *err)
+{
+	for (int i = 0; i <= PART_TAINTED; i++)
+		counts[i] = 0;
+	return c->ops->count_partitions(c, status_mask ? status_mask : ~0u, counts, err);
+}
+
 int catalog_taint(struct catalog *c, const struct strvec *refs, int downstream,
 		  int64_t build_id, struct strvec *changed, struct strbuf *err)
 {

@@ -200,6 +200,9 @@ struct catalog_ops {
 	int (*lease_acquire)(struct catalog *c, const char *ref, int wait,
 			     struct lease **out, struct strbuf *err);
 	void (*lease_release)(struct catalog *c, struct lease *l);
+
+	int (*count_partitions)(struct catalog *c, unsigned status_mask, int64_t *counts,
+				struct strbuf *err);
 };
 
 struct catalog {
@@ -318,6 +321,15 @@ int catalog_read_events(struct catalog *c, int64_t after_seq, size_t limit,
  * scanning the whole log.
  */
 int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err);
+
+/*
+ * How many partitions the catalog holds in each status, in one query:
+ * counts (PART_TAINTED + 1 entries, indexed by enum part_status) is
+ * overwritten; statuses whose bit (1u << status) is not in status_mask
+ * count 0 (status_mask 0 = every status). counts[PART_MISSING] is 0.
+ */
+int catalog_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
+			     struct strbuf *err);
 
 /*
  * Marks refs tainted (and, with downstream, every partition built from

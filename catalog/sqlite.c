@@ -1,13 +1,17 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "catalog/lease.h"
 #include "catalog/sqlite.h"
 #include "core/array.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/strmap.h"
 
@@ -1049,8 +1053,33 @@ static int held_by(struct catalog *c, const char *ref, int64_t id, struct strbuf
 	return rc;
 }
 
+/*
+ * An abandoned run may have died between moving its outputs into data/ and
+ * publishing them: a partition it would restore to live must still hold
+ * the bytes its row records, else it is restored stale (same transaction,
+ * so the catalog never calls such a partition live). 1 if it differs.
+ */
+static int data_differs(struct catalog *c, const char *ref, struct strbuf *err)
+{
+	struct partition p;
+	struct strbuf path = STRBUF_INIT, herr = STRBUF_INIT;
+	char hex[SHA256_HEX_SIZE];
+	int rc;
+
+	partition_init(&p);
+	rc = sq_get_partition(c, ref, &p, err);
+	if (rc > 0) {
+		store_data_path(c->store, ref, &path);
+		rc = sha256_file(path.buf, hex, NULL, &herr) < 0 || strcmp(hex, p.sha256) ? 1 : 0;
+	}
+	partition_release(&p);
+	strbuf_release(&path);
+	strbuf_release(&herr);
+	return rc;
+}
+
 static int restore_output(struct catalog *c, const cJSON *o, int64_t id, int64_t t,
-			  struct strbuf *err)
+			  int check_data, struct strbuf *err)
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "ref");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
@@ -1058,6 +1087,7 @@ static int restore_output(struct catalog *c, const cJSON *o, int64_t id, int64_t
 	const cJSON *job = cJSON_GetObjectItemCaseSensitive(o, "job");
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(o, "error");
 	const cJSON *upd = cJSON_GetObjectItemCaseSensitive(o, "updated_us");
+	char *why = NULL;
 	int status, rc;
 	sqlite3_stmt *s;
 
@@ -1068,16 +1098,38 @@ static int restore_output(struct catalog *c, const cJSON *o, int64_t id, int64_t
 	status = part_status_parse(st->valuestring);
 	if (status <= PART_MISSING)
 		return forget_partition(c, ref->valuestring, err);
-	if (!(s = stmt(c, ST_PART_RESTORE, err)))
+	if (status == PART_LIVE && check_data) {
+		if ((rc = data_differs(c, ref->valuestring, err)) < 0)
+			return -1;
+		if (rc) {
+			status = PART_STALE;
+			why = xstrfmt("data of '%s' differs from its manifest after run %lld was "
+				      "interrupted", ref->valuestring, (long long)id);
+		}
+	}
+	if (!(s = stmt(c, ST_PART_RESTORE, err))) {
+		free(why);
 		return -1;
+	}
 	bind_text(s, 1, ref->valuestring);
 	bind_text(s, 2, part_status_name((enum part_status)status));
 	if (cJSON_IsString(run))
 		sqlite3_bind_int64(s, 3, parse_run_id(run->valuestring));
 	bind_text(s, 4, cJSON_IsString(job) ? job->valuestring : NULL);
-	bind_text(s, 5, cJSON_IsString(error) ? error->valuestring : NULL);
-	sqlite3_bind_int64(s, 6, cJSON_IsNumber(upd) ? (int64_t)upd->valuedouble : t);
-	return exec_done(c, s, err);
+	bind_text(s, 5, why ? why : cJSON_IsString(error) ? error->valuestring : NULL);
+	sqlite3_bind_int64(s, 6, why ? t : cJSON_IsNumber(upd) ? (int64_t)upd->valuedouble : t);
+	rc = exec_done(c, s, err);
+	if (rc == 0 && why) {
+		cJSON *p = cJSON_CreateObject();
+		char *pj;
+
+		cJSON_AddStringToObject(p, "error", why);
+		pj = json_take(p);
+		rc = ev_insert(c, t, 0, EV_PARTITION_STALE, ref->valuestring, id, pj, NULL, err);
+		free(pj);
+	}
+	free(why);
+	return rc;
 }
 
 static int sq_finish_run(struct catalog *c, const char *run_id, enum run_status status,
@@ -1146,7 +1198,7 @@ static int sq_finish_run(struct catalog *c, const char *run_id, enum run_status 
 	} else {
 		prior = row.prior ? cJSON_Parse(row.prior) : NULL;
 		cJSON_ArrayForEach(o, prior)
-			if (restore_output(c, o, id, t, err) < 0)
+			if (restore_output(c, o, id, t, status == RUN_ABANDONED, err) < 0)
 				goto out;
 	}
 	payload = cJSON_CreateObject();
@@ -1430,6 +1482,33 @@ static int sq_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err
 	return 0;
 }
 
+static int sq_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
+			       struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret = -1;
+
+	if (sqlite3_prepare_v2(sq(c)->db, "SELECT status, count(*) FROM partitions GROUP BY status",
+			       -1, &s, NULL) != SQLITE_OK) {
+		db_fail(c, err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int st = part_status_parse((const char *)sqlite3_column_text(s, 0));
+
+		if (st > PART_MISSING && st <= PART_TAINTED && (status_mask & (1u << st)))
+			counts[st] += sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(c, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
 /* ---- lineage and taint ----------------------------------------------- */
 
 /*
@@ -1673,6 +1752,32 @@ out:
 	" (SELECT 1 FROM manifest_inputs LIMIT 1), (SELECT 1 FROM builds LIMIT 1)," \
 	" (SELECT 1 FROM events LIMIT 1)"
 
+/*
+ * Creating or upgrading a catalog is serialised across processes with an
+ * flock on "<file>.lock": two commands started at once on a new store
+ * must not both switch the journal mode and create the schema. -1 if
+ * there is no file to lock next to (":memory:"), which needs none.
+ */
+static int setup_lock(struct catalog *c)
+{
+	struct strbuf path = STRBUF_INIT;
+	int fd = -1;
+
+	if (!strcmp(c->location, ":memory:") || !strncmp(c->location, "file:", 5))
+		return -1;
+	strbuf_addf(&path, "%s.lock", c->location);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	strbuf_release(&path);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
 static void sq_close(struct catalog *c)
 {
 	struct sq *q = sq(c);
@@ -1692,7 +1797,7 @@ static void sq_close(struct catalog *c)
 static int sq_open(struct catalog *c, struct strbuf *err)
 {
 	struct sq *q = xcalloc(1, sizeof(*q));
-	int version, rc, persist = 1;
+	int version, rc, persist = 1, lock = -1;
 
 	c->impl = q;
 	rc = sqlite3_open_v2(c->location, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1709,19 +1814,28 @@ static int sq_open(struct catalog *c, struct strbuf *err)
 	/* the WAL outlives each connection: no sync to create it, none to close */
 	sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (pragma_int(c, "PRAGMA user_version", &version, err) < 0)
+		goto fail;
+	if (version < CATALOG_SQLITE_VERSION)
+		lock = setup_lock(c);
 	if (check_schema(c, &version, err) < 0)
 		goto fail;
 	if (exec_sql(c, "PRAGMA journal_mode = WAL", err) < 0 ||
 	    exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-		     " PRAGMA cache_size = -16384;"
+		     " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 256;"
 		     " PRAGMA temp_store = MEMORY", err) < 0)
 		goto fail;
 	if (version < CATALOG_SQLITE_VERSION && migrate(c, err) < 0)
 		goto fail;
+	if (lock >= 0)
+		close(lock);
+	lock = -1;
 	if (exec_sql(c, PROBE_SQL, err) < 0)
 		goto fail;
 	return 0;
 fail:
+	if (lock >= 0)
+		close(lock);
 	sq_close(c);
 	return -1;
 }
@@ -1753,4 +1867,5 @@ const struct catalog_ops catalog_sqlite_ops = {
 	.set_status = sq_set_status,
 	.lease_acquire = sq_lease_acquire,
 	.lease_release = sq_lease_release,
+	.count_partitions = sq_count_partitions,
 };

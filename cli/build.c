@@ -328,25 +328,6 @@ int build_collect_refs(const char *arg, struct strvec *refs)
 	return ret;
 }
 
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **out)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (!strncmp(a, name, n) && a[n] == '=') {
-		*out = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, name))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_error(EXIT_USAGE, "option '%s' needs a value", name);
-		return -1;
-	}
-	*out = argv[++*i];
-	return 1;
-}
-
 /*
  * Options common to build, cat and exec at argv[*i]: -j N, --events FILE.
  * *matched = 1 if it was one. 0, or -1 (printed) on a bad value.
@@ -365,10 +346,10 @@ int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
 		if (*i + 1 >= argc)
 			return cli_error(-1, "option '-j' needs a value");
 		v = argv[++*i];
-	} else if ((r = opt_value(argc, argv, i, "--jobs", &v)) != 0) {
+	} else if ((r = cli_opt_value(NULL, argc, argv, i, "--jobs", &v)) != 0) {
 		if (r < 0)
 			return -1;
-	} else if ((r = opt_value(argc, argv, i, "--events", events_path)) != 0) {
+	} else if ((r = cli_opt_value(NULL, argc, argv, i, "--events", events_path)) != 0) {
 		return r < 0 ? -1 : 0;
 	} else {
 		*matched = 0;
@@ -378,6 +359,102 @@ int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
 		return -1;
 	o->jobs = (int)n;
 	return 0;
+}
+
+/* build's own options at argv[*i]: 1 taken, 0 not one, -1 (printed). */
+static int build_own_option(int argc, char **argv, int *i, struct executor_opts *o)
+{
+	const char *a = argv[*i], *v;
+	int r, f;
+
+	if (!strcmp(a, "-k") || !strcmp(a, "--keep-going")) {
+		o->keep_going = 1;
+		return 1;
+	}
+	if (!strcmp(a, "--force")) {
+		o->force = 1;
+		return 1;
+	}
+	if ((r = cli_opt_value(NULL, argc, argv, i, "--freshness", &v)) <= 0)
+		return r;
+	f = freshness_parse(v);
+	if (f < 0)
+		return cli_error(-1, "option '--freshness': expected 'presence' or 'keys', got '%s'",
+				 v);
+	o->freshness = (enum freshness)f;
+	return 1;
+}
+
+int build_args(int argc, char **argv, const char *help, unsigned flags, struct strvec *refs,
+	       struct executor_opts *o, const char **events_path)
+{
+	int opts_done = 0;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(help, stdout);
+		return 1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int matched;
+
+		if (opts_done || a[0] != '-' || !a[1]) {
+			if (build_collect_refs(a, refs) < 0)
+				return -1;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			opts_done = 1;
+			continue;
+		}
+		if (build_parse_common(argc, argv, &i, o, events_path, &matched) < 0)
+			return -1;
+		if (matched && (!*events_path || (flags & BUILD_ARGS_EVENTS)))
+			continue;
+		if (!matched && (flags & BUILD_ARGS_BUILD) &&
+		    (matched = build_own_option(argc, argv, &i, o)) != 0) {
+			if (matched < 0)
+				return -1;
+			continue;
+		}
+		return cli_error(-1, "%s: unknown option '%s' (see 'databuild %s --help')", argv[0],
+				 a, argv[0]);
+	}
+	if (!refs->nr) {
+		fputs(help, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int build_cmd(struct cli *cli, int argc, char **argv, const char *help, int exec_mode)
+{
+	struct executor_opts o = EXECUTOR_OPTS_INIT;
+	struct strvec refs = STRVEC_INIT;
+	const char *events_path = NULL;
+	FILE *events = NULL;
+	unsigned flags = BUILD_ARGS_EVENTS | (exec_mode ? 0 : BUILD_ARGS_BUILD);
+	int ret = build_args(argc, argv, help, flags, &refs, &o, &events_path);
+
+	if (ret) {
+		ret = ret > 0 ? EXIT_OK : EXIT_USAGE;
+		goto out;
+	}
+	if (events_path) {
+		events = fopen(events_path, "we");
+		if (!events) {
+			ret = cli_error(EXIT_USAGE, "cannot open '%s': %s", events_path,
+					strerror(errno));
+			goto out;
+		}
+		o.events_out = events;
+	}
+	ret = build_refs_run(cli, exec_mode, &refs, &o, stdout, 0);
+out:
+	if (events && fclose(events) != 0 && ret == EXIT_OK)
+		ret = cli_error(EXIT_FAILED, "cannot write '%s': %s", events_path, strerror(errno));
+	strvec_clear(&refs);
+	return ret;
 }
 
 static const char usage[] =
@@ -402,72 +479,5 @@ static const char usage[] =
 
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
-	struct executor_opts o = EXECUTOR_OPTS_INIT;
-	struct strvec refs = STRVEC_INIT;
-	const char *events_path = NULL;
-	FILE *events = NULL;
-	int ret = EXIT_USAGE, opts_done = 0;
-
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return EXIT_OK;
-	}
-	o.freshness = FRESH_KEYS;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		int matched, r;
-
-		if (opts_done || a[0] != '-' || !a[1]) {
-			if (build_collect_refs(a, &refs) < 0)
-				goto out;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			opts_done = 1;
-			continue;
-		}
-		if (build_parse_common(argc, argv, &i, &o, &events_path, &matched) < 0)
-			goto out;
-		if (matched)
-			continue;
-		if (!strcmp(a, "-k") || !strcmp(a, "--keep-going")) {
-			o.keep_going = 1;
-		} else if (!strcmp(a, "--force")) {
-			o.force = 1;
-		} else if ((r = opt_value(argc, argv, &i, "--freshness", &v)) != 0) {
-			int f;
-
-			if (r < 0)
-				goto out;
-			f = freshness_parse(v);
-			if (f < 0) {
-				cli_error(EXIT_USAGE, "option '--freshness': expected 'presence' or "
-					  "'keys', got '%s'", v);
-				goto out;
-			}
-			o.freshness = (enum freshness)f;
-		} else {
-			cli_error(EXIT_USAGE, "build: unknown option '%s' (see 'databuild build --help')",
-				  a);
-			goto out;
-		}
-	}
-	if (!refs.nr) {
-		fputs(usage, stderr);
-		goto out;
-	}
-	if (events_path) {
-		events = fopen(events_path, "we");
-		if (!events) {
-			cli_error(EXIT_USAGE, "cannot open '%s': %s", events_path, strerror(errno));
-			goto out;
-		}
-		o.events_out = events;
-	}
-	ret = build_refs_run(cli, 0, &refs, &o, stdout, 0);
-out:
-	if (events && fclose(events) != 0 && ret == EXIT_OK)
-		ret = cli_error(EXIT_FAILED, "cannot write '%s': %s", events_path, strerror(errno));
-	strvec_clear(&refs);
-	return ret;
+	return build_cmd(cli, argc, argv, usage, 0);
 }

@@ -116,34 +116,10 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	struct strvec refs = STRVEC_INIT;
 	struct strbuf path = STRBUF_INIT;
 	const char *events_path = NULL;
-	int ret = EXIT_USAGE, opts_done = 0, live;
+	int ret = EXIT_USAGE, live, r;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int matched;
-
-		if (opts_done || a[0] != '-' || !a[1]) {
-			if (build_collect_refs(a, &refs) < 0)
-				goto out;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			opts_done = 1;
-			continue;
-		}
-		if (build_parse_common(argc, argv, &i, &o, &events_path, &matched) < 0)
-			goto out;
-		if (!matched || events_path) {
-			cli_error(EXIT_USAGE, "cat: unknown option '%s' (see 'databuild cat --help')", a);
-			goto out;
-		}
-	}
-	if (!refs.nr) {
-		fputs(usage, stderr);
+	if ((r = build_args(argc, argv, usage, 0, &refs, &o, &events_path))) {
+		ret = r > 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
 	if (cli_open_catalog(cli) < 0)

@@ -56,10 +56,26 @@ int cli_fail(int code, const struct strbuf *err);
 
 /*
  * Shared option parsing helpers. cli_wants_help: argv contains -h/--help.
- * cli_parse_int: strict integer, prints an error naming the option.
+ * cli_parse_long: strict integer, prints an error naming the option.
  */
 int cli_wants_help(int argc, char **argv);
 int cli_parse_long(const char *opt, const char *text, long min, long max, long *out);
+/*
+ * "NAME VALUE" or "NAME=VALUE" at argv[*i] (*i moves past VALUE): 1 and *out
+ * set, 0 not this option, -1 (printed, "[CMD: ]option 'NAME' needs a value").
+ */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+		  const char **out);
+/* cli_opt_value, then cli_parse_long of the value into *out: 1, 0, or -1 (printed). */
+int cli_opt_long(int argc, char **argv, int *i, const char *name, long min, long max,
+		 long *out);
+/*
+ * Arguments "REF [--json]" of the command argv[0]: sets *ref and *json,
+ * validates REF, opens the catalog and reads REF's partition into p.
+ * 1 found, 0 not in the catalog, -1 (printed; exit 2).
+ */
+int cli_ref_partition(struct cli *cli, int argc, char **argv, const char **ref, int *json,
+		      struct partition *p);
 
 /*
  * The build runner of build, cat and exec (cli/build.c): SIGINT/SIGTERM
@@ -78,6 +94,29 @@ int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
 		       const char **events_path, int *matched);
 /* A ref argument: validated and appended once. -1 (printed) if invalid. */
 int build_collect_refs(const char *arg, struct strvec *refs);
+/*
+ * The arguments "[-j N] [--events FILE] REF..." of build, cat and exec
+ * (--events with BUILD_ARGS_EVENTS; -k, --force, --freshness with
+ * BUILD_ARGS_BUILD) into refs, o and *events_path: 0, 1 after printing help
+ * on --help, -1 (printed, usage on stderr when no REF; exit 2).
+ */
+enum {
+	BUILD_ARGS_EVENTS = 1 << 0,
+	BUILD_ARGS_BUILD = 1 << 1,
+};
+int build_args(int argc, char **argv, const char *help, unsigned flags, struct strvec *refs,
+	       struct executor_opts *o, const char **events_path);
+/* The command build, or exec with exec_mode: build_args, then build_refs_run. */
+int build_cmd(struct cli *cli, int argc, char **argv, const char *help, int exec_mode);
+
+/*
+ * The arguments "[--json] [--timeout SECONDS] REF..." of lookup and
+ * configure (--json only with as_json): collects refs once each, checks
+ * them, loads the graph and sets *jobs (xcalloc'd; the caller frees) to the
+ * job of each ref. 0, 1 after printing help on --help, -1 (printed; exit 2).
+ */
+int lookup_args(struct cli *cli, int argc, char **argv, const char *help,
+		struct strvec *refs, long *timeout_s, int *as_json, const struct job ***jobs);
 
 /* Subcommands, one file each under cli/. */
 int cmd_lookup(struct cli *cli, int argc, char **argv);

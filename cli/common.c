@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/array.h"
+#include "core/ref.h"
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -133,4 +134,76 @@ void cli_release(struct cli *cli)
 	if (cli->graph_loaded)
 		graph_release(&cli->graph);
 	cli->catalog_opened = cli->store_opened = cli->graph_loaded = 0;
+}
+
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+		  const char **out)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (!strncmp(a, name, n) && a[n] == '=') {
+		*out = a + n + 1;
+		return 1;
+	}
+	if (strcmp(a, name))
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_error(EXIT_USAGE, "%s%soption '%s' needs a value", cmd ? cmd : "",
+			  cmd ? ": " : "", name);
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
+int cli_opt_long(int argc, char **argv, int *i, const char *name, long min, long max,
+		 long *out)
+{
+	const char *v;
+	int r = cli_opt_value(NULL, argc, argv, i, name, &v);
+
+	if (r > 0 && cli_parse_long(name, v, min, max, out) < 0)
+		return -1;
+	return r;
+}
+
+int cli_ref_partition(struct cli *cli, int argc, char **argv, const char **ref, int *json,
+		      struct partition *p)
+{
+	struct strbuf err = STRBUF_INIT;
+	const char *cmd = argv[0];
+	int ret = -1;
+
+	*ref = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			*json = 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			cli_error(EXIT_USAGE, "%s: unknown option '%s' (see 'databuild %s --help')",
+				  cmd, argv[i], cmd);
+			goto out;
+		} else if (*ref) {
+			cli_error(EXIT_USAGE, "%s: one REF only, got '%s' and '%s'", cmd, *ref, argv[i]);
+			goto out;
+		} else {
+			*ref = argv[i];
+		}
+	}
+	if (!*ref) {
+		cli_error(EXIT_USAGE, "%s: missing REF (usage: databuild %s REF [--json])", cmd, cmd);
+		goto out;
+	}
+	if (ref_validate(*ref, &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (cli_open_catalog(cli) < 0)
+		goto out;
+	ret = catalog_get_partition(&cli->catalog, *ref, p, &err);
+	if (ret < 0)
+		cli_fail(EXIT_USAGE, &err);
+out:
+	strbuf_release(&err);
+	return ret;
 }

@@ -32,24 +32,6 @@ static void events_usage(FILE *f)
 		"  --json        accepted for symmetry: the output is always JSON lines\n");
 }
 
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **out)
-{
-	size_t n = strlen(name);
-
-	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
-		*out = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], name))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_error(EXIT_USAGE, "events: option '%s' needs a value", name);
-		return -1;
-	}
-	*out = argv[++*i];
-	return 1;
-}
-
 struct printer {
 	struct strbuf line;
 	int64_t last;
@@ -89,8 +71,8 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		int r;
 
-		if ((r = opt_value(argc, argv, &i, "--since", &since_text)) ||
-		    (r = opt_value(argc, argv, &i, "--limit", &limit_text))) {
+		if ((r = cli_opt_value("events", argc, argv, &i, "--since", &since_text)) ||
+		    (r = cli_opt_value("events", argc, argv, &i, "--limit", &limit_text))) {
 			if (r < 0)
 				goto out;
 		} else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {

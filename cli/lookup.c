@@ -20,72 +20,77 @@ static const char usage[] =
 	"\n"
 	"exit status: 0 ok, 2 invalid ref, no or several jobs for a ref, bad graph\n";
 
-static int valid_refs(const struct strvec *refs)
+static int lookup_jobs(struct cli *cli, const char *cmd, const struct strvec *refs,
+		       long timeout_s, const struct job ***jobs)
 {
-	int ok = 1;
+	struct strbuf err = STRBUF_INIT;
+	int ret = -1, bad = 0;
 
+	if (!refs->nr)
+		return cli_error(-1, "no REF given (see 'databuild %s --help')", cmd);
 	for (size_t i = 0; i < refs->nr; i++) {
-		struct strbuf err = STRBUF_INIT;
-
 		if (ref_validate(refs->v[i], &err) < 0) {
 			cli_fail(EXIT_USAGE, &err);
-			ok = 0;
+			bad = 1;
 		}
-		strbuf_release(&err);
+		strbuf_reset(&err);
 	}
-	return ok;
+	if (bad || cli_load_graph(cli) < 0)
+		goto out;
+	*jobs = xcalloc(refs->nr, sizeof(**jobs));
+	if (planner_lookup(&cli->graph, refs, *jobs, timeout_s * 1000, &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&err);
+	return ret;
 }
 
-int cmd_lookup(struct cli *cli, int argc, char **argv)
+int lookup_args(struct cli *cli, int argc, char **argv, const char *help,
+		struct strvec *refs, long *timeout_s, int *as_json, const struct job ***jobs)
 {
-	struct strvec refs = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT;
-	struct strbuf out = STRBUF_INIT;
-	const struct job **jobs = NULL;
-	cJSON *json = NULL;
-	long timeout_s = 60;
-	int as_json = 0, opts_done = 0;
-	int ret = EXIT_USAGE;
+	int opts_done = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *value = NULL;
+		int r;
 
 		if (opts_done || a[0] != '-' || !a[1]) {
-			if (strvec_find(&refs, a) < 0)
-				strvec_push(&refs, a);
+			if (strvec_find(refs, a) < 0)
+				strvec_push(refs, a);
 			continue;
 		}
 		if (!strcmp(a, "--")) {
 			opts_done = 1;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			ret = EXIT_OK;
-			goto out;
-		} else if (!strcmp(a, "--json")) {
-			as_json = 1;
-		} else if (!strncmp(a, "--timeout=", 10) || !strcmp(a, "--timeout")) {
-			value = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!value) {
-				cli_error(EXIT_USAGE, "option '--timeout' needs a value");
-				goto out;
-			}
-			if (cli_parse_long("--timeout", value, 1, 86400, &timeout_s) < 0)
-				goto out;
+			fputs(help, stdout);
+			return 1;
+		} else if (as_json && !strcmp(a, "--json")) {
+			*as_json = 1;
+		} else if ((r = cli_opt_long(argc, argv, &i, "--timeout", 1, 86400, timeout_s))) {
+			if (r < 0)
+				return -1;
 		} else {
-			cli_error(EXIT_USAGE, "unknown option '%s' (see 'databuild lookup --help')", a);
-			goto out;
+			return cli_error(-1, "unknown option '%s' (see 'databuild %s --help')", a,
+					 argv[0]);
 		}
 	}
-	if (!refs.nr) {
-		cli_error(EXIT_USAGE, "no REF given (see 'databuild lookup --help')");
-		goto out;
-	}
-	if (!valid_refs(&refs) || cli_load_graph(cli) < 0)
-		goto out;
-	jobs = xcalloc(refs.nr, sizeof(*jobs));
-	if (planner_lookup(&cli->graph, &refs, jobs, timeout_s * 1000, &err) < 0) {
-		cli_fail(EXIT_USAGE, &err);
+	return lookup_jobs(cli, argv[0], refs, *timeout_s, jobs);
+}
+
+int cmd_lookup(struct cli *cli, int argc, char **argv)
+{
+	struct strvec refs = STRVEC_INIT;
+	struct strbuf out = STRBUF_INIT;
+	const struct job **jobs = NULL;
+	cJSON *json = NULL;
+	long timeout_s = 60;
+	int as_json = 0, ret = EXIT_USAGE, r;
+
+	if ((r = lookup_args(cli, argc, argv, usage, &refs, &timeout_s, &as_json, &jobs))) {
+		ret = r > 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
 	if (as_json) {
@@ -104,17 +109,11 @@ int cmd_lookup(struct cli *cli, int argc, char **argv)
 			strbuf_addf(&out, "%s\t%s\n", refs.v[i], jobs[i]->label);
 	}
 	fwrite(out.buf, 1, out.len, stdout);
-	if (fflush(stdout) == EOF) {
-		cli_error(EXIT_FAILED, "cannot write to stdout");
-		ret = EXIT_FAILED;
-		goto out;
-	}
-	ret = EXIT_OK;
+	ret = fflush(stdout) == EOF ? cli_error(EXIT_FAILED, "cannot write to stdout") : EXIT_OK;
 out:
 	cJSON_Delete(json);
 	free(jobs);
 	strvec_clear(&refs);
-	strbuf_release(&err);
 	strbuf_release(&out);
 	return ret;
 }

@@ -21,25 +21,6 @@ static void ls_usage(FILE *f)
 		"  --json       one JSON object per line instead\n");
 }
 
-/* --name VALUE or --name=VALUE at argv[*i]: 1 matched, 0 not this option, -1 no value. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **out)
-{
-	size_t n = strlen(name);
-
-	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
-		*out = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], name))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_error(EXIT_USAGE, "ls: option '%s' needs a value", name);
-		return -1;
-	}
-	*out = argv[++*i];
-	return 1;
-}
-
 static int parse_statuses(const char *text, unsigned *mask)
 {
 	struct strbuf name = STRBUF_INIT;
@@ -101,8 +82,8 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		int r;
 
-		if ((r = opt_value(argc, argv, &i, "--status", &status)) ||
-		    (r = opt_value(argc, argv, &i, "--limit", &limit_text))) {
+		if ((r = cli_opt_value("ls", argc, argv, &i, "--status", &status)) ||
+		    (r = cli_opt_value("ls", argc, argv, &i, "--limit", &limit_text))) {
 			if (r < 0)
 				goto out;
 		} else if (!strcmp(argv[i], "--json")) {

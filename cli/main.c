@@ -42,25 +42,6 @@ static void usage(FILE *f)
 		   "130 interrupted\n");
 }
 
-static int global_value(int *i, int argc, char **argv, const char *name, const char **out)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (!strncmp(a, name, n) && a[n] == '=') {
-		*out = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, name))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_error(EXIT_USAGE, "option '%s' needs a value", name);
-		return -1;
-	}
-	*out = argv[++*i];
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
@@ -75,9 +56,9 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		int r;
 
-		if ((r = global_value(&i, argc, argv, "--graph", &cli.graph_path)) ||
-		    (r = global_value(&i, argc, argv, "--store", &cli.store_path)) ||
-		    (r = global_value(&i, argc, argv, "--catalog", &cli.catalog_location))) {
+		if ((r = cli_opt_value(NULL, argc, argv, &i, "--graph", &cli.graph_path)) ||
+		    (r = cli_opt_value(NULL, argc, argv, &i, "--store", &cli.store_path)) ||
+		    (r = cli_opt_value(NULL, argc, argv, &i, "--catalog", &cli.catalog_location))) {
 			if (r < 0)
 				return EXIT_USAGE;
 			continue;

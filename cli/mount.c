@@ -52,11 +52,13 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 /* "sqlite:relative" would break once the daemon leaves the directory. */
 static char *absolute_location(const char *loc)
 {
-	char cwd[PATH_MAX];
+	char *cwd, *abs;
 
-	if (!loc || strncmp(loc, "sqlite:", 7) || loc[7] == '/' || !getcwd(cwd, sizeof(cwd)))
+	if (!loc || strncmp(loc, "sqlite:", 7) || loc[7] == '/' || !(cwd = getcwd(NULL, 0)))
 		return loc ? xstrdup(loc) : NULL;
-	return xstrfmt("sqlite:%s/%s", cwd, loc + 7);
+	abs = xstrfmt("sqlite:%s/%s", cwd, loc + 7);
+	free(cwd);
+	return abs;
 }
 
 static int wait_ready(int fd, pid_t pid, const char *mountpoint, const char *log)

@@ -3,7 +3,6 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
-#include "core/ref.h"
 
 static void path_usage(FILE *f)
 {
@@ -18,44 +17,18 @@ static void path_usage(FILE *f)
 
 int cmd_path(struct cli *cli, int argc, char **argv)
 {
-	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT;
 	struct partition p;
 	const char *ref = NULL;
-	int json = 0, ret = EXIT_USAGE, rc;
+	int json = 0, ret = EXIT_USAGE;
 
 	partition_init(&p);
 	if (cli_wants_help(argc, argv)) {
 		path_usage(stdout);
 		return EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error(EXIT_USAGE, "path: unknown option '%s' (see 'databuild path --help')",
-				  argv[i]);
-			goto out;
-		} else if (ref) {
-			cli_error(EXIT_USAGE, "path: one REF only, got '%s' and '%s'", ref, argv[i]);
-			goto out;
-		} else {
-			ref = argv[i];
-		}
-	}
-	if (!ref) {
-		cli_error(EXIT_USAGE, "path: missing REF (usage: databuild path REF [--json])");
+	if (cli_ref_partition(cli, argc, argv, &ref, &json, &p) < 0)
 		goto out;
-	}
-	if (ref_validate(ref, &err) < 0) {
-		ret = cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
-	if (cli_open_catalog(cli) < 0)
-		goto out;
-	if ((rc = catalog_get_partition(&cli->catalog, ref, &p, &err)) < 0) {
-		ret = cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
 	if (p.status != PART_LIVE) {
 		ret = cli_error(EXIT_FAILED, "'%s' is not live (status: %s)", ref,
 				part_status_name(p.status));
@@ -79,6 +52,5 @@ int cmd_path(struct cli *cli, int argc, char **argv)
 out:
 	partition_release(&p);
 	strbuf_release(&path);
-	strbuf_release(&err);
 	return ret;
 }

@@ -43,23 +43,6 @@ static long long cpu_ms(void)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
-/* Value of option `name` at argv[*i] ("--x V" or "--x=V"); NULL if argv[*i] is not it. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (!strncmp(a, name, n) && a[n] == '=')
-		return a + n + 1;
-	if (strcmp(a, name))
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static void absolute(const char *path, struct strbuf *out)
 {
 	char *cwd;
@@ -122,7 +105,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	job_graph_init(&plan);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
-		int missing = 0;
+		int r;
 
 		if (opts_done || a[0] != '-' || !a[1]) {
 			strvec_push(&refs, a);
@@ -136,32 +119,35 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 			goto out;
 		} else if (!strcmp(a, "--force")) {
 			opts.force = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--format", &missing))) {
+		} else if ((r = cli_opt_long(argc, argv, &i, "--timeout", 1, 86400, &timeout_s))) {
+			if (r < 0)
+				goto out;
+		} else if ((r = cli_opt_value(NULL, argc, argv, &i, "--format", &v))) {
+			if (r < 0)
+				goto out;
 			if ((format = plan_format_parse(v)) < 0) {
 				cli_error(EXIT_USAGE, "unknown format '%s' (json, text, mermaid, dot, "
 					  "bash, ninja)", v);
 				goto out;
 			}
-		} else if ((v = opt_value(argc, argv, &i, "--freshness", &missing))) {
-			int f = freshness_parse(v);
+		} else if ((r = cli_opt_value(NULL, argc, argv, &i, "--freshness", &v))) {
+			int f;
 
-			if (f < 0) {
+			if (r < 0)
+				goto out;
+			if ((f = freshness_parse(v)) < 0) {
 				cli_error(EXIT_USAGE, "unknown freshness '%s' (keys, presence)", v);
 				goto out;
 			}
 			opts.freshness = (enum freshness)f;
-		} else if ((v = opt_value(argc, argv, &i, "--data-dir", &missing))) {
+		} else if ((r = cli_opt_value(NULL, argc, argv, &i, "--data-dir", &v))) {
+			if (r < 0)
+				goto out;
 			if (!*v) {
 				cli_error(EXIT_USAGE, "option '--data-dir' needs a directory");
 				goto out;
 			}
 			data_dir_arg = v;
-		} else if ((v = opt_value(argc, argv, &i, "--timeout", &missing))) {
-			if (cli_parse_long("--timeout", v, 1, 86400, &timeout_s) < 0)
-				goto out;
-		} else if (missing) {
-			cli_error(EXIT_USAGE, "option '%s' needs a value", a);
-			goto out;
 		} else {
 			cli_error(EXIT_USAGE, "unknown option '%s' (see 'databuild plan --help')", a);
 			goto out;

@@ -4,7 +4,6 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
-#include "core/ref.h"
 
 static void show_usage(FILE *f)
 {
@@ -138,34 +137,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		show_usage(stdout);
 		return EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error(EXIT_USAGE, "show: unknown option '%s' (see 'databuild show --help')",
-				  argv[i]);
-			goto out;
-		} else if (ref) {
-			cli_error(EXIT_USAGE, "show: one REF only, got '%s' and '%s'", ref, argv[i]);
-			goto out;
-		} else {
-			ref = argv[i];
-		}
-	}
-	if (!ref) {
-		cli_error(EXIT_USAGE, "show: missing REF (usage: databuild show REF [--json])");
+	if ((rc = cli_ref_partition(cli, argc, argv, &ref, &json, &p)) < 0)
 		goto out;
-	}
-	if (ref_validate(ref, &err) < 0) {
-		ret = cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
-	if (cli_open_catalog(cli) < 0)
-		goto out;
-	if ((rc = catalog_get_partition(&cli->catalog, ref, &p, &err)) < 0) {
-		ret = cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
 	if (!rc) {
 		ret = cli_error(EXIT_FAILED, "'%s' is not in the catalog (status: missing)", ref);
 		goto out;

@@ -25,9 +25,10 @@
  * stdout+stderr -> <store>/logs/<run_id>.log, environment = the caller's
  * + config env + DATABUILD_OUTPUT_DIR, DATABUILD_INPUT_DIR, DATABUILD_RUN_ID.
  * Publish: each declared output must be a regular file in staging; it is
- * hashed, made read-only, renamed into <store>/data, synced (one syncfs per
- * batch), then catalog_publish() marks it live. Nothing of a failed or
- * cancelled run is published; staging is removed.
+ * hashed, made read-only, renamed into <store>/data, synced (once per batch:
+ * fdatasync of the files and fsync of the directories they changed, or one
+ * syncfs for a large batch), then catalog_publish() marks it live. Nothing
+ * of a failed or cancelled run is published; staging is removed.
  */
 
 enum node_state {

@@ -115,17 +115,30 @@ static void sync_dirs_add(struct xrun *x, const char *path)
 	strbuf_release(&d);
 }
 
+/* Whether ref in outfd is still the file that was checked and hashed. */
+static int output_unchanged(int outfd, const char *ref, const struct stat *was)
+{
+	struct stat st;
+
+	return fstatat(outfd, ref, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_nlink == 1 && st.st_ino == was->st_ino && st.st_dev == was->st_dev;
+}
+
+/*
+ * One output at a time (open, verify, hash, fchmod, close), so any number
+ * of outputs needs two descriptors; every output is checked, and checked
+ * again unchanged, before the first is renamed. Durability works on paths
+ * (the syncer), so no descriptor is kept.
+ */
 int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 {
 	const struct strvec *outs = &n->gn->config.outputs;
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	struct manifest *m = n->m;
-	int *fds = xcalloc(outs->nr + 1, sizeof(*fds));
-	int outfd, ret = -1;
+	struct stat *seen = xcalloc(outs->nr + 1, sizeof(*seen));
+	int fd = -1, outfd, ret = -1;
 	size_t i;
 
-	for (i = 0; i < outs->nr; i++)
-		fds[i] = -1;
 	strbuf_addf(&path, "%s/out", n->staging);
 	outfd = open(path.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (outfd < 0) {
@@ -138,19 +151,32 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 		struct manifest_output *o;
 		long long size = 0;
 
-		fds[i] = output_open(outfd, n->gn->job, outs->v[i], why);
-		if (fds[i] < 0)
+		fd = output_open(outfd, n->gn->job, outs->v[i], why);
+		if (fd < 0)
 			goto out;
 		o = manifest_add_output(m, outs->v[i]);
-		if (sha256_fd(fds[i], outs->v[i], o->sha256, &size, &err) < 0) {
+		if (sha256_fd(fd, outs->v[i], o->sha256, &size, &err) < 0) {
 			strbuf_addf(why, "exited 0 but its output '%s' cannot be hashed: %s",
 				    outs->v[i], err.buf);
 			goto out;
 		}
 		o->size = size;
+		if (fstat(fd, &seen[i]) < 0 || fchmod(fd, 0444) < 0) {
+			strbuf_addf(why, "exited 0 but its output '%s' cannot be made read-only: %s",
+				    outs->v[i], strerror(errno));
+			goto out;
+		}
+		close(fd);
+		fd = -1;
 	}
 	for (i = 0; i < outs->nr; i++) {
-		fchmod(fds[i], 0444);
+		if (!output_unchanged(outfd, outs->v[i], &seen[i])) {
+			strbuf_addf(why, "exited 0 but its output '%s' changed while being published",
+				    outs->v[i]);
+			goto out;
+		}
+	}
+	for (i = 0; i < outs->nr; i++) {
 		strbuf_reset(&path);
 		store_data_path(x->s, outs->v[i], &path);
 		sync_dirs_add(x, path.buf);
@@ -178,10 +204,9 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 	m->host = xstrdup(x->host);
 	ret = 0;
 out:
-	for (i = 0; i < outs->nr; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(fds);
+	if (fd >= 0)
+		close(fd);
+	free(seen);
 	if (outfd >= 0)
 		close(outfd);
 	strbuf_release(&path);

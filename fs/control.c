@@ -5,45 +5,13 @@
 #include "core/json.h"
 #include "fs/internal.h"
 
-#define COUNT_PAGE 1000
-
-static int count_status(struct catalog *c, enum part_status status, int64_t *count,
-			struct strbuf *err)
-{
-	char *after = NULL;
-	int ret = -1;
-
-	*count = 0;
-	for (;;) {
-		struct partition_list l = PARTITION_LIST_INIT;
-		size_t nr;
-
-		if (catalog_list_partitions(c, "", after, COUNT_PAGE, 1u << status, &l, err) < 0)
-			goto out;
-		nr = l.nr;
-		*count += nr;
-		if (nr) {
-			free(after);
-			after = xstrdup(l.items[nr - 1].ref);
-		}
-		partition_list_release(&l);
-		if (nr < COUNT_PAGE)
-			break;
-	}
-	ret = 0;
-out:
-	free(after);
-	return ret;
-}
-
 int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct strbuf *err)
 {
 	cJSON *root = cJSON_CreateObject(), *parts, *builds = cJSON_CreateArray();
-	int64_t live, failed, waiting = 0;
+	int64_t counts[PART_TAINTED + 1], waiting = 0;
 	int ret = -1;
 
-	if (count_status(c, PART_LIVE, &live, err) < 0 ||
-	    count_status(c, PART_FAILED, &failed, err) < 0)
+	if (catalog_count_partitions(c, 0, counts, err) < 0)
 		goto out;
 	json_add_int64(root, "pid", getpid());
 	cJSON_AddStringToObject(root, "mountpoint", fs->mountpoint);
@@ -52,8 +20,8 @@ int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct 
 	cJSON_AddStringToObject(root, "freshness", freshness_name(fs->opts->freshness));
 	json_add_int64(root, "started_us", fs->mount_us);
 	parts = cJSON_AddObjectToObject(root, "partitions");
-	json_add_int64(parts, "live", live);
-	json_add_int64(parts, "failed", failed);
+	for (int i = PART_LIVE; i <= PART_TAINTED; i++)
+		json_add_int64(parts, part_status_name((enum part_status)i), counts[i]);
 
 	pthread_rwlock_rdlock(&fs->nodes_lock);
 	pthread_mutex_lock(&fs->wait_lock);

@@ -155,10 +155,9 @@ static int serve_directly(struct fs *fs, struct node *n, const struct partition 
 
 	if (p->status != PART_LIVE)
 		return 0;
-	if (fs->opts->freshness != FRESH_KEYS)
-		return 1;
 	pthread_mutex_lock(&fs->wait_lock);
-	ok = same(n->verified_run, p->run_id);
+	ok = n->state == BUILD_NONE &&
+	     (fs->opts->freshness != FRESH_KEYS || same(n->verified_run, p->published_run));
 	pthread_mutex_unlock(&fs->wait_lock);
 	return ok;
 }
@@ -185,7 +184,7 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 		waiter_add(fs, n, req, fi);
 		goto out;
 	}
-	fi->keep_cache = keep_cache(fs, n, p.run_id);
+	fi->keep_cache = keep_cache(fs, n, p.published_run);
 	reply_open_handle(req, fs, fi, h);
 out:
 	partition_release(&p);

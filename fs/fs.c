@@ -12,7 +12,7 @@
 #include "core/proc.h"
 #include "fs/internal.h"
 
-#define MAX_WORKERS 16
+#define MAX_WORKERS 8
 
 static struct fuse_session *signal_session;
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };

@@ -33,6 +33,7 @@ void nodes_release(struct fs *fs)
 
 		free(n->error);
 		free(n->served_run);
+		free(n->inval_run);
 		free(n->verified_run);
 		free(n->sidecar_key);
 		free(n);

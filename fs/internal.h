@@ -58,6 +58,7 @@ struct node {
 	unsigned long error_gen;
 	char *served_run;      /* the run whose bytes the page cache may hold */
 	char *verified_run;    /* FRESH_KEYS: the run a build of this mount found fresh */
+	char *inval_run;       /* the run a build of this mount last invalidated the inode for */
 	char *sidecar_key;     /* what sidecar_size was computed for */
 	int64_t sidecar_size;
 };

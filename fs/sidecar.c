@@ -33,7 +33,7 @@ int sidecar_exists(struct fs *fs, enum node_kind kind, struct node *part,
 	int has_error;
 
 	if (kind == NODE_MANIFEST)
-		return p && p->status == PART_LIVE && p->run_id;
+		return p && p->status == PART_LIVE && p->published_run;
 	if (p && p->status == PART_LIVE)
 		return 0;
 	if (p && p->status == PART_FAILED)
@@ -192,7 +192,7 @@ int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
 	if (n->kind == NODE_ERROR)
 		return render_error(fs, c, n->part, p, out, err);
 	manifest_init(&m);
-	found = catalog_get_manifest(c, p->run_id, &m, err);
+	found = catalog_get_manifest(c, p->published_run, &m, err);
 	if (found > 0) {
 		json = manifest_to_json(&m);
 		json_print_pretty(json, out);
@@ -212,7 +212,7 @@ static int64_t manifest_size(struct fs *fs, struct catalog *c, struct node *n,
 	int64_t size = -1;
 
 	pthread_mutex_lock(&fs->wait_lock);
-	cached = (uintptr_t)strmap_get(&fs->manifest_sizes, p->run_id);
+	cached = (uintptr_t)strmap_get(&fs->manifest_sizes, p->published_run);
 	pthread_mutex_unlock(&fs->wait_lock);
 	if (cached)
 		return (int64_t)cached - 1;
@@ -221,7 +221,7 @@ static int64_t manifest_size(struct fs *fs, struct catalog *c, struct node *n,
 	if (sidecar_render(fs, c, n, p, &text, &err) > 0) {
 		size = text.len;
 		pthread_mutex_lock(&fs->wait_lock);
-		strmap_put(&fs->manifest_sizes, p->run_id, (void *)(uintptr_t)(size + 1));
+		strmap_put(&fs->manifest_sizes, p->published_run, (void *)(uintptr_t)(size + 1));
 		pthread_mutex_unlock(&fs->wait_lock);
 	} else if (err.len) {
 		fs_log(fs, "'%s': %s", n->path, err.buf);
@@ -275,6 +275,13 @@ static const char *const xattr_names[] = {
 	"status", "job", "run_id", "build_key", "sha256",
 };
 
+/* Whether the store holds published bytes for p: they are published_run's. */
+static int has_data(const struct partition *p)
+{
+	return p->published_run && (p->status == PART_LIVE || p->status == PART_STALE ||
+				    p->status == PART_TAINTED);
+}
+
 static const char *xattr_value(const struct partition *p, int found, const char *name)
 {
 	if (!strcmp(name, "status"))
@@ -284,7 +291,7 @@ static const char *xattr_value(const struct partition *p, int found, const char 
 	if (!strcmp(name, "job"))
 		return p->job;
 	if (!strcmp(name, "run_id"))
-		return p->run_id;
+		return has_data(p) ? p->published_run : p->run_id;
 	if (!strcmp(name, "build_key"))
 		return *p->build_key ? p->build_key : NULL;
 	if (!strcmp(name, "sha256"))

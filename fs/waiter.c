@@ -18,6 +18,15 @@ struct batch {
 	size_t nr, alloc;
 	struct catalog aux;   /* for the callbacks: the executor owns the other one */
 	int aux_open;
+	/*
+	 * The current executor_build call: its size, whether it got past
+	 * planning (on_node is first called once the plan runs), and the
+	 * failures heard before that, answered only if planning did not fail.
+	 */
+	size_t build_nr;
+	int planned;
+	struct deferred { struct node *n; char *error; } *deferred;
+	size_t deferred_nr, deferred_alloc;
 };
 
 static void on_interrupt(fuse_req_t req, void *data)
@@ -129,26 +138,44 @@ static void finish_ok(struct batch *b, struct node *n)
 	struct strbuf err = STRBUF_INIT;
 	struct partition p;
 	struct waiter *w;
+	int inval = 1;
 
 	partition_init(&p);
 	if (c && catalog_get_partition(c, n->path, &p, &err) < 0)
 		fs_log(fs, "'%s': %s", n->path, err.buf);
 	pthread_mutex_lock(&fs->wait_lock);
-	w = take_waiters(n);
+	/*
+	 * Once per run: a second invalidation would make the kernel drop the
+	 * fresh attributes that a reader answered after the first one is
+	 * fetching, and that reader would see the placeholder's size.
+	 */
+	if (p.published_run && n->inval_run && !strcmp(n->inval_run, p.published_run))
+		inval = 0;
+	free(n->inval_run);
+	n->inval_run = p.published_run ? xstrdup(p.published_run) : NULL;
 	free(n->error);
 	n->error = NULL;
 	n->error_gen++;
 	free(n->verified_run);
-	n->verified_run = p.run_id ? xstrdup(p.run_id) : NULL;
+	n->verified_run = p.published_run ? xstrdup(p.published_run) : NULL;
 	free(n->served_run);
-	n->served_run = p.run_id ? xstrdup(p.run_id) : NULL;
+	n->served_run = p.published_run ? xstrdup(p.published_run) : NULL;
 	pthread_mutex_unlock(&fs->wait_lock);
 	partition_release(&p);
 	strbuf_release(&err);
 
-	/* The kernel must drop the placeholder's attributes before any reply. */
-	fuse_lowlevel_notify_inval_inode(fs->se, n->ino, 0, 0);
-	inval_sidecars(fs, n);
+	/*
+	 * The kernel must drop the placeholder's attributes before any reply,
+	 * and before the build ends: until then an open waits (serve_directly)
+	 * instead of reading with a size the invalidation may leave stale.
+	 */
+	if (inval) {
+		fuse_lowlevel_notify_inval_inode(fs->se, n->ino, 0, 0);
+		inval_sidecars(fs, n);
+	}
+	pthread_mutex_lock(&fs->wait_lock);
+	w = take_waiters(n);
+	pthread_mutex_unlock(&fs->wait_lock);
 	while (w) {
 		struct waiter *next = w->next;
 		struct handle *h = handle_open_data(fs, n->path);
@@ -179,6 +206,8 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 		n->error = xstrdup(error && *error ? error : "the build failed");
 		n->error_gen++;
 	}
+	free(n->inval_run);
+	n->inval_run = NULL;
 	pthread_mutex_unlock(&fs->wait_lock);
 	if (!stopping)
 		fs_log(fs, "'%s' failed: %s", n->path, error ? error : "");
@@ -193,6 +222,8 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 	}
 }
 
+static int still_running(struct batch *b, struct node *n);
+
 static void on_partition(const char *ref, int ok, const char *error, void *arg)
 {
 	struct batch *b = arg;
@@ -200,10 +231,38 @@ static void on_partition(const char *ref, int ok, const char *error, void *arg)
 
 	if (!n || n->kind != NODE_PART)
 		return;
-	if (ok)
+	if (ok) {
 		finish_ok(b, n);
-	else
+	} else if (b->build_nr > 1 && !b->planned) {
+		/* Maybe a planning failure of the whole batch: decided at its end. */
+		ALLOC_GROW(b->deferred, b->deferred_nr + 1, b->deferred_alloc);
+		b->deferred[b->deferred_nr].n = n;
+		b->deferred[b->deferred_nr].error = xstrdup(error ? error : "");
+		b->deferred_nr++;
+	} else {
 		finish_failed(b, n, error);
+	}
+}
+
+static void on_node(const struct node_report *r, void *arg)
+{
+	struct batch *b = arg;
+
+	(void)r;
+	b->planned = 1;
+}
+
+/* Answers (or, after a failed plan of several refs, drops) the deferred failures. */
+static void flush_deferred(struct batch *b, int answer)
+{
+	for (size_t i = 0; i < b->deferred_nr; i++) {
+		struct deferred *d = &b->deferred[i];
+
+		if (answer && still_running(b, d->n))
+			finish_failed(b, d->n, d->error);
+		free(d->error);
+	}
+	b->deferred_nr = 0;
 }
 
 static int still_running(struct batch *b, struct node *n)
@@ -231,9 +290,13 @@ static int build_refs(struct batch *b, struct catalog *c, const struct strvec *r
 	o.requester = "fs";
 	o.cancel_fd = fs->cancel_pipe[0];
 	o.on_partition = on_partition;
+	o.on_node = on_node;
 	o.arg = b;
+	b->build_nr = refs->nr;
+	b->planned = 0;
 	build_summary_init(&sum);
 	ret = executor_build(fs->opts->graph, c, fs->opts->store, refs, &o, &sum, &err);
+	flush_deferred(b, !(ret == 2 || ret < 0));
 	strbuf_reset(why);
 	if (ret == 130)
 		strbuf_addstr(why, "the build was cancelled");
@@ -342,6 +405,7 @@ static void *builder_main(void *arg)
 	if (b.aux_open)
 		catalog_close(&b.aux);
 	free(b.nodes);
+	free(b.deferred);
 	strbuf_release(&err);
 	return NULL;
 }

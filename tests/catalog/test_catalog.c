@@ -524,20 +524,45 @@ START_TEST(test_publish_unknown_run)
 }
 END_TEST
 
+/*
+ * data: the store holds old/p=1's published bytes (else they are gone, as
+ * when a dead run had moved its own output over them): an abandoned run
+ * restores a partition live only if its bytes still match.
+ */
 static const struct finish_case {
 	enum run_status status;
 	const char *event;
+	int data;
+	enum part_status old;  /* old/p=1 afterwards */
 } finish_cases[] = {
-	{ RUN_FAILED, EV_JOB_FAILED },
-	{ RUN_CANCELLED, EV_JOB_CANCELLED },
-	{ RUN_ABANDONED, EV_JOB_ABANDONED },
+	{ RUN_FAILED, EV_JOB_FAILED, 1, PART_FAILED },
+	{ RUN_CANCELLED, EV_JOB_CANCELLED, 0, PART_LIVE },
+	{ RUN_ABANDONED, EV_JOB_ABANDONED, 1, PART_LIVE },
+	{ RUN_ABANDONED, EV_JOB_ABANDONED, 0, PART_STALE },
 };
+
+/* Writes the bytes produce() recorded for ref of run (its seed). */
+static void write_data(const char *ref, const char *run)
+{
+	char *path = xstrfmt("%s/data/%s", store.root, ref);
+	char *seed = xstrfmt("%s@%s", ref, run);
+	int fd;
+
+	ck_assert_int_eq(mkdir_parents(path, 0755), 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, seed, strlen(seed)), (ssize_t)strlen(seed));
+	close(fd);
+	free(path);
+	free(seed);
+}
 
 START_TEST(test_finish_run)
 {
 	const struct finish_case *tc = &finish_cases[_i];
 	char *first = produce("j", "old/p=1", NULL);
 	struct run_record run, got;
+	int stale_events = 0;
 	struct partition p;
 	struct ev_list evs = EV_LIST_INIT;
 	struct strvec kids = STRVEC_INIT;
@@ -545,6 +570,8 @@ START_TEST(test_finish_run)
 	struct strvec refs = STRVEC_INIT;
 	char *log, *log_json;
 
+	if (tc->data)
+		write_data("old/p=1", first);
 	OK(catalog_set_status(&cat, "old/p=2", PART_STALE, NULL, &err));
 	strvec_push(&refs, "old/p=1");
 	OK(catalog_begin_build(&cat, &refs, "cli", &build, &err));
@@ -595,9 +622,12 @@ START_TEST(test_finish_run)
 		assert_status("new/q=1", PART_FAILED);
 	} else {
 		/* back to what they were: live with its producer, stale, forgotten */
-		ck_assert_int_eq(p.status, PART_LIVE);
+		ck_assert_int_eq(p.status, tc->old);
 		ck_assert_str_eq(p.run_id, first);
-		ck_assert_ptr_null(p.error);
+		if (tc->old == PART_LIVE)
+			ck_assert_ptr_null(p.error);
+		else
+			ck_assert_ptr_nonnull(strstr(p.error, "differs from its manifest"));
 		assert_status("old/p=2", PART_STALE);
 		assert_status("new/q=1", PART_MISSING);
 		OK(catalog_list_children(&cat, "", NULL, 0, &kids, &err));
@@ -615,6 +645,10 @@ START_TEST(test_finish_run)
 
 	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
 	ck_assert_str_eq(evs.types.v[evs.types.nr - 1], tc->event);
+	for (size_t i = 0; i < evs.types.nr; i++)
+		if (!strcmp(evs.types.v[i], EV_PARTITION_STALE) && strstr(evs.lines.v[i], "old/p=1"))
+			stale_events++;
+	ck_assert_int_eq(stale_events, tc->old == PART_STALE);
 	ev_list_release(&evs);
 
 	/* publishing afterwards clears the failure */

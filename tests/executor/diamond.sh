@@ -10,6 +10,8 @@ expect_out "built top [run "
 [ "$(grep -c '"type":"partition_published"' "$T/ev1.jsonl")" = 4 ] || fail "expected 4 publishes"
 grep -q '"type":"build_finished"' "$T/ev1.jsonl" || fail "no build_finished event"
 [ "$(grep -c '"type":"build_requested"' "$T/ev1.jsonl")" = 1 ] || fail "one build_requested"
+[ "$(grep '"type":"job_started"' "$T/ev1.jsonl" | grep -c "\"log\":\"$DATABUILD_STORE/logs/[0-9]*\.log\"")" = 4 ] ||
+	{ grep '"type":"job_started"' "$T/ev1.jsonl"; fail "job_started events lack their log path"; }
 db events >"$T/all.jsonl" || fail "databuild events failed"
 [ "$(grep -c '"type":"job_started"' "$T/all.jsonl")" = 4 ] || fail "databuild events: expected 4 job_started"
 printf 'left of\nraw d1\nright of\nraw d1\n' | cmp - "$(data top/d1)" || fail "top/d1 has wrong bytes"
@@ -22,6 +24,9 @@ ls "$DATABUILD_STORE/logs/" | grep -q '\.log$' || fail "no run logs"
 expect_exit 0 db build --events "$T/ev2.jsonl" top/d1
 [ "$(wc -l <"$RUNLOG")" = 4 ] || { cat "$RUNLOG"; fail "no-op rebuild ran a job"; }
 ! grep -q '"type":"job_started"' "$T/ev2.jsonl" || fail "no-op rebuild started a job"
+# the events file of a build holds that build's events only, from its request on
+head -n1 "$T/ev2.jsonl" | grep -q '"type":"build_requested"' || { head -n3 "$T/ev2.jsonl"; fail "ev2 does not start with its build_requested"; }
+[ "$(grep -c '"type":"build_requested"' "$T/ev2.jsonl")" = 1 ] || fail "ev2 holds another build's events"
 expect_exit 0 db build --freshness presence top/d1
 [ "$(wc -l <"$RUNLOG")" = 4 ] || fail "presence rebuild ran a job"
 

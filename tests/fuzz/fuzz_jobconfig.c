@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/jobconfig.h"
+#include "core/ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -11,6 +12,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct job_config_list l = JOB_CONFIG_LIST_INIT;
 
 	if (job_config_list_parse(&l, (const char *)data, size, &err) == 0) {
+		/* Every ref that decodes is a valid ref: none escapes the store. */
+		for (size_t i = 0; i < l.nr; i++) {
+			for (size_t k = 0; k < l.items[i].outputs.nr; k++)
+				if (ref_validate(l.items[i].outputs.v[k], NULL) < 0)
+					__builtin_trap();
+			for (size_t k = 0; k < l.items[i].inputs_nr; k++)
+				if (ref_validate(l.items[i].inputs[k].ref, NULL) < 0)
+					__builtin_trap();
+		}
 		/* Whatever decodes must encode and decode to the same thing. */
 		struct job_config_list again = JOB_CONFIG_LIST_INIT;
 		cJSON *j = job_config_list_to_json(&l);

@@ -10,6 +10,7 @@ export MANY
 # A real catalog with a few hundred partitions (several pages).
 expect_exit 0 db build ok/a 'many/n=0'
 expect_exit 0 db build --force ok/a
+: >"$RUNLOG"
 CAT=$DATABUILD_STORE/catalog.db
 # everything into the main file, so that damaging it damages the data
 sqlite3 "$CAT" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null || fail "cannot checkpoint the catalog"
@@ -50,17 +51,18 @@ for kind in garbage truncated header middle directory wal; do
 		if [ "$kind" = wal ]; then
 			# SQLite ignores a WAL whose checksums do not match: the catalog is intact
 			[ "$code" -lt 128 ] || fail "$kind: '$c' crashed or hung (exit $code): $(cat "$T/err")"
+			! is_mounted || "$DATABUILD" umount "$M" || fail "umount"
 			continue
 		fi
 		[ "$code" = 2 ] || { cat "$T/out" "$T/err"; fail "$kind: '$c' exited $code, want 2"; }
 		grep -qF "catalog '$CAT'" "$T/err" || { cat "$T/err"; fail "$kind: '$c': the error does not name the file"; }
 		[ "$(wc -l <"$T/err")" -le 3 ] || { cat "$T/err"; fail "$kind: '$c': more than a short error"; }
 		! is_mounted || fail "$kind: mounted on a corrupt catalog"
+		[ ! -s "$RUNLOG" ] || fail "$kind: '$c' ran a job on a corrupt catalog"
 		n=$((n + 1))
 	done
-	pass "$kind: every command fails cleanly"
+	if [ "$kind" = wal ]; then pass "$kind: ignored by SQLite, no command crashes"; else pass "$kind: every command fails cleanly"; fi
 done
-[ "$(runs ok ok/new)" = 0 ] || fail "a job ran on a corrupt catalog"
 restore
 expect_exit 0 db build ok/new
 catalog_agrees || fail "the restored catalog disagrees with the store"

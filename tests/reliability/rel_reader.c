@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/array.h"
@@ -32,11 +33,14 @@ static int read_one(const char *root, const char *ref)
 	char buf[4096];
 	size_t len = 0;
 	ssize_t n = 0;
+	struct timespec t0, t1;
 	int fd, ret = -1;
 
 	strbuf_addf(&path, "%s/%s", root, ref);
 	strbuf_addf(&want, "ok %s\n", ref);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (fd < 0) {
 		fprintf(stderr, "open '%s': %s\n", path.buf, strerror(errno));
 		goto out;
@@ -52,9 +56,11 @@ static int read_one(const char *root, const char *ref)
 		long long size = fstat(fd, &st) < 0 ? -1 : (long long)st.st_size;
 		ssize_t again = pread(fd, buf, sizeof(buf), 0);
 
-		fprintf(stderr, "read '%s': got %zu bytes '%.*s', want '%s' (fstat size %lld, "
-			"read again: %zd bytes)\n", path.buf, len, (int)(len > 64 ? 64 : len), buf,
-			want.buf, size, again);
+		fprintf(stderr, "read '%s': got %zu bytes '%.*s', want '%s' (open took %lld us, "
+			"then fstat size %lld, read again: %zd bytes; thread %d)\n", path.buf, len,
+			(int)(len > 64 ? 64 : len), buf, want.buf,
+			(long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000,
+			size, again, (int)gettid());
 		goto out;
 	}
 	ret = 0;
