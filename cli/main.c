@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 
@@ -42,12 +43,30 @@ static void usage(FILE *f)
 		   "130 interrupted\n");
 }
 
+/*
+ * A run holds one lease descriptor per output; a job with thousands of
+ * outputs needs more than the customary soft limit of 1024.
+ */
+#define FD_LIMIT_WANTED 65536
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_LIMIT_WANTED &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < FD_LIMIT_WANTED ? rl.rlim_max : FD_LIMIT_WANTED;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
 	const struct cli_command *cmd = NULL;
 	int i, ret;
 
+	raise_fd_limit();
 	cli.argv0 = argv[0];
 	cli.graph_path = getenv("DATABUILD_GRAPH");
 	cli.store_path = getenv("DATABUILD_STORE");
