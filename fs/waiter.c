@@ -184,7 +184,13 @@ static void finish_ok(struct batch *b, struct node *n)
 			fs_log(fs, "open '%s' in the store: %s", n->path, strerror(errno));
 			fuse_reply_err(w->req, EIO);
 		} else {
-			w->fi.keep_cache = 1;
+			/*
+			 * A reader that waited on the build may still hold the
+			 * placeholder's size while another refreshes it; with
+			 * direct_io its reads go to the daemon, which knows the
+			 * real end of file. Later opens use the page cache.
+			 */
+			w->fi.direct_io = 1;
 			reply_open_handle(w->req, fs, &w->fi, h);
 		}
 		free(w);

@@ -28,9 +28,11 @@ pass "$READERS concurrent readers on $PARTS missing partitions: right bytes, eac
 fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
 # Warm up (caches, worker threads, SQLite page caches), then read in ten
-# chunks, sampling after each. The worker pool may grow or shrink a little
-# (each worker thread has its own catalog connection) so single samples
-# wobble; a leak shows as growth from the first half to the second.
+# chunks, sampling after each. The worker pool is bounded (8 threads) but
+# may still add a thread or two after the warm-up, each with 4 descriptors
+# (its catalog connection, WAL, shared memory, splice pipe); a leak shows as
+# growth from the first half to the second beyond that, and any leak of one
+# descriptor per thousand reads would pass the absolute bound.
 "$REL/rel_reader" loop 10000 "$M" "${refs[@]}" >/dev/null || fail "warm-up reads failed"
 fd0=$(fds); rss0=$(rss)
 fdmax1=0 fdmax2=0 rssmax1=0 rssmax2=0
@@ -46,7 +48,7 @@ for ((c = 1; c <= 10; c++)); do
 	fi
 done
 echo "daemon: $fd0 descriptors, VmRSS $rss0 KiB after the warm-up"
-[ "$fdmax2" -le $((fdmax1 + 2)) ] || fail "descriptors grew: at most $fdmax1, then $fdmax2"
+[ "$fdmax2" -le $((fdmax1 + 8)) ] || fail "descriptors grew: at most $fdmax1, then $fdmax2"
 [ "$fdmax2" -le $((fd0 + 40)) ] || fail "descriptors grew from $fd0 to $fdmax2"
 [ "$rssmax2" -le $((rssmax1 + rssmax1 / 20 + 1024)) ] || fail "VmRSS grew: at most $rssmax1 KiB, then $rssmax2 KiB"
 [ "$rssmax2" -le $((rss0 + rss0 / 5 + 4096)) ] || fail "VmRSS grew from $rss0 to $rssmax2 KiB"
