@@ -63,4 +63,12 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max);
 void strbuf_add_tail(struct strbuf *sb, const char *data, size_t len,
 		     size_t lines, size_t max_bytes, const char *indent);
 
+/*
+ * Length (1..4) of the valid UTF-8 sequence at the start of s (avail bytes
+ * available), storing its code point in *cp; 0 if the bytes are not valid
+ * UTF-8 (overlong forms, surrogates and code points above U+10FFFF are
+ * invalid).
+ */
+int utf8_decode(const char *s, size_t avail, unsigned int *cp);
+
 #endif
