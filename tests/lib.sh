@@ -51,3 +51,40 @@ need_fuse() {
   [ -e /dev/fuse ] || skip "/dev/fuse is absent"
   command -v fusermount3 >/dev/null || fail "fusermount3 missing (scripts/setup installs fuse3)"
 }
+
+# --- A databuild mount at $M (tests that mount set M and call mount_helpers).
+is_mounted() { grep -qF " $M fuse.databuild " /proc/self/mounts; }
+# status_field NAME: an integer field of .databuild/status.
+status_field() { sed -n "s/^ *\"$1\": *\([0-9]*\).*/\1/p" "$M/.databuild/status" | head -n1; }
+daemon_gone() { ! kill -0 "$DAEMON_PID" 2>/dev/null; }
+DAEMON_PID=
+# mount_db [ARGS...]: mounts at $M (daemonized), records the daemon's pid.
+mount_db() {
+	need_fuse
+	db mount "$M" "$@" || fail "databuild mount failed"
+	is_mounted || fail "databuild mount returned but '$M' is not mounted"
+	DAEMON_PID=$(status_field pid)
+	[ -n "$DAEMON_PID" ] || fail "no pid in .databuild/status"
+}
+# unmount_db: databuild umount, then waits for the daemon to exit.
+unmount_db() {
+	db umount "$M" || fail "databuild umount failed"
+	! is_mounted || fail "'$M' is still mounted after databuild umount"
+	poll_until 20 daemon_gone
+}
+_cleanup_mount() {
+	if is_mounted; then
+		"$DATABUILD" umount "$M" >/dev/null 2>&1 || fusermount3 -u -z "$M" 2>/dev/null
+	fi
+	if [ -n "$DAEMON_PID" ]; then
+		local i
+		for ((i = 0; i < 500; i++)); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.02; done
+		kill -9 "$DAEMON_PID" 2>/dev/null
+	fi
+	true
+}
+# mount_helpers: at exit, unmount $M, end its daemon and background readers.
+mount_helpers() {
+	at_exit _cleanup_mount
+	at_exit 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null'
+}
