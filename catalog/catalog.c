@@ -450,3 +450,9 @@ void catalog_lease_release(struct catalog *c, struct lease *l)
 	if (l)
 		c->ops->lease_release(c, l);
 }
+
+int catalog_watch(struct catalog *c, int *fd, struct strbuf *err)
+{
+	*fd = -1;
+	return c->ops->watch ? c->ops->watch(c, fd, err) : 0;
+}

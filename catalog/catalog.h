@@ -203,6 +203,9 @@ struct catalog_ops {
 
 	int (*count_partitions)(struct catalog *c, unsigned status_mask, int64_t *counts,
 				struct strbuf *err);
+
+	/* NULL if the backend cannot notify (see catalog_watch). */
+	int (*watch)(struct catalog *c, int *fd, struct strbuf *err);
 };
 
 struct catalog {
@@ -371,5 +374,21 @@ int catalog_set_status(struct catalog *c, const char *ref, enum part_status stat
 int catalog_lease_acquire(struct catalog *c, const char *ref, int wait,
 			  struct lease **out, struct strbuf *err);
 void catalog_lease_release(struct catalog *c, struct lease *l);
+
+/*
+ * Change notification, so waiters sleep instead of polling. Sets *fd to a
+ * descriptor that becomes readable when the catalog may have changed under
+ * this handle: another handle or process committed events (a publish, a
+ * failure, a new build) or released a lease. *fd is -1 when the backend
+ * cannot notify (SQLite): callers then re-check on a timer.
+ *
+ * Each call consumes the notifications pending so far and returns how many
+ * there were (> 0: re-read whatever you wait on), or -1 with err. Call it
+ * right before poll()ing *fd: a query on the handle may have buffered a
+ * notification that no longer shows on the descriptor. The first call
+ * starts listening; changes before it are not reported. Same threading
+ * rule as every other call: one thread per handle.
+ */
+int catalog_watch(struct catalog *c, int *fd, struct strbuf *err);
 
 #endif
