@@ -262,7 +262,7 @@ int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 	strmap_init(&ui.avg);
 	strvec_init(&ui.names);
 	build_summary_init(&sum);
-	if (cli_open_catalog(cli) < 0 || cli_load_graph(cli) < 0) {
+	if (cli_open_catalog(cli) < 0 || cli_load_graph(cli) < 0 || cli_check_executor(cli) < 0) {
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -273,7 +273,9 @@ int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 	ui.f = progress;
 	ui.tty = progress && isatty(fileno(progress));
 	ui.c = &cli->catalog;
-	ui.jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	o->executor = cli->executor;
+	o->slurm_opts = &cli->slurm_opts;
+	ui.jobs = o->jobs > 0 ? o->jobs : executor_default_jobs(o->executor);
 	ui.start_ms = mono_ms();
 	o->cancel_fd = pfd[0];
 	o->on_node = on_node;
@@ -466,7 +468,8 @@ static const char usage[] =
 	"not run; a partition another build is producing is waited for, not rebuilt.\n"
 	"\n"
 	"options:\n"
-	"  -j, --jobs N          run at most N jobs at once (default: number of cores)\n"
+	"  -j, --jobs N          run at most N jobs at once (default: number of cores;\n"
+	"                        32 with --executor slurm)\n"
 	"  -k, --keep-going      after a failure, build everything that does not depend on it\n"
 	"  --freshness MODE      keys: live and built from the same inputs and job (default);\n"
 	"                        presence: live is enough\n"

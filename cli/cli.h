@@ -6,6 +6,7 @@
 #include "core/graph.h"
 #include "core/store.h"
 #include "core/strbuf.h"
+#include "executor/executor.h"
 
 /*
  * The command layer: the only code that prints usage, talks to the
@@ -25,6 +26,8 @@ struct cli {
 	const char *graph_path;        /* --graph, $DATABUILD_GRAPH, ./databuild.json */
 	const char *store_path;        /* --store, $DATABUILD_STORE, <graph dir>/.databuild */
 	const char *catalog_location;  /* --catalog, $DATABUILD_CATALOG (NULL: SQLite in store) */
+	enum executor_kind executor;   /* --executor, $DATABUILD_EXECUTOR (default local) */
+	struct strvec slurm_opts;      /* $DATABUILD_SLURM_OPTS words, then each --slurm-opt */
 	int verbose;
 
 	/* Loaded on demand by cli_load_*; released by cli_release. */
@@ -47,6 +50,11 @@ int cli_load_graph(struct cli *cli);
 int cli_open_store(struct cli *cli);      /* loads the graph too if no --store */
 int cli_open_catalog(struct cli *cli);    /* opens the store too */
 void cli_release(struct cli *cli);
+/*
+ * Before a command runs jobs: executor_check of cli->executor. 0, or
+ * prints "databuild: <what is missing>" and returns -1 (exit 2).
+ */
+int cli_check_executor(struct cli *cli);
 
 /* "databuild: <fmt>\n" on stderr. Returns `code` for `return cli_error(2, ...)`. */
 __attribute__((format(printf, 2, 3)))
@@ -83,7 +91,6 @@ int cli_ref_partition(struct cli *cli, int argc, char **argv, const char **ref, 
  * executor_build; progress NULL: quiet; quiet_summary: no summary line
  * unless something failed. Returns an exit code.
  */
-struct executor_opts;
 int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 		   struct executor_opts *o, FILE *progress, int quiet_summary);
 /*

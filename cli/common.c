@@ -125,6 +125,19 @@ int cli_open_catalog(struct cli *cli)
 	return 0;
 }
 
+int cli_check_executor(struct cli *cli)
+{
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (executor_check(cli->executor, &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		ret = -1;
+	}
+	strbuf_release(&err);
+	return ret;
+}
+
 void cli_release(struct cli *cli)
 {
 	if (cli->catalog_opened)
@@ -134,6 +147,7 @@ void cli_release(struct cli *cli)
 	if (cli->graph_loaded)
 		graph_release(&cli->graph);
 	cli->catalog_opened = cli->store_opened = cli->graph_loaded = 0;
+	strvec_clear(&cli->slurm_opts);
 }
 
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,

@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"                    on default_permissions)\n"
 		"  --freshness F     presence (default): a live partition is served as is;\n"
 		"                    keys: its build key is checked once per mount\n"
-		"  -j, --jobs N      parallel job processes per build (default: cores)\n"
+		"  -j, --jobs N      runs in flight per build (default: cores; 32 with\n"
+		"                    --executor slurm)\n"
 		"  --debug           log every FUSE request (with -f: to stderr)\n"
 		"\n"
 		"Unmount with `databuild umount MOUNTPOINT`.\n");
@@ -204,13 +205,15 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 			  mountpoint);
 		goto out;
 	}
-	if (cli_load_graph(cli) < 0 || cli_open_store(cli) < 0)
+	if (cli_load_graph(cli) < 0 || cli_open_store(cli) < 0 || cli_check_executor(cli) < 0)
 		goto out;
 	location = absolute_location(cli->catalog_location);
 	o.mountpoint = real;
 	o.graph = &cli->graph;
 	o.store = &cli->store;
 	o.catalog_location = location;
+	o.executor = cli->executor;
+	o.slurm_opts = &cli->slurm_opts;
 	o.fuse_options = opts.len ? opts.buf : NULL;
 	store_path(&cli->store, "daemon.log", &log);
 

@@ -11,11 +11,16 @@
 
 #include "core/proc.h"
 #include "core/store.h"
+#include "executor/backend.h"
 #include "executor/internal.h"
 
 #define LEASE_BACKOFF_MIN_MS 2
 #define LEASE_BACKOFF_MAX_MS 100
+/* with catalog_watch: a notification wakes waiters; this only covers dead holders */
+#define LEASE_BACKOFF_WATCHED_MS 1000
 #define CANCEL_GRACE_MS 300
+/* a run stopped hard whose child still runs after this long is killed locally */
+#define STOP_FORCE_MS 10000
 #define LOG_TAIL_LINES 10
 #define LOG_TAIL_BYTES 4096
 #define DISK_FULL_BYTES 65536
@@ -445,8 +450,8 @@ static void leases_tick(struct xrun *x, long long now)
 		r = leases_take(x, n, &busy, &err);
 		if (r == 0) {
 			n->lease_backoff_ms *= 2;
-			if (n->lease_backoff_ms > LEASE_BACKOFF_MAX_MS)
-				n->lease_backoff_ms = LEASE_BACKOFF_MAX_MS;
+			if (n->lease_backoff_ms > x->lease_backoff_max_ms)
+				n->lease_backoff_ms = x->lease_backoff_max_ms;
 			n->lease_retry_ms = now + n->lease_backoff_ms;
 			k++;
 		} else {
@@ -506,18 +511,18 @@ static void run_failed(struct xrun *x, struct xnode *n, const char *how, int exi
 static void node_reap(struct xrun *x, struct xnode *n)
 {
 	struct strbuf why = STRBUF_INIT;
+	struct run_end end = { 0, 0, STRBUF_INIT };
 	char *how = NULL;
-	int st = 0, exit_status;
+	int exit_status;
 
-	kill(-n->pid, SIGKILL);
-	while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
-		;
+	x->backend->reap(x, n, &end);
 	close(n->pidfd);
 	n->pidfd = -1;
 	running_remove(x, (size_t)(n - x->nodes));
 	n->duration_us = now_us() - n->start_us;
-	n->wstatus = st;
-	exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+	exit_status = end.status;
+	if (end.timed_out && n->job->timeout_s > 0)
+		n->timed_out = 1;
 
 	if (x->cancelling) {
 		catalog_finish_run(x->c, n->run_id, RUN_CANCELLED, exit_status, "cancelled", &why);
@@ -529,11 +534,13 @@ static void node_reap(struct xrun *x, struct xnode *n)
 	}
 	if (n->timed_out)
 		how = xstrfmt("timed out after %ld s", n->job->timeout_s);
-	else if (WIFSIGNALED(st))
-		how = xstrfmt("was killed by signal %d (%s)", WTERMSIG(st),
-			     sigdescr_np(WTERMSIG(st)) ? sigdescr_np(WTERMSIG(st)) : "unknown");
-	else if (!WIFEXITED(st) || WEXITSTATUS(st))
-		how = xstrfmt("exited with status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	else if (end.why.len)
+		how = strbuf_detach(&end.why, NULL);
+	else if (exit_status < 0)
+		how = xstrfmt("was killed by signal %d (%s)", -exit_status,
+			     sigdescr_np(-exit_status) ? sigdescr_np(-exit_status) : "unknown");
+	else if (exit_status)
+		how = xstrfmt("exited with status %d", exit_status);
 	else if (publish_stage(x, n, &why) < 0)
 		how = strbuf_detach(&why, NULL);
 	if (how) {
@@ -544,6 +551,7 @@ static void node_reap(struct xrun *x, struct xnode *n)
 out:
 	free(how);
 	strbuf_release(&why);
+	strbuf_release(&end.why);
 }
 
 /* The sync covering nodes[0..nr) ended with errno `synced`: publish them. */
@@ -610,19 +618,63 @@ static void sync_end(struct xrun *x)
 	commit(x, x->inflight, nr, r);
 }
 
+/*
+ * Asks n's run to end: level 0 soft (SIGTERM), 1 hard (SIGKILL), 2 forced
+ * (the local child is killed even if the backend's stop did not end it:
+ * STOP_FORCE_MS after a hard stop). Each level is sent once.
+ */
+static void run_stop(struct xrun *x, struct xnode *n, int level)
+{
+	if (n->stop_level > level)
+		return;
+	n->stop_level = level + 1;
+	x->backend->stop(x, n, level);
+	if (level == 1)
+		n->force_ms = mono_ms() + STOP_FORCE_MS;
+	else if (level == 2)
+		n->force_ms = 0;
+}
+
 static void cancel_begin(struct xrun *x)
 {
 	x->cancelling = 1;
 	x->sum->cancelled_by_request = 1;
 	x->kill_ms = mono_ms() + CANCEL_GRACE_MS;
 	for (size_t k = 0; k < x->running_nr; k++)
-		kill(-x->nodes[x->running[k]].pid, SIGTERM);
+		run_stop(x, &x->nodes[x->running[k]], 0);
+}
+
+/*
+ * Lease waiters and catalog notifications: catalog_watch right before
+ * poll; pending notifications re-try every waiting node now, and the
+ * descriptor (a backend that can notify) joins the poll set as who -3.
+ */
+static void lease_watch(struct xrun *x, struct pollfd *pfd, size_t *who, size_t *npfd)
+{
+	struct strbuf err = STRBUF_INIT;
+	int fd = -1, r = catalog_watch(x->c, &fd, &err);
+
+	if (r > 0) {
+		long long now = mono_ms();
+
+		for (size_t k = 0; k < x->waiting_nr; k++)
+			x->nodes[x->waiting[k]].lease_retry_ms = now;
+	}
+	if (r >= 0 && fd >= 0) {
+		x->lease_backoff_max_ms = LEASE_BACKOFF_WATCHED_MS;
+		pfd[*npfd].fd = fd;
+		pfd[*npfd].events = POLLIN;
+		who[(*npfd)++] = (size_t)-3;
+	} else {
+		x->lease_backoff_max_ms = LEASE_BACKOFF_MAX_MS;
+	}
+	strbuf_release(&err);
 }
 
 static int loop(struct xrun *x, struct strbuf *err)
 {
-	struct pollfd *pfd = xcalloc((size_t)x->jobs + 2, sizeof(*pfd));
-	size_t *who = xcalloc((size_t)x->jobs + 2, sizeof(*who));
+	struct pollfd *pfd = xcalloc((size_t)x->jobs + 3, sizeof(*pfd));
+	size_t *who = xcalloc((size_t)x->jobs + 3, sizeof(*who));
 	int ret = -1;
 
 	for (;;) {
@@ -654,7 +706,11 @@ static int loop(struct xrun *x, struct strbuf *err)
 			who[npfd++] = x->running[k];
 			if (n->deadline_ms && !n->timed_out && (wake < 0 || n->deadline_ms < wake))
 				wake = n->deadline_ms;
+			if (n->force_ms && (wake < 0 || n->force_ms < wake))
+				wake = n->force_ms;
 		}
+		if (!x->stopping && !x->cancelling && x->waiting_nr)
+			lease_watch(x, pfd, who, &npfd);
 		if (!x->stopping && !x->cancelling)
 			for (size_t k = 0; k < x->waiting_nr; k++) {
 				long long t = x->nodes[x->waiting[k]].lease_retry_ms;
@@ -675,6 +731,8 @@ static int loop(struct xrun *x, struct strbuf *err)
 		for (size_t k = 0; r > 0 && k < npfd; k++) {
 			if (!pfd[k].revents)
 				continue;
+			if (who[k] == (size_t)-3)
+				continue;  /* the catalog changed: lease_watch re-tries */
 			if (who[k] == (size_t)-1)
 				cancel_begin(x);
 			else if (who[k] == (size_t)-2)
@@ -687,13 +745,15 @@ static int loop(struct xrun *x, struct strbuf *err)
 
 			if (n->deadline_ms && !n->timed_out && now >= n->deadline_ms) {
 				n->timed_out = 1;
-				kill(-n->pid, SIGKILL);
+				run_stop(x, n, 1);
 			}
+			if (n->force_ms && now >= n->force_ms)
+				run_stop(x, n, 2);
 		}
 		if (x->cancelling && !x->killed && now >= x->kill_ms) {
 			x->killed = 1;
 			for (size_t k = 0; k < x->running_nr; k++)
-				kill(-x->nodes[x->running[k]].pid, SIGKILL);
+				run_stop(x, &x->nodes[x->running[k]], 1);
 		}
 		sync_begin(x);
 		leases_tick(x, now);
@@ -864,6 +924,7 @@ static void teardown(struct xrun *x)
 		free(n->leases);
 		free(n->run_id);
 		free(n->log_path);
+		free(n->slurm_name);
 		strbuf_release(&n->error);
 	}
 	if (x->syncer_inited)
@@ -903,7 +964,9 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 	x.sum = sum;
 	x.build_id = opts->build_id;
 	x.event_seq = *seq;
-	x.jobs = opts->jobs > 0 ? opts->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	x.backend = opts->executor == EXECUTOR_SLURM ? &backend_slurm : &backend_local;
+	x.lease_backoff_max_ms = LEASE_BACKOFF_MAX_MS;
+	x.jobs = opts->jobs > 0 ? opts->jobs : executor_default_jobs(opts->executor);
 	if (x.jobs <= 0)
 		x.jobs = 1;
 	keyer_init(&x.keyer);
@@ -927,7 +990,7 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 		if (x.running_nr) {
 			cancel_begin(&x);
 			for (size_t k = 0; k < x.running_nr; k++)
-				kill(-x.nodes[x.running[k]].pid, SIGKILL);
+				run_stop(&x, &x.nodes[x.running[k]], 2);
 			while (x.running_nr)
 				node_reap(&x, &x.nodes[x.running[0]]);
 		}

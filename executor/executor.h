@@ -31,6 +31,30 @@
  * of a failed or cancelled run is published; staging is removed.
  */
 
+/*
+ * Where job runs execute (executor/backend.h): EXECUTOR_LOCAL spawns each
+ * run as a child process of this host; EXECUTOR_SLURM makes each run a
+ * Slurm job (an `srun` child per run). Staging, verification and
+ * publishing stay with the executor either way.
+ */
+enum executor_kind {
+	EXECUTOR_LOCAL,
+	EXECUTOR_SLURM,
+};
+/* "local" / "slurm" -> the kind; -1 for any other name. */
+int executor_kind_parse(const char *name);
+const char *executor_kind_name(enum executor_kind k);
+/*
+ * Whether kind can run jobs here: 0, or -1 with err naming what is missing
+ * (Slurm's commands, its configuration, an unreachable controller). Runs
+ * `scontrol ping` for EXECUTOR_SLURM; a caller checks once, before builds.
+ */
+int executor_check(enum executor_kind k, struct strbuf *err);
+/* The default bound on runs in flight (-j) for kind: cores, or 32 under Slurm. */
+int executor_default_jobs(enum executor_kind k);
+/* Appends the whitespace-separated words of text (NULL: none) to out. */
+void executor_split_opts(const char *text, struct strvec *out);
+
 enum node_state {
 	NODE_PENDING,
 	NODE_WAITING,     /* on another builder's lease */
@@ -57,7 +81,7 @@ struct node_report {
 };
 
 struct executor_opts {
-	int jobs;                 /* parallel job processes; <= 0: number of cores */
+	int jobs;                 /* runs in flight; <= 0: executor_default_jobs(executor) */
 	int keep_going;           /* run everything not downstream of a failure */
 	enum freshness freshness;
 	int force;                /* run requested nodes even if cut off */
@@ -84,8 +108,11 @@ struct executor_opts {
 	 * executor_build / executor_exec create their own and ignore it.
 	 */
 	int64_t build_id;
+	enum executor_kind executor;    /* where runs execute (default local) */
+	const struct strvec *slurm_opts;  /* EXECUTOR_SLURM: extra srun options (may be NULL) */
 };
-#define EXECUTOR_OPTS_INIT { 0, 0, FRESH_KEYS, 0, "cli", -1, NULL, NULL, NULL, NULL, 0 }
+#define EXECUTOR_OPTS_INIT { 0, 0, FRESH_KEYS, 0, "cli", -1, NULL, NULL, NULL, NULL, 0, \
+			     EXECUTOR_LOCAL, NULL }
 
 struct build_summary {
 	size_t built, up_to_date, failed, skipped, cancelled, waited;

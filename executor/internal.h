@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <sys/types.h>
 #include "core/buildkey.h"
 #include "core/manifest.h"
@@ -37,7 +38,9 @@ struct xnode {
 	int pidfd;
 	long long start_us, start_ms, deadline_ms;
 	int timed_out;
-	int wstatus;
+	int stop_level;             /* backend stop requests sent: 1 soft, 2 hard, 3 forced */
+	long long force_ms;         /* stopped hard: force the end at this time (0: none) */
+	char *slurm_name;           /* EXECUTOR_SLURM: the Slurm job name of the run */
 	struct manifest *m;         /* inputs + key at start; outputs at publish */
 
 	struct strbuf error;        /* failed / skipped / cancelled: why */
@@ -86,7 +89,9 @@ void syncer_trash(struct syncer *s, char *path);
 /* Drains the trash, joins the thread, frees everything. */
 void syncer_stop(struct syncer *s);
 
+struct backend;
 struct xrun {
+	const struct backend *backend;
 	const struct graph *g;
 	struct catalog *c;
 	const struct store *s;
@@ -114,6 +119,7 @@ struct xrun {
 	size_t unanswered;          /* requested refs neither planned nor live */
 
 	int jobs;
+	long long lease_backoff_max_ms;  /* 100 ms, 1 s when the catalog notifies */
 	int stopping;               /* a failure without keep_going */
 	int cancelling;
 	long long kill_ms;          /* cancelling: SIGKILL what still runs */
@@ -130,6 +136,15 @@ struct xrun {
 
 /* spawn.c: starts n's run (catalog_begin_run, staging, log, posix_spawn). */
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err);
+/*
+ * spawn.c, for the backends: file actions and attributes of a run's child
+ * (stdin in_fd, stdout+stderr log_fd, nothing else inherited, cwd dir, own
+ * process group, empty mask, default dispositions); the caller destroys both.
+ */
+void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in_fd,
+		 int log_fd, const char *dir);
+/* spawn.c: n->pid = pid and its pidfd; on failure kills and reaps it, -1 with err. */
+int spawn_watch(struct xnode *n, pid_t pid, struct strbuf *err);
 /* spawn.c: the job's argv / envp for a run (exposed for executor_exec). */
 void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *env);
 

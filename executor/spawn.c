@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "core/proc.h"
 #include "core/store.h"
+#include "executor/backend.h"
 #include "executor/internal.h"
 
 extern char **environ;
@@ -89,46 +89,34 @@ out:
 	return fd;
 }
 
-static int do_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd, struct strbuf *err)
+void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in_fd,
+		 int log_fd, const char *dir)
 {
-	const struct job_config *cfg = &n->gn->config;
-	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	sigset_t none, deflt;
 	static const int defaults[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
 					SIGALRM, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU };
-	pid_t pid = -1;
-	int r, ret = -1;
 
-	strvec_copy(&argv, &n->job->exec);
-	strvec_copy(&argv, &cfg->args);
-	xrun_exec_env(n, x->s, &env);
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-	posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+	posix_spawn_file_actions_init(fa);
+	posix_spawn_file_actions_adddup2(fa, in_fd, 0);
+	posix_spawn_file_actions_adddup2(fa, log_fd, 1);
+	posix_spawn_file_actions_adddup2(fa, log_fd, 2);
 	/* not even a descriptor our caller leaked without close-on-exec */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawn_file_actions_addchdir_np(&fa, x->g->dir);
-	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_addclosefrom_np(fa, 3);
+	posix_spawn_file_actions_addchdir_np(fa, dir);
+	posix_spawnattr_init(attr);
 	sigemptyset(&none);
 	sigemptyset(&deflt);
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
 		sigaddset(&deflt, defaults[i]);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &deflt);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	posix_spawnattr_setsigmask(attr, &none);
+	posix_spawnattr_setsigdefault(attr, &deflt);
+	posix_spawnattr_setpgroup(attr, 0);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 				 POSIX_SPAWN_SETSIGDEF);
+}
 
-	r = posix_spawn(&pid, argv.v[0], &fa, &attr, (char *const *)argv.v,
-			(char *const *)env.v);
-	if (r) {
-		strbuf_addf(err, "cannot run '%s': %s", argv.v[0], strerror(r));
-		goto out;
-	}
+int spawn_watch(struct xnode *n, pid_t pid, struct strbuf *err)
+{
 	n->pid = pid;
 	n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (n->pidfd < 0) {
@@ -136,15 +124,9 @@ static int do_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd, stru
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	strvec_clear(&argv);
-	strvec_clear(&env);
-	return ret;
+	return 0;
 }
 
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
@@ -173,6 +155,8 @@ int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
 	n->start_ms = mono_ms();
 	n->deadline_ms = n->job->timeout_s > 0 ? n->start_ms + n->job->timeout_s * 1000LL : 0;
 	n->timed_out = 0;
+	n->stop_level = 0;
+	n->force_ms = 0;
 	n->log_path = run.log_path;
 	run.log_path = NULL;
 	store_staging_path(x->s, n->run_id, &path);
@@ -187,7 +171,7 @@ int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
 		strbuf_addf(err, "cannot create '%s': %s", n->log_path, strerror(errno));
 		goto out;
 	}
-	if (do_spawn(x, n, in_fd, log_fd, err) < 0)
+	if (x->backend->spawn(x, n, in_fd, log_fd, err) < 0)
 		goto out;
 	n->state = NODE_RUNNING;
 	catalog_set_run_pid(x->c, n->run_id, (long)n->pid, err);

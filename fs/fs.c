@@ -368,8 +368,9 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 	mounted = 1;
 	if (builders_start(&fs, err) < 0)
 		goto out;
-	fs_log(&fs, "mounted '%s' (graph '%s', store '%s', freshness %s)", opts->mountpoint,
-	       opts->graph->path, opts->store->root, freshness_name(opts->freshness));
+	fs_log(&fs, "mounted '%s' (graph '%s', store '%s', freshness %s, executor %s)",
+	       opts->mountpoint, opts->graph->path, opts->store->root,
+	       freshness_name(opts->freshness), executor_kind_name(opts->executor));
 	if (opts->ready_fd >= 0 && write(opts->ready_fd, "O", 1) < 0)
 		fs_log(&fs, "cannot signal readiness: %s", strerror(errno));
 

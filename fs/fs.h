@@ -4,6 +4,7 @@
 #include "core/graph.h"
 #include "core/store.h"
 #include "core/strbuf.h"
+#include "executor/executor.h"
 #include "planner/planner.h"
 
 /*
@@ -21,7 +22,9 @@ struct fs_opts {
 	const char *catalog_location;  /* as for catalog_open */
 	const char *fuse_options;      /* "-o" text, may be NULL */
 	enum freshness freshness;      /* default FRESH_PRESENCE */
-	int jobs;                      /* <= 0: number of cores */
+	int jobs;                      /* <= 0: executor_default_jobs(executor) */
+	enum executor_kind executor;   /* where the builds' jobs run (default local) */
+	const struct strvec *slurm_opts;  /* EXECUTOR_SLURM: extra srun options (may be NULL) */
 	int foreground;
 	int debug;
 	/*

@@ -291,6 +291,8 @@ static int build_refs(struct batch *b, struct catalog *c, const struct strvec *r
 	int ret;
 
 	o.jobs = fs->opts->jobs;
+	o.executor = fs->opts->executor;
+	o.slurm_opts = fs->opts->slurm_opts;
 	o.keep_going = 1;
 	o.freshness = fs->opts->freshness;
 	o.requester = "fs";

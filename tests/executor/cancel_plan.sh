@@ -39,7 +39,6 @@ chmod +x "$G/configure.sh" "$G/exec.sh"
 job() { printf '{"label":"%s","outputs":["%s/{d}"],"configure":["./configure.sh","%s"],"exec":["./exec.sh"],"version":"1.0.0"}' "$1" "$1" "$1"; }
 printf '{"name":"cancel_plan","jobs":[%s,%s]}\n' "$(job top)" "$(job low)" >"$G/databuild.json"
 export DATABUILD_GRAPH=$G/databuild.json DATABUILD_STORE=$T/store
-unset DATABUILD_CATALOG
 
 code=0
 INTERRUPT=1 "$DATABUILD" build --events "$T/events.jsonl" top/1 >"$T/out" 2>"$T/err" || code=$?

@@ -28,7 +28,6 @@ _job() {  # label [extra json members]
 
 export DATABUILD_GRAPH=$G/databuild.json
 export DATABUILD_STORE=$T/store
-unset DATABUILD_CATALOG
 
 # runs KIND [D]: how many times job KIND ran (for D).
 runs() { grep -c "^$1 ${2:-}" "$RUNLOG" || true; }

@@ -31,7 +31,6 @@ _job() {  # label pattern
 
 export DATABUILD_GRAPH=$G/databuild.json
 export DATABUILD_STORE=$T/store
-unset DATABUILD_CATALOG
 
 # runs KIND [D]: how many times job KIND ran (for D).
 runs() { grep -c "^$1 ${2:-}" "$RUNLOG" || true; }

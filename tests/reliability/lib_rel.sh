@@ -34,7 +34,6 @@ write_graph >"$G/databuild.json"
 
 export DATABUILD_GRAPH=$G/databuild.json
 export DATABUILD_STORE=$T/store
-unset DATABUILD_CATALOG
 
 # runs KIND [REF]: how many times job KIND ran (for REF).
 runs() { grep -c "^$1 ${2:-}" "$RUNLOG" || true; }

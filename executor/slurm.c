@@ -1,0 +1,310 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+#include "executor/backend.h"
+#include "executor/internal.h"
+
+/*
+ * The Slurm backend: each run is one Slurm job, started by an `srun`
+ * child of this process (about 30 ms per job on an idle controller, where
+ * `sbatch` plus polling costs about a second: docs/design/executor.md).
+ * srun forwards the JobConfig on its stdin to the job and the job's stdout
+ * and stderr to the run's log; `--export=ALL` carries the environment,
+ * `--chdir` the graph's directory, `--time` the job's timeout_s rounded up
+ * to minutes. The job name is unique per run, so `scancel --name` finds
+ * it. srun exits with the job's status, or 128 + N for signal N: the line
+ * srun itself writes to the log ("task 0: Killed") tells the two apart.
+ */
+
+#define SCANCEL_TIMEOUT_MS 20000
+#define PING_TIMEOUT_MS 30000
+#define TAIL_BYTES 8192
+
+extern char **environ;
+
+/* Slurm variables that would make srun start a step of the caller's own job. */
+static int inherited_job(const char *entry)
+{
+	return !strncmp(entry, "SLURM_JOB_ID=", 13) || !strncmp(entry, "SLURM_JOBID=", 12);
+}
+
+static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
+		       struct strbuf *err)
+{
+	const struct job_config *cfg = &n->gn->config;
+	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT, all = STRVEC_INIT;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid = -1;
+	int r, ret = -1;
+
+	free(n->slurm_name);
+	n->slurm_name = xstrfmt("databuild-%s-%ld-%s", n->run_id, (long)getpid(), x->host);
+	strvec_push(&argv, "srun");
+	strvec_push(&argv, "--quiet");
+	strvec_push(&argv, "--quit-on-interrupt");
+	if (n->job->timeout_s > 0)
+		strvec_pushf(&argv, "--time=%ld", (n->job->timeout_s + 59) / 60);
+	if (x->o->slurm_opts)
+		strvec_copy(&argv, x->o->slurm_opts);
+	strvec_pushf(&argv, "--job-name=%s", n->slurm_name);
+	strvec_push(&argv, "--nodes=1");
+	strvec_push(&argv, "--ntasks=1");
+	strvec_push(&argv, "--export=ALL");
+	strvec_pushf(&argv, "--chdir=%s", x->g->dir);
+	strvec_push(&argv, "--");
+	strvec_copy(&argv, &n->job->exec);
+	strvec_copy(&argv, &cfg->args);
+	xrun_exec_env(n, x->s, &all);
+	for (size_t i = 0; i < all.nr; i++)
+		if (!inherited_job(all.v[i]))
+			strvec_push(&env, all.v[i]);
+
+	spawn_setup(&fa, &attr, in_fd, log_fd, x->g->dir);
+	r = posix_spawnp(&pid, "srun", &fa, &attr, (char *const *)argv.v, (char *const *)env.v);
+	if (r) {
+		strbuf_addf(err, "cannot run 'srun' for job '%s': %s", n->gn->job, strerror(r));
+		goto out;
+	}
+	if (spawn_watch(n, pid, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	strvec_clear(&argv);
+	strvec_clear(&env);
+	strvec_clear(&all);
+	return ret;
+}
+
+/* `scancel --name=NAME`: the job ends (or never starts) whatever srun does. */
+static void scancel(const char *name)
+{
+	struct proc_opts po;
+	struct proc_result res = PROC_RESULT_INIT;
+	struct strbuf err = STRBUF_INIT;
+	char *opt = xstrfmt("--name=%s", name);
+	const char *argv[] = { "scancel", "--quiet", opt, NULL };
+
+	memset(&po, 0, sizeof(po));
+	po.argv = argv;
+	po.timeout_ms = SCANCEL_TIMEOUT_MS;
+	po.max_output = 65536;
+	proc_run(&po, &res, &err);
+	proc_result_release(&res);
+	strbuf_release(&err);
+	free(opt);
+}
+
+/*
+ * Soft: SIGTERM to srun, which forwards it to the job (a pending job is
+ * withdrawn). Hard: SIGINT to srun, which with --quit-on-interrupt kills
+ * the job step at once (SIGKILL to every task, whatever KillWait says).
+ * Forced: SIGKILL to the local srun and scancel, in case srun is stuck.
+ */
+static void slurm_stop(struct xrun *x, struct xnode *n, int hard)
+{
+	(void)x;
+	if (hard == 0) {
+		kill(n->pid, SIGTERM);
+	} else if (hard == 1) {
+		kill(n->pid, SIGINT);
+	} else {
+		kill(-n->pid, SIGKILL);
+		scancel(n->slurm_name);
+	}
+}
+
+/* The last 8 KiB of the run's log. */
+static void log_end(const char *path, struct strbuf *out)
+{
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	off_t size;
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0 && lseek(fd, size > TAIL_BYTES ? size - TAIL_BYTES : 0, SEEK_SET) >= 0)
+		strbuf_read_fd(out, fd, TAIL_BYTES);
+	close(fd);
+}
+
+/* The signal whose description is text (as srun prints it), or 0. */
+static int signal_named(const char *text, size_t len)
+{
+	static const char core[] = " (core dumped)";
+
+	if (len > sizeof(core) - 1 && !memcmp(text + len - (sizeof(core) - 1), core,
+					       sizeof(core) - 1))
+		len -= sizeof(core) - 1;
+	for (int s = 1; s < NSIG; s++) {
+		const char *d = sigdescr_np(s);
+
+		if (d && strlen(d) == len && !memcmp(d, text, len))
+			return s;
+	}
+	return 0;
+}
+
+/*
+ * Reads srun's own lines in the log tail: "srun: error: NODE: task 0:
+ * TEXT" (how the task ended), "srun: error: MESSAGE" (srun could not run
+ * the job), "... DUE TO TIME LIMIT ***" (Slurm enforced --time),
+ * "slurmstepd...: error: *** ... CANCELLED ..." (the job was cancelled in
+ * Slurm: srun may still exit 0).
+ */
+static void srun_lines(const struct strbuf *tail, int *sig, int *task_seen, int *time_limit,
+		       int *cancelled, struct strbuf *srun_error)
+{
+	const char *p = tail->buf, *end = tail->buf + tail->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		size_t len = (size_t)(e - p);
+		const char *t;
+
+		if (memmem(p, len, "DUE TO TIME LIMIT", 17))
+			*time_limit = 1;
+		else if (len > 10 && !memcmp(p, "slurmstepd", 10) && memmem(p, len, "***", 3) &&
+			 memmem(p, len, " CANCELLED ", 11))
+			*cancelled = 1;
+		if (len > 13 && !memcmp(p, "srun: error: ", 13)) {
+			t = memmem(p, len, ": task 0: ", 10);
+			if (t) {
+				t += 10;
+				*task_seen = 1;
+				*sig = signal_named(t, (size_t)(e - t));
+			} else {
+				strbuf_reset(srun_error);
+				strbuf_add(srun_error, p + 13, len - 13);
+			}
+		}
+		p = e + 1;
+	}
+}
+
+static void slurm_reap(struct xrun *x, struct xnode *n, struct run_end *end)
+{
+	struct strbuf tail = STRBUF_INIT, srun_error = STRBUF_INIT;
+	int st = 0, sig = 0, task_seen = 0, time_limit = 0, cancelled = 0, rc;
+
+	(void)x;
+	kill(-n->pid, SIGKILL);
+	while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st)) {
+		end->status = WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+		goto out;
+	}
+	rc = WEXITSTATUS(st);
+	end->status = rc;
+	log_end(n->log_path, &tail);
+	srun_lines(&tail, &sig, &task_seen, &time_limit, &cancelled, &srun_error);
+	end->timed_out = time_limit;
+	if (time_limit)
+		goto out;
+	if (task_seen && sig && rc == 128 + sig)
+		end->status = -sig;
+	else if (cancelled)
+		strbuf_addf(&end->why, "was cancelled in Slurm (job '%s')", n->slurm_name);
+	else if (rc && !task_seen && srun_error.len)
+		strbuf_addf(&end->why, "could not be run by Slurm (job '%s'): %s",
+			    n->slurm_name, srun_error.buf);
+out:
+	strbuf_release(&tail);
+	strbuf_release(&srun_error);
+}
+
+const struct backend backend_slurm = {
+	.name = "slurm",
+	.spawn = slurm_spawn,
+	.stop = slurm_stop,
+	.reap = slurm_reap,
+};
+
+/* 1 if cmd is an executable file in $PATH. */
+static int in_path(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p;
+	struct strbuf f = STRBUF_INIT;
+	int found = 0;
+
+	for (p = path ? path : "/usr/bin:/bin"; !found; ) {
+		size_t len = strcspn(p, ":");
+
+		strbuf_reset(&f);
+		if (len)
+			strbuf_add(&f, p, len);
+		else
+			strbuf_addch(&f, '.');
+		strbuf_addf(&f, "/%s", cmd);
+		found = access(f.buf, X_OK) == 0;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	strbuf_release(&f);
+	return found;
+}
+
+/* The line of scontrol's output that says why: the last that is not a banner. */
+static const char *ping_reason(struct strbuf *out)
+{
+	char *nl;
+
+	strbuf_rtrim(out);
+	while ((nl = strrchr(out->buf, '\n')) &&
+	       (strspn(nl + 1, "* ") == strlen(nl + 1) || strstr(nl + 1, "RESTORE")))
+		*nl = '\0';
+	nl = strrchr(out->buf, '\n');
+	return nl ? nl + 1 : *out->buf ? out->buf : "no answer";
+}
+
+int slurm_check(struct strbuf *err)
+{
+	static const char *const cmds[] = { "srun", "scancel", "scontrol" };
+	static const char *const ping[] = { "scontrol", "ping", NULL };
+	struct proc_opts po;
+	struct proc_result res = PROC_RESULT_INIT;
+	const char *conf = getenv("SLURM_CONF");
+	int ret = -1;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!in_path(cmds[i])) {
+			strbuf_addf(err, "executor 'slurm': command '%s' not found in PATH "
+				    "(Slurm's client commands are needed)", cmds[i]);
+			goto out;
+		}
+	if (conf && access(conf, R_OK) < 0) {
+		strbuf_addf(err, "executor 'slurm': SLURM_CONF '%s': %s", conf, strerror(errno));
+		goto out;
+	}
+	memset(&po, 0, sizeof(po));
+	po.argv = ping;
+	po.timeout_ms = PING_TIMEOUT_MS;
+	po.max_output = 65536;
+	if (proc_run(&po, &res, err) < 0)
+		goto out;
+	if (proc_ok(&res) && strstr(res.out.buf, " is UP")) {
+		ret = 0;
+		goto out;
+	}
+	strbuf_addstr(&res.out, res.err.buf);
+	strbuf_addf(err, "executor 'slurm': the Slurm controller is not reachable "
+		    "('scontrol ping': %s)", ping_reason(&res.out));
+	if (!conf)
+		strbuf_addstr(err, " (SLURM_CONF is not set)");
+out:
+	proc_result_release(&res);
+	return ret;
+}
