@@ -9,6 +9,8 @@
 #include "cli/cli.h"
 
 #define FOLLOW_POLL_MS 50
+/* a catalog that notifies (catalog_watch) wakes --follow; this is a fallback */
+#define FOLLOW_WATCHED_MS 1000
 
 static volatile sig_atomic_t events_stop;
 
@@ -60,9 +62,9 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	struct printer pr = { STRBUF_INIT, 0, 0, 0 };
 	const char *since_text = NULL, *limit_text = NULL;
 	struct sigaction sa, old_int, old_term, old_pipe;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	long since = 0, limit = 0;
-	int follow = 0, ret = EXIT_USAGE, handlers = 0;
+	int follow = 0, ret = EXIT_USAGE, handlers = 0, woke;
 
 	if (cli_wants_help(argc, argv)) {
 		events_usage(stdout);
@@ -122,10 +124,22 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		}
 		if (!follow || events_stop || (limit && pr.printed >= (size_t)limit))
 			break;
-		/* sleeps, and notices a reader that went away (tail -f style) */
-		pfd.fd = STDOUT_FILENO;
-		pfd.events = 0;
-		if (poll(&pfd, 1, FOLLOW_POLL_MS) > 0 && (pfd.revents & (POLLERR | POLLHUP)))
+		/*
+		 * sleeps until the catalog notifies (or FOLLOW_POLL_MS without
+		 * notifications), and notices a reader that went away (tail -f style)
+		 */
+		pfd[0].fd = STDOUT_FILENO;
+		pfd[0].events = 0;
+		pfd[1].fd = -1;
+		pfd[1].events = POLLIN;
+		strbuf_reset(&err);
+		woke = catalog_watch(&cli->catalog, &pfd[1].fd, &err);
+		if (woke > 0)
+			continue;  /* something changed since the read */
+		if (woke < 0)
+			pfd[1].fd = -1;
+		if (poll(pfd, 2, pfd[1].fd >= 0 ? FOLLOW_WATCHED_MS : FOLLOW_POLL_MS) > 0 &&
+		    (pfd[0].revents & (POLLERR | POLLHUP)))
 			break;
 		if (events_stop)
 			break;
