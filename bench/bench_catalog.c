@@ -26,6 +26,16 @@
  *     publish: `--publish` one-output manifests (default 10,000, each with
  *     two inputs) begun with catalog_begin_run (untimed), then published in
  *     one catalog_publish_batch (timed).
+ *
+ *   benchcatalog ops STORE LOCATION [--ops N] [--tag T]
+ *     The latency of single catalog operations on the catalog at LOCATION
+ *     ("" for the store's SQLite file, or a postgresql:// URL), as one
+ *     builder sees them: N times each (default 1,000) a lease acquire plus
+ *     release of a fresh ref, a one-output run begun and published
+ *     (catalog_begin_run + catalog_publish), and a point lookup of a
+ *     published ref. Refs are ops/T/p=N, so runs on one catalog do not
+ *     collide. Prints one line per operation:
+ *       ops lease|publish|lookup <p50 ns> <p99 ns> <mean ns> <count>
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -201,6 +211,18 @@ static int cmp_i64(const void *a, const void *b)
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+static void report(const char *what, const char *who, int64_t *t, size_t n)
+{
+	int64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, n, sizeof(*t), cmp_i64);
+	printf("%s %s %lld %lld %lld %zu\n", what, who, (long long)t[n / 2],
+	       (long long)t[(n * 99) / 100], (long long)(sum / (int64_t)n), n);
+	fflush(stdout);
 }
 
 static void report_lookups(const char *who, int64_t *t, size_t n)
@@ -556,12 +578,116 @@ out:
 	return ret;
 }
 
+static int cmd_ops(int argc, char **argv)
+{
+	struct store s = { 0 };
+	struct catalog c = { 0 };
+	struct strbuf err = STRBUF_INIT, ref = STRBUF_INIT;
+	struct strvec outs = STRVEC_INIT, none = STRVEC_INIT;
+	const char *tag = "bench";
+	long n = 1000;
+	int64_t *lease_t = NULL, *pub_t = NULL, *look_t = NULL;
+	int opened = 0, ret = 1;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: benchcatalog ops STORE LOCATION [--ops N] [--tag T]\n");
+		return 2;
+	}
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--ops") && i + 1 < argc && !parse_long("--ops", argv[i + 1], &n) &&
+		    n > 0) {
+			i++;
+		} else if (!strcmp(argv[i], "--tag") && i + 1 < argc) {
+			tag = argv[++i];
+		} else {
+			fprintf(stderr, "benchcatalog: bad option '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	lease_t = xcalloc((size_t)n, sizeof(*lease_t));
+	pub_t = xcalloc((size_t)n, sizeof(*pub_t));
+	look_t = xcalloc((size_t)n, sizeof(*look_t));
+	if (store_open(&s, argv[2], &err) < 0 ||
+	    catalog_open(&c, &s, *argv[3] ? argv[3] : NULL, &err) < 0) {
+		fail(&err);
+		goto out;
+	}
+	opened = 1;
+	for (long i = 0; i < n; i++) {
+		struct lease *l = NULL;
+		struct manifest m;
+		int64_t t0;
+		int rc;
+
+		strbuf_reset(&ref);
+		strbuf_addf(&ref, "ops/%s/p=%07ld", tag, i);
+		t0 = now_ns();
+		rc = catalog_lease_acquire(&c, ref.buf, 0, &l, &err);
+		if (rc == 1)
+			catalog_lease_release(&c, l);
+		lease_t[i] = now_ns() - t0;
+		if (rc != 1) {
+			if (!rc)
+				strbuf_addf(&err, "lease of '%s' is held by someone else", ref.buf);
+			fail(&err);
+			goto out;
+		}
+		strvec_clear(&outs);
+		strvec_push(&outs, ref.buf);
+		t0 = now_ns();
+		rc = begin(&c, &m, &outs, &none, &err);
+		if (!rc)
+			rc = catalog_publish(&c, &m, &err);
+		pub_t[i] = now_ns() - t0;
+		manifest_release(&m);
+		if (rc < 0) {
+			fail(&err);
+			goto out;
+		}
+	}
+	for (long i = 0; i < n; i++) {
+		struct partition p;
+		int64_t t0;
+		int rc;
+
+		strbuf_reset(&ref);
+		strbuf_addf(&ref, "ops/%s/p=%07ld", tag, (long)(rng() % (uint64_t)n));
+		t0 = now_ns();
+		rc = catalog_get_partition(&c, ref.buf, &p, &err);
+		partition_release(&p);
+		look_t[i] = now_ns() - t0;
+		if (rc != 1) {
+			if (!rc)
+				strbuf_addf(&err, "'%s' not found after its publish", ref.buf);
+			fail(&err);
+			goto out;
+		}
+	}
+	report("ops", "lease", lease_t, (size_t)n);
+	report("ops", "publish", pub_t, (size_t)n);
+	report("ops", "lookup", look_t, (size_t)n);
+	ret = 0;
+out:
+	if (opened)
+		catalog_close(&c);
+	store_release(&s);
+	strbuf_release(&err);
+	strbuf_release(&ref);
+	strvec_clear(&outs);
+	free(lease_t);
+	free(pub_t);
+	free(look_t);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "fill"))
 		return cmd_fill(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argc, argv);
-	fprintf(stderr, "usage: benchcatalog fill|bench STORE ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "ops"))
+		return cmd_ops(argc, argv);
+	fprintf(stderr, "usage: benchcatalog fill|bench|ops STORE ...\n");
 	return 2;
 }

@@ -60,7 +60,9 @@ static void absolute(const char *path, struct strbuf *out)
 
 /*
  * The catalog to plan against, or NULL when nothing can be live: a store
- * that does not exist yet is not created just to print a plan.
+ * that does not exist yet is not created just to print a plan. That holds
+ * for a shared catalog too (--catalog postgresql://...): partitions live
+ * in the store's data, so none is live in a store that does not exist.
  */
 static int plan_catalog(struct cli *cli, struct catalog **out)
 {
@@ -69,15 +71,13 @@ static int plan_catalog(struct cli *cli, struct catalog **out)
 	int ret = -1;
 
 	*out = NULL;
-	if (!cli->catalog_location || !*cli->catalog_location) {
-		if (cli->store_path)
-			strbuf_addstr(&root, cli->store_path);
-		else
-			strbuf_addf(&root, "%s/.databuild", cli->graph.dir);
-		if (stat(root.buf, &st) < 0) {
-			ret = 0;
-			goto out;
-		}
+	if (cli->store_path)
+		strbuf_addstr(&root, cli->store_path);
+	else
+		strbuf_addf(&root, "%s/.databuild", cli->graph.dir);
+	if (stat(root.buf, &st) < 0) {
+		ret = 0;
+		goto out;
 	}
 	if (cli_open_catalog(cli) < 0)
 		goto out;

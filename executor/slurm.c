@@ -86,30 +86,55 @@ out:
 	return ret;
 }
 
-/* `scancel --name=NAME`: the job ends (or never starts) whatever srun does. */
-static void scancel(const char *name)
+/* Runs a Slurm client command; its output in out (may be NULL). Best effort. */
+static void slurm_cmd(const char *const *argv, struct strbuf *out)
 {
 	struct proc_opts po;
 	struct proc_result res = PROC_RESULT_INIT;
 	struct strbuf err = STRBUF_INIT;
-	char *opt = xstrfmt("--name=%s", name);
-	const char *argv[] = { "scancel", "--quiet", opt, NULL };
 
 	memset(&po, 0, sizeof(po));
 	po.argv = argv;
 	po.timeout_ms = SCANCEL_TIMEOUT_MS;
 	po.max_output = 65536;
-	proc_run(&po, &res, &err);
+	if (proc_run(&po, &res, &err) == 0 && proc_ok(&res) && out)
+		strbuf_addbuf(out, &res.out);
 	proc_result_release(&res);
 	strbuf_release(&err);
+}
+
+/*
+ * Ends the Slurm job named name: SIGKILL to its job step (delivered by
+ * slurmd to every task at once; a job-level scancel, signal or not, gives
+ * a job that ignores SIGTERM the cluster's KillWait, 30 s by default),
+ * then the job is cancelled (a pending job never starts).
+ */
+static void slurm_kill(const char *name)
+{
+	struct strbuf ids = STRBUF_INIT;
+	char *opt = xstrfmt("--name=%s", name);
+	const char *squeue[] = { "squeue", "--noheader", "--states=all", opt, "--format=%i", NULL };
+	const char *cancel[] = { "scancel", "--quiet", opt, NULL };
+	char *save = NULL;
+
+	slurm_cmd(squeue, &ids);
+	for (char *id = strtok_r(ids.buf, " \n", &save); id; id = strtok_r(NULL, " \n", &save)) {
+		char *step = xstrfmt("%s.0", id);
+		const char *kill_step[] = { "scancel", "--quiet", "--signal=KILL", step, NULL };
+
+		slurm_cmd(kill_step, NULL);
+		free(step);
+	}
+	slurm_cmd(cancel, NULL);
+	strbuf_release(&ids);
 	free(opt);
 }
 
 /*
  * Soft: SIGTERM to srun, which forwards it to the job (a pending job is
- * withdrawn). Hard: SIGINT to srun, which with --quit-on-interrupt kills
- * the job step at once (SIGKILL to every task, whatever KillWait says).
- * Forced: SIGKILL to the local srun and scancel, in case srun is stuck.
+ * withdrawn). Hard: SIGKILL to the job's step, the job cancelled, and
+ * SIGINT to srun (with --quit-on-interrupt it then ends). Forced: SIGKILL
+ * to the local srun, and the job killed again in case it outlived it.
  */
 static void slurm_stop(struct xrun *x, struct xnode *n, int hard)
 {
@@ -117,10 +142,11 @@ static void slurm_stop(struct xrun *x, struct xnode *n, int hard)
 	if (hard == 0) {
 		kill(n->pid, SIGTERM);
 	} else if (hard == 1) {
+		slurm_kill(n->slurm_name);
 		kill(n->pid, SIGINT);
 	} else {
 		kill(-n->pid, SIGKILL);
-		scancel(n->slurm_name);
+		slurm_kill(n->slurm_name);
 	}
 }
 

@@ -21,6 +21,66 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 pass() { echo "ok: $*"; }
 
+# --- The test matrix (docs/testing.md): the same tests in another cell,
+# chosen by `meson test --setup NAME` (services from scripts/services).
+#   DATABUILD_TEST_CATALOG=postgresql  the catalog is a fresh database on the
+#       server at $DATABUILD_TEST_PG (a URL without a database name), made
+#       here and dropped at exit; DATABUILD_CATALOG names it.
+#   DATABUILD_TEST_EXECUTOR=slurm      jobs run through Slurm ($SLURM_CONF).
+# In the default cell (SQLite, local) a catalog or an executor named by the
+# caller's environment is ignored.
+_test_dbs=()
+_drop_test_dbs() {
+	local d
+	for d in "${_test_dbs[@]}"; do
+		psql "$DATABUILD_TEST_PG" -X -q -v ON_ERROR_STOP=1 \
+			-c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" >/dev/null ||
+			echo "warning: could not drop the test database '$d'" >&2
+	done
+}
+# new_test_catalog: in the postgresql cell, a fresh database for the test's
+# next store (each store needs a catalog of its own): exports
+# DATABUILD_CATALOG naming it. Elsewhere it does nothing (SQLite lives in
+# the store).
+new_test_catalog() {
+	[ "${DATABUILD_TEST_CATALOG:-sqlite}" = postgresql ] || return 0
+	local name query base rest
+	name=$(basename "$0" .sh | tr 'A-Z-' 'a-z_')
+	name=${name//[^a-z0-9_]/_}
+	name=databuild_${name:0:30}_$$_${RANDOM}_${#_test_dbs[@]}
+	_test_dbs+=("$name")
+	psql "$DATABUILD_TEST_PG" -X -q -v ON_ERROR_STOP=1 \
+		-c "CREATE DATABASE \"$name\"" >/dev/null ||
+		fail "could not create the test database '$name' on '$DATABUILD_TEST_PG'"
+	# DATABUILD_TEST_PG with its database (if any) replaced by the new one
+	base=${DATABUILD_TEST_PG%%\?*}
+	query=${DATABUILD_TEST_PG#"$base"}
+	rest=${base#*://}
+	export DATABUILD_CATALOG="${base%%://*}://${rest%%/*}/$name$query"
+}
+case "${DATABUILD_TEST_CATALOG:-sqlite}" in
+sqlite) unset DATABUILD_CATALOG ;;
+postgresql)
+	[ -n "${DATABUILD_TEST_PG:-}" ] ||
+		fail "DATABUILD_TEST_CATALOG=postgresql needs DATABUILD_TEST_PG (eval \"\$(scripts/services start)\")"
+	command -v psql >/dev/null || fail "psql missing (scripts/setup installs postgresql)"
+	# Registered before anything else, so that it runs last: after mounts
+	# are unmounted and daemons are gone.
+	at_exit _drop_test_dbs
+	new_test_catalog
+	;;
+*) fail "DATABUILD_TEST_CATALOG='$DATABUILD_TEST_CATALOG': expected sqlite or postgresql" ;;
+esac
+case "${DATABUILD_TEST_EXECUTOR:-local}" in
+local) unset DATABUILD_EXECUTOR ;;
+slurm)
+	[ -n "${SLURM_CONF:-}" ] ||
+		fail "DATABUILD_TEST_EXECUTOR=slurm needs SLURM_CONF (eval \"\$(scripts/services start)\")"
+	export DATABUILD_EXECUTOR=slurm
+	;;
+*) fail "DATABUILD_TEST_EXECUTOR='$DATABUILD_TEST_EXECUTOR': expected local or slurm" ;;
+esac
+
 db() { "$DATABUILD" "$@"; }
 
 # expect_exit CODE CMD... : runs CMD, fails unless it exits CODE. Output in $T/out, $T/err.

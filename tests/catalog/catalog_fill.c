@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: catalog_fill STORE < SCRIPT\n");
 		return 2;
 	}
-	if (store_open(&store, argv[1], &err) < 0 || catalog_open(&cat, &store, NULL, &err) < 0)
+	if (store_open(&store, argv[1], &err) < 0 || catalog_open(&cat, &store, getenv("DATABUILD_CATALOG"), &err) < 0)
 		die(argv[1], &err);
 	while (fgets(line, sizeof(line), stdin)) {
 		struct strvec w = STRVEC_INIT, outs = STRVEC_INIT, ins = STRVEC_INIT;

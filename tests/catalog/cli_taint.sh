@@ -27,6 +27,7 @@ pass "taint --downstream through a diamond"
 expect_exit 0 db --store "$S" taint a/x=1 --downstream --json
 [ ! -s "$T/out" ] || fail "second taint printed: $(cat "$T/out")"
 
+new_test_catalog  # a second store: its own catalog
 fill_store "$T/s2"
 expect_exit 0 db --store "$T/s2" taint --json --downstream c/x=1
 printf '{"ref":"c/x=1","status":"tainted"}\n{"ref":"d/x=1","status":"stale"}\n' >"$T/want"

@@ -53,6 +53,7 @@ for exe in counts.sh counts.py counts; do
   {"label": "counts", "outputs": ["counts/date={date}"],
    "configure": ["jobs/$exe", "configure"], "exec": ["jobs/$exe", "exec"]}]}
 JSON
+	new_test_catalog  # each store its own catalog
 	expect_exit 0 db --graph "$T/graph-$exe.json" --store "$T/store-$exe" \
 		cat counts/date=2024-05-07 counts/date=2024-05-12
 	printf '7\n12\n' | cmp -s - "$T/out" || { cat "$T/out"; fail "$exe: wrong counts"; }
