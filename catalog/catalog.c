@@ -4,6 +4,9 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sqlite.h"
+#ifdef DATABUILD_WITH_POSTGRES
+#include "catalog/postgres.h"
+#endif
 #include "core/array.h"
 #include "core/json.h"
 
@@ -241,6 +244,58 @@ static size_t scheme_len(const char *loc)
 	return loc[i] == ':' && i > 1 ? i : 0;
 }
 
+/*
+ * location with the password of a URL ("scheme://user:PASSWORD@host/...")
+ * and any "password=" parameter replaced by "***", for messages.
+ */
+static char *mask_password(const char *location)
+{
+	struct strbuf out = STRBUF_INIT;
+	const char *auth = strstr(location, "://"), *end, *at = NULL, *colon = NULL, *p;
+
+	if (!auth) {
+		strbuf_addstr(&out, location);
+		goto params;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon) {
+		strbuf_add(&out, location, (size_t)(colon + 1 - location));
+		strbuf_addstr(&out, "***");
+		strbuf_addstr(&out, at);
+	} else {
+		strbuf_addstr(&out, location);
+	}
+params:
+	for (size_t i = 0; i < out.len; i++) {
+		static const char key[] = "password=";
+		size_t vend;
+
+		if (strncmp(out.buf + i, key, sizeof(key) - 1) ||
+		    (i && out.buf[i - 1] != '?' && out.buf[i - 1] != '&' && out.buf[i - 1] != ' '))
+			continue;
+		i += sizeof(key) - 1;
+		vend = i + strcspn(out.buf + i, "& ");
+		if (vend - i == 3 && !strncmp(out.buf + i, "***", 3))
+			continue;
+		{
+			struct strbuf rest = STRBUF_INIT;
+
+			strbuf_addstr(&rest, out.buf + vend);
+			strbuf_setlen(&out, i);
+			strbuf_addstr(&out, "***");
+			strbuf_addbuf(&out, &rest);
+			strbuf_release(&rest);
+		}
+	}
+	return strbuf_detach(&out, NULL);
+}
+
 int catalog_open(struct catalog *c, const struct store *store, const char *location,
 		 struct strbuf *err)
 {
@@ -264,8 +319,16 @@ int catalog_open(struct catalog *c, const struct store *store, const char *locat
 			goto out;
 		} else if ((n == 10 && !strncmp(location, "postgresql", 10)) ||
 			   (n == 8 && !strncmp(location, "postgres", 8))) {
+			c->location = mask_password(location);
+#ifdef DATABUILD_WITH_POSTGRES
+			c->ops = &catalog_pg_ops;
+			if (catalog_pg_open(c, location, err) < 0)
+				goto out;
+			ret = 0;
+#else
 			strbuf_addf(err, "catalog '%s': the PostgreSQL backend is not built into "
-				    "this databuild", location);
+				    "this databuild", c->location);
+#endif
 			goto out;
 		} else {
 			strbuf_addf(err, "catalog '%s': unknown scheme '%.*s' (expected sqlite:PATH "

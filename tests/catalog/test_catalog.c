@@ -1,6 +1,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -10,6 +11,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef DATABUILD_WITH_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 #include "catalog/catalog.h"
 #include "catalog/lease.h"
@@ -24,6 +28,12 @@ static char *tmpdir;
 static struct store store;
 static struct catalog cat;
 static struct strbuf err = STRBUF_INIT;
+/*
+ * The catalog location every case opens: NULL (the store's SQLite file),
+ * or a fresh PostgreSQL database per case when the cases run against
+ * $DATABUILD_TEST_PG (a server URL such as postgresql://postgres@host:port/).
+ */
+static char *location;
 
 static void setup(void)
 {
@@ -33,7 +43,7 @@ static void setup(void)
 	tmpdir = xstrdup(tmpl);
 	strbuf_reset(&err);
 	ck_assert_msg(store_open(&store, tmpdir, &err) == 0, "%s", err.buf);
-	ck_assert_msg(catalog_open(&cat, &store, NULL, &err) == 0, "%s", err.buf);
+	ck_assert_msg(catalog_open(&cat, &store, location, &err) == 0, "%s", err.buf);
 }
 
 static void teardown(void)
@@ -44,6 +54,60 @@ static void teardown(void)
 	free(tmpdir);
 	strbuf_release(&err);
 }
+
+#ifdef DATABUILD_WITH_POSTGRES
+static char *pg_dbname;
+
+/* The server URL with its database replaced by db (the query string kept). */
+static char *pg_url(const char *db)
+{
+	const char *base = getenv("DATABUILD_TEST_PG");
+	const char *auth = strstr(base, "://");
+	const char *path = auth ? auth + 3 + strcspn(auth + 3, "/?") : base + strlen(base);
+	const char *query = strchr(path, '?');
+
+	return xstrfmt("%.*s/%s%s", (int)(path - base), base, db, query ? query : "");
+}
+
+static void pg_admin(const char *sql)
+{
+	PGconn *conn = PQconnectdb(getenv("DATABUILD_TEST_PG"));
+	PGresult *r;
+
+	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
+	r = PQexec(conn, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
+		      PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(conn);
+}
+
+/* A fresh database per case, dropped afterwards. */
+static void setup_pg(void)
+{
+	static int seq;
+	char *sql;
+
+	pg_dbname = xstrfmt("databuild_test_%ld_%d", (long)getpid(), seq++);
+	sql = xstrfmt("CREATE DATABASE %s", pg_dbname);
+	pg_admin(sql);
+	free(sql);
+	location = pg_url(pg_dbname);
+	setup();
+}
+
+static void teardown_pg(void)
+{
+	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_dbname);
+
+	teardown();
+	pg_admin(sql);
+	free(sql);
+	free(pg_dbname);
+	free(location);
+	pg_dbname = location = NULL;
+}
+#endif
 
 #define OK(expr) ck_assert_msg((expr) >= 0, "%s failed: %s", #expr, err.buf)
 
@@ -64,6 +128,9 @@ static void split(struct strvec *out, const char *list)
 		p = end ? end + 1 : NULL;
 	}
 }
+
+/* Called by produce() between beginning the run and publishing it, if set. */
+static void (*produce_hook)(void);
 
 /* Runs job producing outs (comma list) from ins (comma list), publishes; returns run id. */
 static char *produce(const char *job, const char *outs, const char *ins)
@@ -112,6 +179,8 @@ static char *produce(const char *job, const char *outs, const char *ins)
 	}
 	strvec_push(&m.config.args, "--date");
 	strvec_push(&m.config.env, "TZ=UTC");
+	if (produce_hook)
+		produce_hook();
 	OK(catalog_publish(&cat, &m, &err));
 	id = xstrdup(run.run_id);
 	manifest_release(&m);
@@ -185,8 +254,17 @@ START_TEST(test_open_locations)
 	ck_assert_str_eq(other.location, loc + 7);
 	catalog_close(&other);
 	ck_assert_int_eq(access(loc + 7, F_OK), 0);
-	ck_assert_int_eq(catalog_open(&other, &store, "postgresql://db/x", &err), -1);
-	ck_assert_ptr_nonnull(strstr(err.buf, "catalog 'postgresql://db/x': the PostgreSQL"));
+	/* nothing listens on port 1; the password never shows in messages */
+	ck_assert_int_eq(catalog_open(&other, &store, "postgresql://u:secret@127.0.0.1:1/x",
+				      &err), -1);
+	ck_assert_msg(strstr(err.buf, "catalog 'postgresql://u:***@127.0.0.1:1/x': "), "%s",
+		      err.buf);
+	ck_assert_msg(!strstr(err.buf, "secret"), "%s", err.buf);
+	strbuf_reset(&err);
+	ck_assert_int_eq(catalog_open(&other, &store,
+				      "postgres://127.0.0.1:1/x?user=u&password=secret", &err), -1);
+	ck_assert_msg(strstr(err.buf, "password=***'"), "%s", err.buf);
+	ck_assert_msg(!strstr(err.buf, "secret"), "%s", err.buf);
 	strbuf_reset(&err);
 	ck_assert_int_eq(catalog_open(&other, &store, "ftp://x", &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.buf, "unknown scheme 'ftp'"));
@@ -735,6 +813,90 @@ START_TEST(test_build_roundtrip)
 }
 END_TEST
 
+/* Begins a run of job "b" writing ref; the manifest to publish it with. */
+static void batch_manifest(struct manifest *m, const char *ref, const char *input)
+{
+	struct run_record run;
+	struct manifest_output *o;
+
+	run_record_init(&run);
+	run.job = xstrdup("b");
+	strvec_push(&run.outputs, ref);
+	OK(catalog_begin_run(&cat, &run, &err));
+	manifest_init(m);
+	m->run_id = xstrdup(run.run_id);
+	m->job = xstrdup("b");
+	m->start_time_us = run.start_us;
+	m->end_time_us = run.start_us + 5;
+	o = manifest_add_output(m, ref);
+	sha256_hex(m->run_id, strlen(m->run_id), o->sha256);
+	o->size = 3;
+	strvec_push(&m->config.outputs, ref);
+	if (input) {
+		struct manifest_input *in = manifest_add_input(m, input);
+
+		sha256_hex(input, strlen(input), in->sha256);
+		job_config_add_input(&m->config, DEP_MATERIALIZE, input);
+	}
+	run_record_release(&run);
+}
+
+/* Batches publish in order, all or nothing, also with an output twice. */
+START_TEST(test_publish_batch)
+{
+	struct manifest m[5];
+	const struct manifest *p[5];
+	struct ev_list evs = EV_LIST_INIT;
+	struct partition part;
+	struct strvec refs = STRVEC_INIT;
+	int64_t seq;
+
+	batch_manifest(&m[0], "b/x=1", NULL);
+	batch_manifest(&m[1], "b/y/z=2", "b/x=1");
+	batch_manifest(&m[2], "b/x=3", NULL);
+	batch_manifest(&m[3], "b/x=3", NULL);
+	batch_manifest(&m[4], "b/x=4", NULL);
+	for (int i = 0; i < 5; i++)
+		p[i] = &m[i];
+	OK(catalog_last_event_seq(&cat, &seq, &err));
+	evs.last_seq = seq;
+	OK(catalog_publish_batch(&cat, p, 2, &err));
+	OK(catalog_read_events(&cat, seq, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.types.nr, 4);
+	ck_assert_str_eq(evs.types.v[0], EV_PARTITION_PUBLISHED);
+	ck_assert_ptr_nonnull(strstr(evs.lines.v[0], "\"b/x=1\""));
+	ck_assert_str_eq(evs.types.v[1], EV_JOB_FINISHED);
+	ck_assert_ptr_nonnull(strstr(evs.lines.v[2], "\"b/y/z=2\""));
+	ck_assert_str_eq(evs.types.v[3], EV_JOB_FINISHED);
+	ev_list_release(&evs);
+	assert_status("b/y/z=2", PART_LIVE);
+	OK(catalog_lineage(&cat, "b/y/z=2", 0, &refs, &err));
+	ck_assert_int_eq(refs.nr, 1);
+	ck_assert_str_eq(refs.v[0], "b/x=1");
+	strvec_clear(&refs);
+	OK(catalog_list_children(&cat, "b/y", NULL, 0, &refs, &err));
+	ck_assert_int_eq(refs.nr, 1);
+	ck_assert_str_eq(refs.v[0], "z=2");
+	strvec_clear(&refs);
+
+	/* one output twice: the later manifest wins */
+	OK(catalog_publish_batch(&cat, p + 2, 2, &err));
+	ck_assert_int_eq(catalog_get_partition(&cat, "b/x=3", &part, &err), 1);
+	ck_assert_str_eq(part.run_id, m[3].run_id);
+	partition_release(&part);
+
+	/* an unknown run fails the whole batch */
+	free(m[3].run_id);
+	m[3].run_id = xstrdup("9999");
+	ck_assert_int_eq(catalog_publish_batch(&cat, p + 3, 2, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "cannot publish run '9999': unknown run"));
+	strbuf_reset(&err);
+	assert_status("b/x=4", PART_BUILDING);
+	for (int i = 0; i < 5; i++)
+		manifest_release(&m[i]);
+}
+END_TEST
+
 /* ---- events ---------------------------------------------------------- */
 
 static const struct events_case {
@@ -1112,7 +1274,7 @@ START_TEST(test_concurrent_writers)
 			struct strbuf e = STRBUF_INIT;
 
 			/* never touch the parent's connection in the child: a fresh one */
-			if (catalog_open(&mine, &store, NULL, &e) < 0)
+			if (catalog_open(&mine, &store, location, &e) < 0)
 				_exit(10);
 			cat = mine;
 			for (int i = 0; i < 60; i++) {
@@ -1155,11 +1317,13 @@ START_TEST(test_lease_in_process)
 	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=1", 0, &b, &err), 0);
 	ck_assert_ptr_null(b);
 	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=2", 0, &c2, &err), 1);
-	sha256_hex("x/y=1", 5, hex);
-	flock_lease_path(store.root, "x/y=1", &path);
-	ck_assert_ptr_nonnull(strstr(path.buf, "/locks/"));
-	ck_assert_ptr_nonnull(strstr(path.buf, hex));
-	ck_assert_int_eq(access(path.buf, F_OK), 0);
+	if (!location) {
+		sha256_hex("x/y=1", 5, hex);
+		flock_lease_path(store.root, "x/y=1", &path);
+		ck_assert_ptr_nonnull(strstr(path.buf, "/locks/"));
+		ck_assert_ptr_nonnull(strstr(path.buf, hex));
+		ck_assert_int_eq(access(path.buf, F_OK), 0);
+	}
 	catalog_lease_release(&cat, a);
 	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=1", 0, &b, &err), 1);
 	catalog_lease_release(&cat, b);
@@ -1211,11 +1375,15 @@ static pid_t lease_holder(const char *ref, int *ready_fd, int *go_fd)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
+		struct catalog mine;
 		struct lease *l;
 		struct strbuf e = STRBUF_INIT;
 		char ch = 'x';
 
-		if (catalog_lease_acquire(&cat, ref, 0, &l, &e) != 1)
+		/* its own handle: a process never shares the parent's connection */
+		if (catalog_open(&mine, &store, location, &e) < 0)
+			_exit(2);
+		if (catalog_lease_acquire(&mine, ref, 0, &l, &e) != 1)
 			_exit(3);
 		if (write(ready[1], &ch, 1) != 1)
 			_exit(4);
@@ -1304,26 +1472,251 @@ START_TEST(test_lease_not_inherited)
 }
 END_TEST
 
-static Suite *catalog_suite(void)
+/* ---- change notification ------------------------------------------- */
+
+START_TEST(test_watch)
 {
-	Suite *s = suite_create("catalog");
+	struct catalog other;
+	int fd = -2, n;
+
+	n = catalog_watch(&cat, &fd, &err);
+	OK(n);
+	ck_assert_int_eq(n, 0);
+	if (!location) {
+		/* SQLite cannot notify: callers re-check on a timer */
+		ck_assert_int_eq(fd, -1);
+		return;
+	}
+	ck_assert_int_ge(fd, 0);
+	OK(catalog_open(&other, &store, location, &err));
+	OK(catalog_set_status(&other, "w/p=1", PART_STALE, NULL, &err));
+	catalog_close(&other);
+	for (int i = 0; i < 100; i++) {  /* up to 10 s */
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		OK(n = catalog_watch(&cat, &fd, &err));
+		if (n)
+			break;
+		pfd.fd = fd;
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+	}
+	ck_assert_int_gt(n, 0);
+	/* consumed: nothing is pending any more */
+	ck_assert_int_eq(catalog_watch(&cat, &fd, &err), 0);
+}
+END_TEST
+
+/* The catalog's sockets (PostgreSQL connections) are close-on-exec. */
+START_TEST(test_sockets_not_inherited)
+{
+	struct lease *l = NULL;
+	int fd, sockets = 0;
+
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "cloexec", 0, &l, &err), 1);
+	OK(catalog_watch(&cat, &fd, &err));
+	for (fd = 3; fd < 1024; fd++) {
+		char link[64], target[256];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "socket:", 7))
+			continue;
+		sockets++;
+		ck_assert_msg(fcntl(fd, F_GETFD) & FD_CLOEXEC, "descriptor %d (%s) is inherited",
+			      fd, target);
+	}
+	if (location)
+		ck_assert_int_ge(sockets, 2);  /* the handle's and its lease connection */
+	catalog_lease_release(&cat, l);
+}
+END_TEST
+
+/* ---- schema (PostgreSQL) --------------------------------------------- */
+
+#ifdef DATABUILD_WITH_POSTGRES
+static void pg_exec(const char *conninfo, const char *sql)
+{
+	PGconn *conn = PQconnectdb(conninfo);
+	PGresult *r;
+
+	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
+	r = PQexec(conn, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
+		      PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(conn);
+}
+
+START_TEST(test_pg_schema)
+{
+	struct catalog again;
+	char *db = xstrfmt("%s_fresh", pg_dbname), *sql, *url = pg_url(db);
+	pid_t kids[4];
+
+	ck_assert_str_eq(cat.ops->name, "postgresql");
+	ck_assert_str_eq(cat.location, location);
+	OK(catalog_open(&again, &store, location, &err));
+	catalog_close(&again);
+
+	/* first opens of an empty database at once: one creates the schema */
+	sql = xstrfmt("CREATE DATABASE %s", db);
+	pg_admin(sql);
+	free(sql);
+	for (int k = 0; k < 4; k++) {
+		kids[k] = fork();
+		ck_assert_int_ge(kids[k], 0);
+		if (!kids[k]) {
+			struct catalog mine;
+			struct strbuf e = STRBUF_INIT;
+
+			if (catalog_open(&mine, &store, url, &e) < 0) {
+				fprintf(stderr, "%s\n", e.buf);
+				_exit(10);
+			}
+			catalog_close(&mine);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		int st;
+
+		ck_assert_int_eq(waitpid(kids[k], &st, 0), kids[k]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "opener %d failed", k);
+	}
+	/* a database with other tables is not taken over */
+	pg_exec(url, "DROP TABLE databuild_schema");
+	ck_assert_int_eq(catalog_open(&again, &store, url, &err), -1);
+	ck_assert_msg(strstr(err.buf, "not a databuild catalog"), "%s", err.buf);
+	strbuf_reset(&err);
+	sql = xstrfmt("DROP DATABASE %s WITH (FORCE)", db);
+	pg_admin(sql);
+	free(sql);
+
+	/* a newer schema is refused, naming the catalog */
+	pg_exec(location, "UPDATE databuild_schema SET version = 99");
+	ck_assert_int_eq(catalog_open(&again, &store, location, &err), -1);
+	ck_assert_msg(strstr(err.buf, "schema version 99 is newer"), "%s", err.buf);
+	ck_assert_msg(strstr(err.buf, location), "%s", err.buf);
+	strbuf_reset(&err);
+	free(url);
+	free(db);
+}
+END_TEST
+#endif
+
+/* ---- reconnecting (PostgreSQL) ---------------------------------------- */
+
+/* Restarts the server with $DATABUILD_TEST_PG_CTL. */
+static void restart_server(void)
+{
+	int st = system(getenv("DATABUILD_TEST_PG_CTL"));
+
+	ck_assert_msg(st == 0, "'%s' failed (%d)", getenv("DATABUILD_TEST_PG_CTL"), st);
+}
+
+static int count_type(const struct ev_list *l, const char *type)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < l->types.nr; i++)
+		n += !strcmp(l->types.v[i], type);
+	return n;
+}
+
+/*
+ * The server restarts under an open handle (before a begin, between a
+ * begin and its publish, before a read): every call reconnects and
+ * succeeds, and nothing is recorded twice.
+ */
+START_TEST(test_reconnect)
+{
+	const char *ctl = getenv("DATABUILD_TEST_PG_CTL");
+	struct ev_list evs = EV_LIST_INIT;
+	struct run_record r;
+	struct catalog other;
+	struct lease *held = NULL, *l = NULL;
+	char *first, *second;
+	int fd;
+
+	if (!location || !ctl || !*ctl) {
+		fprintf(stderr, "reconnect case skipped: DATABUILD_TEST_PG_CTL is not set\n");
+		return;
+	}
+	ck_assert_int_eq(catalog_lease_acquire(&cat, "re/held", 0, &held, &err), 1);
+	OK(catalog_watch(&cat, &fd, &err));
+	restart_server();
+	first = produce("j", "re/p=1", NULL);
+	/* the server dropped the lease with the session; reconnecting took it again */
+	OK(catalog_open(&other, &store, location, &err));
+	ck_assert_int_eq(catalog_lease_acquire(&other, "re/held", 0, &l, &err), 0);
+	catalog_close(&other);
+	catalog_lease_release(&cat, held);
+	produce_hook = restart_server;
+	second = produce("j", "re/p=2", "re/p=1");
+	produce_hook = NULL;
+	restart_server();
+	assert_status("re/p=2", PART_LIVE);
+	/* notifications may have been lost meanwhile: the watcher is told to re-read */
+	ck_assert_int_gt(catalog_watch(&cat, &fd, &err), 0);
+
+	ck_assert_str_eq(first, "1");
+	ck_assert_str_eq(second, "2");
+	ck_assert_int_eq(catalog_get_run(&cat, second, &r, &err), 1);
+	ck_assert_int_eq(r.status, RUN_SUCCEEDED);
+	run_record_release(&r);
+	ck_assert_int_eq(catalog_get_run(&cat, "3", &r, &err), 0);
+	run_record_release(&r);
+	OK(catalog_read_events(&cat, 0, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.types.nr, 6);
+	ck_assert_int_eq(count_type(&evs, EV_JOB_STARTED), 2);
+	ck_assert_int_eq(count_type(&evs, EV_PARTITION_PUBLISHED), 2);
+	ck_assert_int_eq(count_type(&evs, EV_JOB_FINISHED), 2);
+	ev_list_release(&evs);
+	free(first);
+	free(second);
+}
+END_TEST
+
+/*
+ * The cases of one backend: pg selects PostgreSQL (a database per case),
+ * which skips the cases about SQLite files.
+ */
+static void add_cases(Suite *s, int pg)
+{
+	void (*set)(void) = setup, (*tear)(void) = teardown;
 	TCase *tc;
 
+#ifdef DATABUILD_WITH_POSTGRES
+	if (pg) {
+		set = setup_pg;
+		tear = teardown_pg;
+	}
+#endif
 #define ADD(name) tcase_add_test(tc, name)
 #define ADD_LOOP(name, cases) tcase_add_loop_test(tc, name, 0, (int)ARRAY_SIZE(cases))
-	tc = tcase_create("schema");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	ADD(test_open_schema);
-	ADD(test_open_locations);
-	ADD_LOOP(test_corrupt, corrupt_cases);
-	ADD(test_migrate_from_v1);
-	suite_add_tcase(s, tc);
+#define NEW_TCASE(n) do { \
+		tc = tcase_create(pg ? n "-pg" : n); \
+		tcase_add_checked_fixture(tc, set, tear); \
+	} while (0)
+	if (!pg) {
+		NEW_TCASE("schema");
+		ADD(test_open_schema);
+		ADD(test_open_locations);
+		ADD_LOOP(test_corrupt, corrupt_cases);
+		ADD(test_migrate_from_v1);
+		suite_add_tcase(s, tc);
+	}
 
-	tc = tcase_create("tables");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	NEW_TCASE("tables");
+	tcase_set_timeout(tc, 60);
 	ADD_LOOP(test_partition_status_roundtrip, status_cases);
 	ADD(test_publish_roundtrip);
 	ADD(test_publish_unknown_run);
+	ADD(test_publish_batch);
 	ADD_LOOP(test_finish_run, finish_cases);
 	ADD(test_begin_over_dead_run);
 	ADD(test_build_roundtrip);
@@ -1332,29 +1725,60 @@ static Suite *catalog_suite(void)
 	ADD(test_append_events);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("lineage");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	NEW_TCASE("lineage");
 	ADD(test_taint_diamond);
 	ADD(test_taint_single_and_unknown);
 	ADD_LOOP(test_lineage, lineage_cases);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("listing");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	NEW_TCASE("listing");
 	tcase_set_timeout(tc, 120);
 	ADD_LOOP(test_list_paging, page_cases);
 	ADD(test_list_children);
 	ADD(test_concurrent_writers);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("leases");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	NEW_TCASE("leases");
+	tcase_set_timeout(tc, 60);
 	ADD(test_lease_in_process);
 	ADD(test_lease_thread_waits);
 	ADD(test_lease_two_processes);
 	ADD(test_lease_holder_killed);
-	ADD(test_lease_not_inherited);
+	if (!pg)
+		ADD(test_lease_not_inherited);
+	ADD(test_sockets_not_inherited);
+	ADD(test_watch);
 	suite_add_tcase(s, tc);
+
+#ifdef DATABUILD_WITH_POSTGRES
+	if (pg) {
+		NEW_TCASE("schema");
+		ADD(test_pg_schema);
+		suite_add_tcase(s, tc);
+	}
+#endif
+	if (pg) {
+		NEW_TCASE("reconnect");
+		tcase_set_timeout(tc, 120);
+		ADD(test_reconnect);
+		suite_add_tcase(s, tc);
+	}
+#undef NEW_TCASE
+}
+
+static Suite *catalog_suite(void)
+{
+	Suite *s = suite_create("catalog");
+
+	add_cases(s, 0);
+#ifdef DATABUILD_WITH_POSTGRES
+	if (getenv("DATABUILD_TEST_PG") && *getenv("DATABUILD_TEST_PG"))
+		add_cases(s, 1);
+	else
+		fprintf(stderr, "PostgreSQL cases skipped: DATABUILD_TEST_PG is not set\n");
+#else
+	fprintf(stderr, "PostgreSQL cases skipped: the PostgreSQL backend is not built\n");
+#endif
 	return s;
 }
 

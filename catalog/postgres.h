@@ -1,0 +1,39 @@
+#ifndef DATABUILD_CATALOG_POSTGRES_H
+#define DATABUILD_CATALOG_POSTGRES_H
+
+#include "catalog/catalog.h"
+
+/*
+ * The PostgreSQL backend (internal to catalog/; callers use catalog_open
+ * with a "postgresql://" or "postgres://" location).
+ *
+ * Same tables and semantics as the SQLite backend. Writers are serialised
+ * by a transaction-level advisory lock, so event seqs are committed in
+ * order, and every write transaction sends NOTIFY databuild (catalog_watch
+ * listens for it). Leases are session advisory locks held on a second
+ * connection owned by the handle: the server drops them when the holder's
+ * process dies. A statement that fails because the connection was lost is
+ * retried once after reconnecting (backoff from 50 ms doubling to 2 s, for
+ * at most $DATABUILD_PG_RECONNECT_S seconds, default 60); a retried begin,
+ * publish or finish that had in fact committed succeeds without recording
+ * anything twice. An append_event(s) whose COMMIT was lost in flight may
+ * be recorded twice.
+ */
+extern const struct catalog_ops catalog_pg_ops;
+
+/*
+ * Opens c (c->location already set to the location as printed in
+ * messages, its password masked) on conninfo, the location as given
+ * (passed to PQconnectdb unchanged; the backend keeps its own copy).
+ * Creates the schema in an empty database.
+ */
+int catalog_pg_open(struct catalog *c, const char *conninfo, struct strbuf *err);
+
+/* The schema version this build writes (table databuild_schema). */
+#define CATALOG_PG_VERSION 1
+/* Advisory lock class of the catalog ("dbLD"); the second key picks the lock. */
+#define CATALOG_PG_LOCK_CLASS 1684163652
+#define CATALOG_PG_LOCK_WRITE 1
+#define CATALOG_PG_LOCK_SCHEMA 2
+
+#endif
