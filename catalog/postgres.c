@@ -2917,20 +2917,62 @@ static int migrate(struct catalog *c, struct strbuf *err)
 	return 0;
 }
 
+/* How long a first connection keeps trying a server that does not answer. */
+#define OPEN_NO_RESPONSE_S 5
+
+/*
+ * The first connection of a handle. A server that is restarting (it
+ * answers but rejects connections, or closes them: starting up, shutting
+ * down) is waited for as a lost connection is, up to
+ * $DATABUILD_PG_RECONNECT_S; one that does not answer at all for
+ * OPEN_NO_RESPONSE_S (a restart's gap between stop and start, not a wrong
+ * address for a minute); anything else (authentication, a missing
+ * database, a bad URL) fails at once.
+ */
+static PGconn *connect_open(struct catalog *c, const char *conninfo, struct strbuf *err)
+{
+	int64_t start = now_us(), limit = (int64_t)reconnect_limit_s() * 1000000;
+	long delay_ms = 50;
+	char *msg = NULL;
+	PGconn *conn;
+
+	for (;;) {
+		int64_t deadline = start;
+		PGPing ping;
+
+		free(msg);
+		msg = NULL;
+		if ((conn = connect_once(conninfo, &msg)))
+			return conn;
+		ping = PQping(conninfo);
+		if (ping == PQPING_REJECT || strstr(msg, "closed the connection unexpectedly") ||
+		    strstr(msg, "starting up") || strstr(msg, "shutting down"))
+			deadline = start + limit;
+		else if (ping == PQPING_NO_RESPONSE)
+			deadline = start + (limit < OPEN_NO_RESPONSE_S * 1000000LL ? limit :
+					    OPEN_NO_RESPONSE_S * 1000000LL);
+		if (now_us() + delay_ms * 1000 > deadline)
+			break;
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		delay_ms = delay_ms * 2 > 2000 ? 2000 : delay_ms * 2;
+	}
+	strbuf_addf(err, "catalog '%s': cannot connect: %s", c->location, msg);
+	free(msg);
+	return NULL;
+}
+
 int catalog_pg_open(struct catalog *c, const char *conninfo, struct strbuf *err)
 {
 	struct pg *p = xcalloc(1, sizeof(*p));
-	char *msg = NULL;
 	int ok;
 
 	c->impl = p;
 	p->conninfo = xstrdup(conninfo);
 	pthread_mutex_init(&p->lease_mu, NULL);
-	if (!(p->conn = connect_once(conninfo, &msg))) {
-		strbuf_addf(err, "catalog '%s': cannot connect: %s", c->location, msg);
-		free(msg);
+	if (!(p->conn = connect_open(c, conninfo, err)))
 		goto fail;
-	}
 	ok = exec_sql(c, "BEGIN; SELECT pg_advisory_xact_lock(1684163652, 2)", err) == 0 &&
 	     migrate(c, err) == 0 && exec_sql(c, "COMMIT", err) == 0;
 	if (!ok)
