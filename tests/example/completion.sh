@@ -65,6 +65,9 @@ check "databuild plan --format m" mermaid
 check "databuild plan --format=" text json mermaid dot bash ninja
 check "databuild build --freshness " presence keys
 check "databuild ls --status f" failed
+check "databuild --executor " local slurm
+check "databuild --executor=s" slurm
+check "databuild --executor slurm --slurm-opt --mem=1G bu" build
 # refs complete a segment at a time, like paths
 check "$gs cat " categorized/ leaderboard/ reviews/ summaries/
 check "$gs cat rev" reviews/
@@ -78,5 +81,6 @@ check "$gs build summaries/category=n" news/
 check "$gs build summaries/category=news/" news/date=2024-01-02
 check "$gs path leader" leaderboard/
 check "$gs --store=$S ls leaderboard/" leaderboard/date=2024-01-02
+check "$gs --executor slurm cat reviews/da" reviews/date=2024-01-01 reviews/date=2024-01-02
 check "$gs cat nothing/"
 pass "completion of commands, flags, values and refs"
