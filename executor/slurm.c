@@ -16,8 +16,10 @@
  * The Slurm backend: each run is one Slurm job, started by an `srun`
  * child of this process (about 30 ms per job on an idle controller, where
  * `sbatch` plus polling costs about a second: docs/design/executor.md).
- * srun forwards the JobConfig on its stdin to the job and the job's stdout
- * and stderr to the run's log; `--export=ALL` carries the environment,
+ * srun forwards the JobConfig on its stdin to the job. The job's stdout
+ * and stderr are written by slurmstepd straight into the run's log on the
+ * shared store (task_output below); srun appends its own lines to the same
+ * log. `--export=ALL` carries the environment,
  * `--chdir` the graph's directory, `--time` the job's timeout_s rounded up
  * to minutes. The job name is unique per run, so `scancel --name` finds
  * it. srun exits with the job's status, or 128 + N for signal N: the line
@@ -29,6 +31,55 @@
 #define TAIL_BYTES 8192
 
 extern char **environ;
+
+/*
+ * Sets *pattern to the srun --output pattern that makes slurmstepd write
+ * the task's stdout and stderr into log_path itself (NULL: srun forwards
+ * them). Returns 0, or -1 with err set. Through srun's I/O
+ * forwarding (the default, and also for an --output without a per-task
+ * specifier) the last lines of a task killed by a signal are often lost.
+ * Only a pattern holding %t is opened on the task's node, so the log's
+ * directory holds `.task0`, a symlink to itself, and the pattern is
+ * DIR/.task%t/NAME; a literal '%' is doubled. A path with a backslash
+ * (which turns off all replacement) gets srun's forwarding.
+ */
+static int task_output(const char *log_path, char **pattern, struct strbuf *err)
+{
+	const char *slash = strrchr(log_path, '/');
+	struct strbuf pat = STRBUF_INIT, link = STRBUF_INIT;
+	char target[8];
+	ssize_t len;
+
+	*pattern = NULL;
+	if (!slash || strchr(log_path, '\\'))
+		return 0;
+	strbuf_add(&link, log_path, slash - log_path);
+	strbuf_addstr(&link, "/.task0");
+	if (symlink(".", link.buf) < 0 && errno != EEXIST) {
+		strbuf_addf(err, "cannot create '%s': %s", link.buf, strerror(errno));
+		goto fail;
+	}
+	len = readlink(link.buf, target, sizeof(target));
+	if (len != 1 || target[0] != '.') {
+		strbuf_addf(err, "'%s' is not a symlink to '.' (the Slurm backend's log link)",
+			    link.buf);
+		goto fail;
+	}
+	for (const char *p = log_path; *p; p++) {
+		if (p == slash)
+			strbuf_addstr(&pat, "/.task%t");
+		if (*p == '%')
+			strbuf_addch(&pat, '%');
+		strbuf_addch(&pat, *p);
+	}
+	strbuf_release(&link);
+	*pattern = strbuf_detach(&pat, NULL);
+	return 0;
+fail:
+	strbuf_release(&link);
+	strbuf_release(&pat);
+	return -1;
+}
 
 /* Slurm variables that would make srun start a step of the caller's own job. */
 static int inherited_job(const char *entry)
@@ -44,8 +95,11 @@ static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	pid_t pid = -1;
+	char *output;
 	int r, ret = -1;
 
+	if (task_output(n->log_path, &output, err) < 0)
+		return -1;	/* nothing acquired yet */
 	free(n->slurm_name);
 	n->slurm_name = xstrfmt("databuild-%s-%ld-%s", n->run_id, (long)getpid(), x->host);
 	strvec_push(&argv, "srun");
@@ -60,6 +114,10 @@ static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 	strvec_push(&argv, "--ntasks=1");
 	strvec_push(&argv, "--export=ALL");
 	strvec_pushf(&argv, "--chdir=%s", x->g->dir);
+	if (output) {
+		strvec_pushf(&argv, "--output=%s", output);
+		strvec_push(&argv, "--open-mode=append");
+	}
 	strvec_push(&argv, "--");
 	strvec_copy(&argv, &n->job->exec);
 	strvec_copy(&argv, &cfg->args);
@@ -83,6 +141,7 @@ out:
 	strvec_clear(&argv);
 	strvec_clear(&env);
 	strvec_clear(&all);
+	free(output);
 	return ret;
 }
 
