@@ -3,7 +3,6 @@
 
 #include <limits.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sys/types.h>
 #include "core/buildkey.h"
 #include "core/manifest.h"
@@ -137,14 +136,15 @@ struct xrun {
 /* spawn.c: starts n's run (catalog_begin_run, staging, log, posix_spawn). */
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err);
 /*
- * spawn.c, for the backends: file actions and attributes of a run's child
- * (stdin in_fd, stdout+stderr log_fd, nothing else inherited, cwd dir, own
- * process group, empty mask, default dispositions); the caller destroys both.
+ * spawn.c, for the backends: starts argv (argv[0] looked up in PATH when
+ * search is set) with envp as a run's child: stdin in_fd, stdout and
+ * stderr log_fd, no other descriptor inherited, cwd dir, its own process
+ * group, an empty signal mask and default dispositions. Sets n->pid and
+ * n->pidfd. Returns 0, or -1 with err set ("cannot run 'ARGV0': ...");
+ * nothing is left running then.
  */
-void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in_fd,
-		 int log_fd, const char *dir);
-/* spawn.c: n->pid = pid and its pidfd; on failure kills and reaps it, -1 with err. */
-int spawn_watch(struct xnode *n, pid_t pid, struct strbuf *err);
+int spawn_child(struct xnode *n, const char *const *argv, const char *const *envp, int search,
+		int in_fd, int log_fd, const char *dir, struct strbuf *err);
 /* spawn.c: the job's argv / envp for a run (exposed for executor_exec). */
 void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *env);
 

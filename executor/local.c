@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,27 +19,12 @@ static int local_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 {
 	const struct job_config *cfg = &n->gn->config;
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	pid_t pid = -1;
-	int r, ret = -1;
+	int ret;
 
 	strvec_copy(&argv, &n->job->exec);
 	strvec_copy(&argv, &cfg->args);
 	xrun_exec_env(n, x->s, &env);
-	spawn_setup(&fa, &attr, in_fd, log_fd, x->g->dir);
-	r = posix_spawn(&pid, argv.v[0], &fa, &attr, (char *const *)argv.v,
-			(char *const *)env.v);
-	if (r) {
-		strbuf_addf(err, "cannot run '%s': %s", argv.v[0], strerror(r));
-		goto out;
-	}
-	if (spawn_watch(n, pid, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
+	ret = spawn_child(n, argv.v, env.v, 0, in_fd, log_fd, x->g->dir, err);
 	strvec_clear(&argv);
 	strvec_clear(&env);
 	return ret;

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,14 +91,11 @@ static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 {
 	const struct job_config *cfg = &n->gn->config;
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT, all = STRVEC_INIT;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	pid_t pid = -1;
 	char *output;
-	int r, ret = -1;
+	int ret;
 
 	if (task_output(n->log_path, &output, err) < 0)
-		return -1;	/* nothing acquired yet */
+		return -1;
 	free(n->slurm_name);
 	n->slurm_name = xstrfmt("databuild-%s-%ld-%s", n->run_id, (long)getpid(), x->host);
 	strvec_push(&argv, "srun");
@@ -126,18 +122,7 @@ static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 		if (!inherited_job(all.v[i]))
 			strvec_push(&env, all.v[i]);
 
-	spawn_setup(&fa, &attr, in_fd, log_fd, x->g->dir);
-	r = posix_spawnp(&pid, "srun", &fa, &attr, (char *const *)argv.v, (char *const *)env.v);
-	if (r) {
-		strbuf_addf(err, "cannot run 'srun' for job '%s': %s", n->gn->job, strerror(r));
-		goto out;
-	}
-	if (spawn_watch(n, pid, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
+	ret = spawn_child(n, argv.v, env.v, 1, in_fd, log_fd, x->g->dir, err);
 	strvec_clear(&argv);
 	strvec_clear(&env);
 	strvec_clear(&all);

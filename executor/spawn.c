@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +90,8 @@ out:
 	return fd;
 }
 
-void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in_fd,
-		 int log_fd, const char *dir)
+static void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in_fd,
+			int log_fd, const char *dir)
 {
 	sigset_t none, deflt;
 	static const int defaults[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
@@ -115,8 +116,21 @@ void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in
 				 POSIX_SPAWN_SETSIGDEF);
 }
 
-int spawn_watch(struct xnode *n, pid_t pid, struct strbuf *err)
+int spawn_child(struct xnode *n, const char *const *argv, const char *const *envp, int search,
+		int in_fd, int log_fd, const char *dir, struct strbuf *err)
 {
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int r, ret = -1;
+
+	spawn_setup(&fa, &attr, in_fd, log_fd, dir);
+	r = (search ? posix_spawnp : posix_spawn)(&pid, argv[0], &fa, &attr, (char *const *)argv,
+						  (char *const *)envp);
+	if (r) {
+		strbuf_addf(err, "cannot run '%s': %s", argv[0], strerror(r));
+		goto out;
+	}
 	n->pid = pid;
 	n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (n->pidfd < 0) {
@@ -124,9 +138,13 @@ int spawn_watch(struct xnode *n, pid_t pid, struct strbuf *err)
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return ret;
 }
 
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
