@@ -12,10 +12,14 @@
 #include <time.h>
 
 #include "catalog/postgres.h"
+#include "catalog/rows.h"
 #include "core/array.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/strmap.h"
+
+/* The row operations rows.c runs the shared rules with (defined below). */
+static const struct catalog_rows pg_rows;
 
 /*
  * Schema history, as catalog/sqlite.c's: never edit a released step, add
@@ -739,49 +743,7 @@ static int write_tx(struct catalog *c, int (*fn)(struct catalog *c, void *arg, s
 /* ---- helpers shared with the SQLite backend's semantics -------------- */
 
 /* Length of the directory part of s[0..n) (up to its last '/'), 0 if none. */
-static size_t dir_len(const char *s, size_t n)
-{
-	while (n && s[n - 1] != '/')
-		n--;
-	return n ? n - 1 : 0;
-}
-
 /* A run id is the decimal text of a positive integer. 0 if malformed. */
-static int64_t parse_run_id(const char *s)
-{
-	int64_t v = 0;
-
-	if (!s || !*s || *s == '0')
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
-static int run_id_or_fail(struct catalog *c, const char *run_id, int64_t *id,
-			  struct strbuf *err)
-{
-	*id = parse_run_id(run_id);
-	if (*id)
-		return 0;
-	strbuf_addf(err, "catalog '%s': invalid run id '%s' (expected a positive integer)",
-		    c->location, run_id ? run_id : "");
-	return -1;
-}
-
-static char *json_take(cJSON *o)
-{
-	char *text = cJSON_PrintUnformatted(o);
-
-	cJSON_Delete(o);
-	if (!text)
-		abort();
-	return text;
-}
-
 /* ---- events ---------------------------------------------------------- */
 
 static int ev_insert(struct catalog *c, int64_t time_us, int64_t build_id, const char *type,
@@ -987,7 +949,7 @@ static int pg_list_children(struct catalog *c, const char *dir, const char *afte
 static int ensure_partition(struct catalog *c, const char *ref, enum part_status status,
 			    int64_t t, int *created, struct strbuf *err)
 {
-	size_t dlen = dir_len(ref, strlen(ref));
+	size_t dlen = rows_dir_len(ref, strlen(ref));
 	struct args a;
 	long nch;
 	int rc;
@@ -1007,8 +969,8 @@ static int ensure_partition(struct catalog *c, const char *ref, enum part_status
 	if (!nch)
 		return 0;
 	/* New partition: record its dataset and their ancestors, deepest first. */
-	for (size_t n = dlen; n; n = dir_len(ref, n)) {
-		size_t plen = dir_len(ref, n);
+	for (size_t n = dlen; n; n = rows_dir_len(ref, n)) {
+		size_t plen = rows_dir_len(ref, n);
 		struct strbuf name = STRBUF_INIT;
 
 		strbuf_add(&name, ref + plen + (plen ? 1 : 0), n - plen - (plen ? 1 : 0));
@@ -1036,7 +998,7 @@ static int ensure_partition(struct catalog *c, const char *ref, enum part_status
 static int send_ensure_partition(struct catalog *c, const char *ref, enum part_status status,
 				 int64_t t, struct strbuf *err)
 {
-	size_t dlen = dir_len(ref, strlen(ref));
+	size_t dlen = rows_dir_len(ref, strlen(ref));
 	struct args a;
 
 	args_init(&a);
@@ -1047,8 +1009,8 @@ static int send_ensure_partition(struct catalog *c, const char *ref, enum part_s
 	a_int(&a, t);
 	if (pipe_send(c, ST_PART_INSERT, &a, err) < 0)
 		return -1;
-	for (size_t n = dlen; n; n = dir_len(ref, n)) {
-		size_t plen = dir_len(ref, n);
+	for (size_t n = dlen; n; n = rows_dir_len(ref, n)) {
+		size_t plen = rows_dir_len(ref, n);
 		struct strbuf name = STRBUF_INIT;
 
 		strbuf_add(&name, ref + plen + (plen ? 1 : 0), n - plen - (plen ? 1 : 0));
@@ -1064,46 +1026,52 @@ static int send_ensure_partition(struct catalog *c, const char *ref, enum part_s
 }
 
 /* Forgets ref, and every dataset above it left without partitions. */
-static int forget_partition(struct catalog *c, const char *ref, struct strbuf *err)
+static int delete_partition(struct catalog *c, const char *ref, struct strbuf *err)
 {
-	struct strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
 	struct args a;
-	int ret = -1;
+	int rc;
 
 	args_init(&a);
 	a_text(&a, ref);
-	if (exec_stmt(c, ST_PART_DELETE, &a, NULL, err) < 0)
-		goto out;
-	for (size_t n = dir_len(ref, strlen(ref)); n; n = dir_len(ref, n)) {
-		PGresult *r;
-		int any;
+	rc = exec_stmt(c, ST_PART_DELETE, &a, NULL, err);
+	args_release(&a);
+	return rc;
+}
 
-		strbuf_reset(&lo);
-		strbuf_reset(&hi);
-		strbuf_add(&lo, ref, n);
-		strbuf_addch(&lo, '/');
-		strbuf_add(&hi, ref, n);
-		strbuf_addch(&hi, '/' + 1);
-		args_release(&a);
-		a_text(&a, lo.buf);
-		a_text(&a, hi.buf);
-		if (!(r = query(c, ST_DS_ANY, &a, err)))
-			goto out;
-		any = PQntuples(r) > 0;
+static int dataset_used(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+{
+	struct strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
+	struct args a;
+	PGresult *r;
+	int rc = -1;
+
+	strbuf_add(&lo, dir, len);
+	strbuf_addch(&lo, '/');
+	strbuf_add(&hi, dir, len);
+	strbuf_addch(&hi, '/' + 1);
+	args_init(&a);
+	a_text(&a, lo.buf);
+	a_text(&a, hi.buf);
+	if ((r = query(c, ST_DS_ANY, &a, err))) {
+		rc = PQntuples(r) > 0;
 		PQclear(r);
-		if (any)
-			break;
-		args_release(&a);
-		a_textn(&a, ref, n);
-		if (exec_stmt(c, ST_DS_DELETE, &a, NULL, err) < 0)
-			goto out;
 	}
-	ret = 0;
-out:
 	args_release(&a);
 	strbuf_release(&lo);
 	strbuf_release(&hi);
-	return ret;
+	return rc;
+}
+
+static int delete_dataset(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+{
+	struct args a;
+	int rc;
+
+	args_init(&a);
+	a_textn(&a, dir, len);
+	rc = exec_stmt(c, ST_DS_DELETE, &a, NULL, err);
+	args_release(&a);
+	return rc;
 }
 
 static int update_status(struct catalog *c, const char *ref, enum part_status status,
@@ -1122,20 +1090,6 @@ static int update_status(struct catalog *c, const char *ref, enum part_status st
 	return rc;
 }
 
-static const char *status_event(enum part_status st)
-{
-	switch (st) {
-	case PART_STALE:
-		return EV_PARTITION_STALE;
-	case PART_TAINTED:
-		return EV_PARTITION_TAINTED;
-	case PART_FAILED:
-		return EV_PARTITION_FAILED;
-	default:
-		return NULL;
-	}
-}
-
 struct set_status_args {
 	const char *ref;
 	enum part_status status;
@@ -1145,27 +1099,8 @@ struct set_status_args {
 static int set_status_tx(struct catalog *c, void *arg, struct strbuf *err)
 {
 	struct set_status_args *s = arg;
-	int64_t t = now_us();
-	const char *ev = status_event(s->status);
-	char *payload = NULL;
-	int rc;
 
-	if (s->status == PART_MISSING)
-		return forget_partition(c, s->ref, err);
-	if (ensure_partition(c, s->ref, s->status, t, NULL, err) < 0 ||
-	    update_status(c, s->ref, s->status, s->error, t, err) < 0)
-		return -1;
-	if (!ev)
-		return 0;
-	if (s->error) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "error", s->error);
-		payload = json_take(o);
-	}
-	rc = ev_insert(c, t, 0, ev, s->ref, 0, payload, NULL, err);
-	free(payload);
-	return rc;
+	return rows_set_status(c, &pg_rows, s->ref, s->status, s->error, now_us(), err);
 }
 
 static int pg_set_status(struct catalog *c, const char *ref, enum part_status status,
@@ -1248,8 +1183,8 @@ static int pg_begin_build(struct catalog *c, const struct strvec *refs,
 		cJSON_AddItemToArray(arr, cJSON_CreateString(refs->v[i]));
 	cJSON_AddItemReferenceToObject(payload, "refs", arr);
 	cJSON_AddStringToObject(payload, "requester", b.requester);
-	payload_json = json_take(payload);
-	refs_json = json_take(arr);
+	payload_json = rows_json_take(payload);
+	refs_json = rows_json_take(arr);
 	b.refs_json = refs_json;
 	b.payload = payload_json;
 	ret = write_tx(c, begin_build_tx, &b, err);
@@ -1298,21 +1233,11 @@ static int pg_finish_build(struct catalog *c, int64_t build_id, const char *stat
 	int ret;
 
 	cJSON_AddStringToObject(o, "status", status);
-	payload = json_take(o);
+	payload = rows_json_take(o);
 	b.payload = payload;
 	ret = write_tx(c, finish_build_tx, &b, err);
 	free(payload);
 	return ret;
-}
-
-static void strvec_from_json(struct strvec *out, const char *text)
-{
-	cJSON *arr = text ? cJSON_Parse(text) : NULL, *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it))
-			strvec_push(out, it->valuestring);
-	cJSON_Delete(arr);
 }
 
 static int pg_get_build(struct catalog *c, int64_t build_id, struct build_record *out,
@@ -1330,7 +1255,7 @@ static int pg_get_build(struct catalog *c, int64_t build_id, struct build_record
 	rc = PQntuples(r) > 0;
 	if (rc) {
 		out->id = col_i64(r, 0, 0);
-		strvec_from_json(&out->refs, PQgetvalue(r, 0, 1));
+		rows_strvec_from_json(&out->refs, PQgetvalue(r, 0, 1));
 		out->requester = col_dup(r, 0, 2);
 		out->status = col_dup(r, 0, 3);
 		out->start_us = col_i64(r, 0, 4);
@@ -1342,20 +1267,20 @@ static int pg_get_build(struct catalog *c, int64_t build_id, struct build_record
 
 /* ---- runs ------------------------------------------------------------ */
 
-struct run_row {
-	struct run_record r;
-	char *prior;  /* JSON: the outputs' state before the run */
-};
-
-static int get_run_row(struct catalog *c, int64_t id, struct run_row *row, struct strbuf *err)
+/*
+ * Run id into r (run_record_init'ed here) and, if prior is not NULL, the
+ * outputs' state before the run (JSON) into *prior: 1, 0 if none, -1.
+ */
+static int get_run_row(struct catalog *c, int64_t id, struct run_record *r, char **prior,
+		       struct strbuf *err)
 {
-	struct run_record *r = &row->r;
 	struct args a;
 	PGresult *res;
 	int st;
 
 	run_record_init(r);
-	row->prior = NULL;
+	if (prior)
+		*prior = NULL;
 	args_init(&a);
 	a_int(&a, id);
 	if (!(res = query(c, ST_RUN_GET, &a, err)))
@@ -1377,35 +1302,19 @@ static int get_run_row(struct catalog *c, int64_t id, struct run_row *row, struc
 	r->exit_status = (int)col_i64(res, 0, 9);
 	r->log_path = col_dup(res, 0, 10);
 	r->error = col_dup(res, 0, 11);
-	strvec_from_json(&r->outputs, PQgetvalue(res, 0, 12));
-	row->prior = col_dup(res, 0, 13);
+	rows_strvec_from_json(&r->outputs, PQgetvalue(res, 0, 12));
+	if (prior)
+		*prior = col_dup(res, 0, 13);
 	PQclear(res);
 	return 1;
-}
-
-static void run_row_release(struct run_row *row)
-{
-	run_record_release(&row->r);
-	free(row->prior);
-	row->prior = NULL;
 }
 
 static int pg_get_run(struct catalog *c, const char *run_id, struct run_record *out,
 		      struct strbuf *err)
 {
-	struct run_row row;
-	int64_t id = parse_run_id(run_id);
-	int rc;
+	int64_t id = rows_parse_run_id(run_id);
 
-	if (!id)
-		return 0;
-	rc = get_run_row(c, id, &row, err);
-	if (rc > 0) {
-		*out = row.r;
-		run_record_init(&row.r);
-	}
-	run_row_release(&row);
-	return rc;
+	return id ? get_run_row(c, id, out, NULL, err) : 0;
 }
 
 struct begin_run_args {
@@ -1437,27 +1346,12 @@ static int begin_run_tx(struct catalog *c, void *arg, struct strbuf *err)
 	}
 	for (size_t i = 0; i < run->outputs.nr; i++) {
 		struct partition p;
-		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddItemToArray(outs, cJSON_CreateString(run->outputs.v[i]));
-		cJSON_AddItemToArray(prior, o);
 		partition_init(&p);
 		rc = pg_get_partition(c, run->outputs.v[i], &p, err);
-		/* as in the SQLite backend: what came before a dead run is unknown */
-		if (p.status == PART_BUILDING) {
-			p.status = p.published_run ? PART_STALE : PART_MISSING;
-			free(p.run_id);
-			p.run_id = p.published_run ? xstrdup(p.published_run) : NULL;
-		}
-		cJSON_AddStringToObject(o, "ref", run->outputs.v[i]);
-		cJSON_AddStringToObject(o, "status", part_status_name(p.status));
-		if (p.run_id)
-			cJSON_AddStringToObject(o, "run_id", p.run_id);
-		if (p.job)
-			cJSON_AddStringToObject(o, "job", p.job);
-		if (p.error)
-			cJSON_AddStringToObject(o, "error", p.error);
-		json_add_int64(o, "updated_us", p.updated_us);
+		if (rc >= 0)
+			rows_prior_add(prior, run->outputs.v[i], &p);
 		partition_release(&p);
 		if (rc < 0)
 			goto out;
@@ -1517,7 +1411,7 @@ static int begin_run_tx(struct catalog *c, void *arg, struct strbuf *err)
 		cJSON_AddStringToObject(payload, "host", run->host);
 	if (run->log_path || b->log_path)
 		cJSON_AddStringToObject(payload, "log", run->log_path ? run->log_path : b->log_path);
-	payload_json = json_take(payload);
+	payload_json = rows_json_take(payload);
 	a_int(&a, b->t);
 	a_id(&a, run->build_id);
 	a_text(&a, EV_JOB_STARTED);
@@ -1545,7 +1439,7 @@ static int pg_begin_run(struct catalog *c, struct run_record *run, struct strbuf
 	int ret = -1;
 
 	if (run->run_id) {
-		if (run_id_or_fail(c, run->run_id, &b.id, err) < 0)
+		if (rows_run_id(c, run->run_id, &b.id, err) < 0)
 			return -1;
 		b.given = 1;
 	}
@@ -1578,7 +1472,7 @@ static int pg_set_run_pid(struct catalog *c, const char *run_id, long pid,
 	long nch;
 	int rc;
 
-	if (run_id_or_fail(c, run_id, &id, err) < 0)
+	if (rows_run_id(c, run_id, &id, err) < 0)
 		return -1;
 	args_init(&a);
 	a_int(&a, id);
@@ -1610,91 +1504,6 @@ static int finish_run_row(struct catalog *c, int64_t id, enum run_status status,
 	return rc;
 }
 
-/* 1 if ref is still held by run id (its partition's run_id), 0 if not, -1 error. */
-static int held_by(struct catalog *c, const char *ref, int64_t id, struct strbuf *err)
-{
-	struct partition p;
-	int rc;
-
-	partition_init(&p);
-	rc = pg_get_partition(c, ref, &p, err);
-	if (rc > 0)
-		rc = parse_run_id(p.run_id) == id && p.status == PART_BUILDING;
-	partition_release(&p);
-	return rc;
-}
-
-/* As in the SQLite backend: 1 if the data of ref differs from its row. */
-static int data_differs(struct catalog *c, const char *ref, struct strbuf *err)
-{
-	struct partition p;
-	struct strbuf path = STRBUF_INIT, herr = STRBUF_INIT;
-	char hex[SHA256_HEX_SIZE];
-	int rc;
-
-	partition_init(&p);
-	rc = pg_get_partition(c, ref, &p, err);
-	if (rc > 0) {
-		store_data_path(c->store, ref, &path);
-		rc = sha256_file(path.buf, hex, NULL, &herr) < 0 || strcmp(hex, p.sha256) ? 1 : 0;
-	}
-	partition_release(&p);
-	strbuf_release(&path);
-	strbuf_release(&herr);
-	return rc;
-}
-
-static int restore_output(struct catalog *c, const cJSON *o, int64_t id, int64_t t,
-			  int check_data, struct strbuf *err)
-{
-	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "ref");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-	const cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run_id");
-	const cJSON *job = cJSON_GetObjectItemCaseSensitive(o, "job");
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(o, "error");
-	const cJSON *upd = cJSON_GetObjectItemCaseSensitive(o, "updated_us");
-	char *why = NULL;
-	struct args a;
-	int status, rc;
-
-	if (!cJSON_IsString(ref) || !cJSON_IsString(st))
-		return 0;
-	if ((rc = held_by(c, ref->valuestring, id, err)) <= 0)
-		return rc;
-	status = part_status_parse(st->valuestring);
-	if (status <= PART_MISSING)
-		return forget_partition(c, ref->valuestring, err);
-	if (status == PART_LIVE && check_data) {
-		if ((rc = data_differs(c, ref->valuestring, err)) < 0)
-			return -1;
-		if (rc) {
-			status = PART_STALE;
-			why = xstrfmt("data of '%s' differs from its manifest after run %lld was "
-				      "interrupted", ref->valuestring, (long long)id);
-		}
-	}
-	args_init(&a);
-	a_text(&a, ref->valuestring);
-	a_text(&a, part_status_name((enum part_status)status));
-	a_id(&a, cJSON_IsString(run) ? parse_run_id(run->valuestring) : 0);
-	a_text(&a, cJSON_IsString(job) ? job->valuestring : NULL);
-	a_text(&a, why ? why : cJSON_IsString(error) ? error->valuestring : NULL);
-	a_int(&a, why ? t : cJSON_IsNumber(upd) ? (int64_t)upd->valuedouble : t);
-	rc = exec_stmt(c, ST_PART_RESTORE, &a, NULL, err);
-	args_release(&a);
-	if (rc == 0 && why) {
-		cJSON *p = cJSON_CreateObject();
-		char *pj;
-
-		cJSON_AddStringToObject(p, "error", why);
-		pj = json_take(p);
-		rc = ev_insert(c, t, 0, EV_PARTITION_STALE, ref->valuestring, id, pj, NULL, err);
-		free(pj);
-	}
-	free(why);
-	return rc;
-}
-
 struct finish_run_args {
 	const char *run_id;
 	int64_t id;
@@ -1707,73 +1516,9 @@ struct finish_run_args {
 static int finish_run_tx(struct catalog *c, void *arg, struct strbuf *err)
 {
 	struct finish_run_args *f = arg;
-	struct run_row row = { 0 };
-	int64_t t = now_us(), id = f->id;
-	cJSON *payload = NULL, *prior = NULL, *o;
-	char *payload_json = NULL;
-	int ret = -1, rc;
 
-	run_record_init(&row.r);
-	if ((rc = get_run_row(c, id, &row, err)) < 0)
-		goto out;
-	if (!rc) {
-		strbuf_addf(err, "catalog '%s': unknown run '%s'", c->location, f->run_id);
-		goto out;
-	}
-	if (row.r.status != RUN_RUNNING) {
-		if (pg(c)->retrying && row.r.status == f->status) {
-			ret = 0;
-			goto out;
-		}
-		strbuf_addf(err, "catalog '%s': run '%s' is already %s", c->location, f->run_id,
-			    run_status_name(row.r.status));
-		goto out;
-	}
-	if (finish_run_row(c, id, f->status, t, f->exit_status, f->error, err) < 0)
-		goto out;
-	if (f->status == RUN_FAILED) {
-		for (size_t i = 0; i < row.r.outputs.nr; i++) {
-			const char *ref = row.r.outputs.v[i];
-			char *pj;
-
-			if ((rc = held_by(c, ref, id, err)) < 0)
-				goto out;
-			if (!rc)
-				continue;
-			if (update_status(c, ref, PART_FAILED, f->error, t, err) < 0)
-				goto out;
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "job", row.r.job);
-			if (f->error)
-				cJSON_AddStringToObject(o, "error", f->error);
-			pj = json_take(o);
-			rc = ev_insert(c, t, row.r.build_id, EV_PARTITION_FAILED, ref, id, pj,
-				       NULL, err);
-			free(pj);
-			if (rc < 0)
-				goto out;
-		}
-	} else {
-		prior = row.prior ? cJSON_Parse(row.prior) : NULL;
-		cJSON_ArrayForEach(o, prior)
-			if (restore_output(c, o, id, t, f->status == RUN_ABANDONED, err) < 0)
-				goto out;
-	}
-	payload = cJSON_CreateObject();
-	cJSON_AddStringToObject(payload, "job", row.r.job);
-	json_add_int64(payload, "exit_status", f->exit_status);
-	json_add_int64(payload, "duration_us", (t - row.r.start_us));
-	if (f->error)
-		cJSON_AddStringToObject(payload, "error", f->error);
-	payload_json = json_take(payload);
-	if (ev_insert(c, t, row.r.build_id, f->ev, NULL, id, payload_json, NULL, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	cJSON_Delete(prior);
-	free(payload_json);
-	run_row_release(&row);
-	return ret;
+	return rows_finish_run(c, &pg_rows, f->run_id, f->id, f->status, f->ev, f->exit_status,
+			       f->error, pg(c)->retrying, now_us(), err);
 }
 
 static int pg_finish_run(struct catalog *c, const char *run_id, enum run_status status,
@@ -1781,22 +1526,8 @@ static int pg_finish_run(struct catalog *c, const char *run_id, enum run_status 
 {
 	struct finish_run_args f = { run_id, 0, status, NULL, exit_status, error };
 
-	switch (status) {
-	case RUN_FAILED:
-		f.ev = EV_JOB_FAILED;
-		break;
-	case RUN_CANCELLED:
-		f.ev = EV_JOB_CANCELLED;
-		break;
-	case RUN_ABANDONED:
-		f.ev = EV_JOB_ABANDONED;
-		break;
-	default:
-		strbuf_addf(err, "catalog '%s': run '%s' cannot be finished as %s (publish it)",
-			    c->location, run_id, run_status_name(status));
-		return -1;
-	}
-	if (run_id_or_fail(c, run_id, &f.id, err) < 0)
+	if (!(f.ev = rows_end_event(c, run_id, status, err)) ||
+	    rows_run_id(c, run_id, &f.id, err) < 0)
 		return -1;
 	return write_tx(c, finish_run_tx, &f, err);
 }
@@ -1813,7 +1544,7 @@ static int publish_send(struct catalog *c, const struct manifest *m, int64_t id,
 			int64_t build_id, struct strbuf *err)
 {
 	int64_t t = m->end_time_us ? m->end_time_us : now_us();
-	char *json = json_take(manifest_to_json(m));
+	char *json = rows_json_take(manifest_to_json(m));
 	struct args a;
 	int ret = -1;
 
@@ -1832,7 +1563,7 @@ static int publish_send(struct catalog *c, const struct manifest *m, int64_t id,
 		a_text(&a, in->ref);
 		a_text(&a, dep_type_name(in->type));
 		a_text(&a, in->sha256);
-		a_id(&a, parse_run_id(in->run_id));
+		a_id(&a, rows_parse_run_id(in->run_id));
 		if (pipe_send(c, ST_MI_INSERT, &a, err) < 0)
 			goto out;
 	}
@@ -1877,7 +1608,7 @@ static int publish_send(struct catalog *c, const struct manifest *m, int64_t id,
 		cJSON_AddStringToObject(p, "job", m->job);
 		json_add_int64(p, "outputs", m->outputs_nr);
 		json_add_int64(p, "duration_us", (t - m->start_time_us));
-		pj = json_take(p);
+		pj = rows_json_take(p);
 		a_int(&a, t);
 		a_id(&a, build_id);
 		a_text(&a, EV_JOB_FINISHED);
@@ -1916,7 +1647,7 @@ static int publish_chunk(struct catalog *c, const struct manifest *const *ms, si
 	args_init(&a);
 	strbuf_addch(&ids, '{');
 	for (size_t i = 0; i < n; i++) {
-		if (run_id_or_fail(c, ms[i]->run_id, &id[i], err) < 0)
+		if (rows_run_id(c, ms[i]->run_id, &id[i], err) < 0)
 			goto out;
 		runs[i].status = RUN_ABANDONED;
 		runs[i].build_id = -1;
@@ -2035,7 +1766,7 @@ static void publish_collect(struct arr *a, const struct manifest *m, int64_t id,
 			    int64_t build_id)
 {
 	int64_t t = m->end_time_us ? m->end_time_us : now_us();
-	char *json = json_take(manifest_to_json(m));
+	char *json = rows_json_take(manifest_to_json(m));
 	cJSON *p = cJSON_CreateObject();
 
 	arr_int(&a[A_MAN_ID], id);
@@ -2048,19 +1779,19 @@ static void publish_collect(struct arr *a, const struct manifest *m, int64_t id,
 		arr_add(&a[A_MI_REF], in->ref);
 		arr_add(&a[A_MI_DEP], dep_type_name(in->type));
 		arr_add(&a[A_MI_SHA], in->sha256);
-		arr_id(&a[A_MI_INRUN], parse_run_id(in->run_id));
+		arr_id(&a[A_MI_INRUN], rows_parse_run_id(in->run_id));
 	}
 	for (size_t i = 0; i < m->outputs_nr; i++) {
 		const struct manifest_output *o = &m->outputs[i];
-		size_t dlen = dir_len(o->ref, strlen(o->ref));
+		size_t dlen = rows_dir_len(o->ref, strlen(o->ref));
 		char payload[160];
 
 		arr_add(&a[A_PI_REF], o->ref);
 		arr_addn(&a[A_PI_DS], o->ref, dlen);
 		arr_add(&a[A_PI_NAME], o->ref + dlen + (dlen ? 1 : 0));
 		arr_int(&a[A_PI_T], t);
-		for (size_t n = dlen; n; n = dir_len(o->ref, n)) {
-			size_t plen = dir_len(o->ref, n);
+		for (size_t n = dlen; n; n = rows_dir_len(o->ref, n)) {
+			size_t plen = rows_dir_len(o->ref, n);
 			size_t off = plen + (plen ? 1 : 0);
 			struct strbuf name = STRBUF_INIT;
 
@@ -2093,7 +1824,7 @@ static void publish_collect(struct arr *a, const struct manifest *m, int64_t id,
 	cJSON_AddStringToObject(p, "job", m->job);
 	json_add_int64(p, "outputs", m->outputs_nr);
 	json_add_int64(p, "duration_us", (t - m->start_time_us));
-	json = json_take(p);
+	json = rows_json_take(p);
 	arr_int(&a[A_EV_T], t);
 	arr_id(&a[A_EV_BUILD], build_id);
 	arr_add(&a[A_EV_TYPE], EV_JOB_FINISHED);
@@ -2141,7 +1872,7 @@ static int publish_set(struct catalog *c, const struct manifest *const *ms, size
 	args_init(&q);
 	strbuf_addch(&ids, '{');
 	for (size_t i = 0; i < n; i++) {
-		if (run_id_or_fail(c, ms[i]->run_id, &id[i], err) < 0)
+		if (rows_run_id(c, ms[i]->run_id, &id[i], err) < 0)
 			goto out;
 		runs[i].build_id = -1;
 		strmap_put(&pos, ms[i]->run_id, (void *)(uintptr_t)(i + 1));
@@ -2272,7 +2003,7 @@ static int pg_publish(struct catalog *c, const struct manifest *m, struct strbuf
 static int pg_get_manifest(struct catalog *c, const char *run_id, struct manifest *out,
 			   struct strbuf *err)
 {
-	int64_t id = parse_run_id(run_id);
+	int64_t id = rows_parse_run_id(run_id);
 	struct args a;
 	PGresult *r;
 	int rc;
@@ -2326,7 +2057,7 @@ static int check_event(struct catalog *c, const struct event *e, int64_t *run,
 		strbuf_addf(err, "catalog '%s': an event needs a type", c->location);
 		return -1;
 	}
-	if (e->run_id && run_id_or_fail(c, e->run_id, run, err) < 0)
+	if (e->run_id && rows_run_id(c, e->run_id, run, err) < 0)
 		return -1;
 	if (e->payload) {
 		cJSON *p = cJSON_Parse(e->payload);
@@ -2463,64 +2194,68 @@ static int pg_count_partitions(struct catalog *c, unsigned status_mask, int64_t 
 /* ---- lineage and taint ----------------------------------------------- */
 
 /* As in the SQLite backend: breadth-first from queue[0..] (marked seen). */
-static int walk(struct catalog *c, struct strvec *queue, struct strmap *seen, int downstream,
-		int (*visit)(struct catalog *c, const char *ref, enum part_status st,
-			     const char *from, void *arg),
-		void *arg, struct strbuf *err)
+/* The refs one lineage step from ref (catalog_rows.neighbours). */
+static int neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		      struct strvec *states, struct strbuf *err)
 {
-	for (size_t i = 0; i < queue->nr; i++) {
-		struct strvec found = STRVEC_INIT, states = STRVEC_INIT;
-		struct args a;
-		PGresult *r;
-		int ret = 0;
+	struct args a;
+	PGresult *r;
 
-		args_init(&a);
-		a_text(&a, queue->v[i]);
-		if (!(r = query(c, downstream ? ST_DOWNSTREAM : ST_UPSTREAM, &a, err)))
-			return -1;
-		for (int k = 0; k < PQntuples(r); k++) {
-			const char *ref = PQgetvalue(r, k, 0);
-
-			if (strmap_contains(seen, ref))
-				continue;
-			strmap_put(seen, ref, NULL);
-			strvec_push(&found, ref);
-			strvec_push(&states, downstream ? PQgetvalue(r, k, 1) : "");
-		}
-		PQclear(r);
-		for (size_t k = 0; k < found.nr && !ret; k++) {
-			int st = part_status_parse(states.v[k]);
-
-			strvec_push(queue, found.v[k]);
-			if (visit && visit(c, found.v[k], st < 0 ? PART_MISSING : (enum part_status)st,
-					   queue->v[i], arg) < 0)
-				ret = -1;
-		}
-		strvec_clear(&found);
-		strvec_clear(&states);
-		if (ret < 0)
-			return -1;
+	args_init(&a);
+	a_text(&a, ref);
+	r = query(c, downstream ? ST_DOWNSTREAM : ST_UPSTREAM, &a, err);
+	args_release(&a);
+	if (!r)
+		return -1;
+	for (int k = 0; k < PQntuples(r); k++) {
+		strvec_push(refs, PQgetvalue(r, k, 0));
+		if (downstream)
+			strvec_push(states, PQgetvalue(r, k, 1));
 	}
+	PQclear(r);
 	return 0;
 }
 
 static int pg_lineage(struct catalog *c, const char *ref, int downstream,
 		      struct strvec *refs, struct strbuf *err)
 {
-	struct strvec queue = STRVEC_INIT;
-	struct strmap seen = STRMAP_INIT;
-	int ret;
-
-	strvec_push(&queue, ref);
-	strmap_put(&seen, ref, NULL);
-	ret = walk(c, &queue, &seen, downstream, NULL, NULL, err);
-	if (!ret)
-		for (size_t i = 1; i < queue.nr; i++)
-			strvec_push(refs, queue.v[i]);
-	strvec_clear(&queue);
-	strmap_clear(&seen);
-	return ret;
+	return rows_lineage(c, &pg_rows, ref, downstream, refs, err);
 }
+
+/* ---- the row operations rows.c works with --------------------------- */
+
+static int row_restore(struct catalog *c, const char *ref, enum part_status status,
+		       int64_t run_id, const char *job, const char *error, int64_t updated_us,
+		       struct strbuf *err)
+{
+	struct args a;
+	int rc;
+
+	args_init(&a);
+	a_text(&a, ref);
+	a_text(&a, part_status_name(status));
+	a_id(&a, run_id);
+	a_text(&a, job);
+	a_text(&a, error);
+	a_int(&a, updated_us);
+	rc = exec_stmt(c, ST_PART_RESTORE, &a, NULL, err);
+	args_release(&a);
+	return rc;
+}
+
+static const struct catalog_rows pg_rows = {
+	.get_partition = pg_get_partition,
+	.ensure_partition = ensure_partition,
+	.update_status = update_status,
+	.delete_partition = delete_partition,
+	.dataset_used = dataset_used,
+	.delete_dataset = delete_dataset,
+	.restore_partition = row_restore,
+	.get_run = get_run_row,
+	.end_run = finish_run_row,
+	.event = ev_insert,
+	.neighbours = neighbours,
+};
 
 struct taint_args {
 	const struct strvec *refs;
@@ -2529,76 +2264,13 @@ struct taint_args {
 	struct strvec changed;  /* this attempt's changes */
 };
 
-/* What walk() hands visit_stale: the taint and the error buffer. */
-struct taint_visit {
-	struct taint_args *ta;
-	struct strbuf *err;
-};
-
-static int visit_stale(struct catalog *c, const char *ref, enum part_status st,
-		       const char *from, void *arg)
-{
-	struct taint_visit *tv = arg;
-	cJSON *o;
-	char *pj;
-	int rc;
-
-	if (st != PART_LIVE)
-		return 0;
-	if (update_status(c, ref, PART_STALE, NULL, tv->ta->t, tv->err) < 0)
-		return -1;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "upstream", from);
-	pj = json_take(o);
-	rc = ev_insert(c, tv->ta->t, tv->ta->build_id, EV_PARTITION_STALE, ref, 0, pj, NULL,
-		       tv->err);
-	free(pj);
-	if (rc < 0)
-		return -1;
-	strvec_push(&tv->ta->changed, ref);
-	return 0;
-}
-
 static int taint_tx(struct catalog *c, void *arg, struct strbuf *err)
 {
 	struct taint_args *ta = arg;
-	struct taint_visit tv = { ta, err };
-	struct strvec queue = STRVEC_INIT;
-	struct strmap seen = STRMAP_INIT;
-	int ret = -1;
 
 	strvec_clear(&ta->changed);
-	for (size_t i = 0; i < ta->refs->nr; i++) {
-		const char *ref = ta->refs->v[i];
-		struct partition p;
-		int rc;
-
-		partition_init(&p);
-		rc = pg_get_partition(c, ref, &p, err);
-		if (rc == 0)
-			strbuf_addf(err, "'%s' is not in the catalog", ref);
-		if (rc > 0 && p.status != PART_TAINTED && p.status != PART_BUILDING) {
-			rc = update_status(c, ref, PART_TAINTED, p.error, ta->t, err) == 0 &&
-			     ev_insert(c, ta->t, ta->build_id, EV_PARTITION_TAINTED, ref, 0, NULL,
-				       NULL, err) == 0;
-			if (rc)
-				strvec_push(&ta->changed, ref);
-		}
-		partition_release(&p);
-		if (rc <= 0)
-			goto out;
-		if (!strmap_contains(&seen, ref)) {
-			strmap_put(&seen, ref, NULL);
-			strvec_push(&queue, ref);
-		}
-	}
-	if (ta->downstream && walk(c, &queue, &seen, 1, visit_stale, &tv, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	strvec_clear(&queue);
-	strmap_clear(&seen);
-	return ret;
+	return rows_taint(c, &pg_rows, ta->refs, ta->downstream, ta->t, ta->build_id,
+			  &ta->changed, err);
 }
 
 static int pg_taint(struct catalog *c, const struct strvec *refs, int downstream,

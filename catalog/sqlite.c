@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include "catalog/lease.h"
+#include "catalog/rows.h"
 #include "catalog/sqlite.h"
 #include "core/array.h"
 #include "core/hash.h"
 #include "core/json.h"
-#include "core/strmap.h"
+
+/* The row operations rows.c runs the shared rules with (defined below). */
+static const struct catalog_rows sq_rows;
 
 /*
  * Schema history. Never edit a released step: add one. Every table that
@@ -338,39 +341,6 @@ static void col_hex(sqlite3_stmt *s, int i, char out[SHA256_HEX_LEN + 1])
 }
 
 /* Length of the directory part of s[0..n) (up to its last '/'), 0 if none. */
-static size_t dir_len(const char *s, size_t n)
-{
-	while (n && s[n - 1] != '/')
-		n--;
-	return n ? n - 1 : 0;
-}
-
-/* A run id is the decimal text of a positive integer. 0 if malformed. */
-static int64_t parse_run_id(const char *s)
-{
-	int64_t v = 0;
-
-	if (!s || !*s || *s == '0')
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
-static int run_id_or_fail(struct catalog *c, const char *run_id, int64_t *id,
-			  struct strbuf *err)
-{
-	*id = parse_run_id(run_id);
-	if (*id)
-		return 0;
-	strbuf_addf(err, "catalog '%s': invalid run id '%s' (expected a positive integer)",
-		    c->location, run_id ? run_id : "");
-	return -1;
-}
-
 static int tx_begin(struct catalog *c, struct strbuf *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_BEGIN, err);
@@ -419,16 +389,6 @@ static int ev_insert(struct catalog *c, int64_t time_us, int64_t build_id, const
 	if (seq)
 		*seq = sqlite3_last_insert_rowid(sq(c)->db);
 	return 0;
-}
-
-static char *json_take(cJSON *o)
-{
-	char *text = cJSON_PrintUnformatted(o);
-
-	cJSON_Delete(o);
-	if (!text)
-		abort();
-	return text;
 }
 
 /* ---- partitions and datasets ----------------------------------------- */
@@ -564,7 +524,7 @@ static int ensure_partition(struct catalog *c, const char *ref, enum part_status
 			    int64_t t, int *created, struct strbuf *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_PART_INSERT, err);
-	size_t dlen = dir_len(ref, strlen(ref));
+	size_t dlen = rows_dir_len(ref, strlen(ref));
 	size_t n;
 
 	if (!s)
@@ -581,8 +541,8 @@ static int ensure_partition(struct catalog *c, const char *ref, enum part_status
 	if (!sqlite3_changes(sq(c)->db))
 		return 0;
 	/* New partition: record its dataset and their ancestors, deepest first. */
-	for (n = dlen; n; n = dir_len(ref, n)) {
-		size_t plen = dir_len(ref, n);
+	for (n = dlen; n; n = rows_dir_len(ref, n)) {
+		size_t plen = rows_dir_len(ref, n);
 		struct strbuf name = STRBUF_INIT;
 		int changed;
 
@@ -603,48 +563,46 @@ static int ensure_partition(struct catalog *c, const char *ref, enum part_status
 	return 0;
 }
 
-/* Forgets ref, and every dataset above it left without partitions. */
-static int forget_partition(struct catalog *c, const char *ref, struct strbuf *err)
+static int delete_partition(struct catalog *c, const char *ref, struct strbuf *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_PART_DELETE, err);
-	struct strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
-	int ret = -1;
 
 	if (!s)
-		goto out;
+		return -1;
 	bind_text(s, 1, ref);
-	if (exec_done(c, s, err) < 0)
-		goto out;
-	for (size_t n = dir_len(ref, strlen(ref)); n; n = dir_len(ref, n)) {
-		int rc;
+	return exec_done(c, s, err);
+}
 
-		strbuf_reset(&lo);
-		strbuf_reset(&hi);
-		strbuf_add(&lo, ref, n);
-		strbuf_addch(&lo, '/');
-		strbuf_add(&hi, ref, n);
-		strbuf_addch(&hi, '/' + 1);
-		if (!(s = stmt(c, ST_DS_ANY, err)))
-			goto out;
-		sqlite3_bind_text(s, 1, lo.buf, (int)lo.len, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, hi.buf, (int)hi.len, SQLITE_STATIC);
-		rc = step_row(c, s, err);
-		if (rc < 0)
-			goto out;
+static int dataset_used(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_DS_ANY, err);
+	struct strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
+	int rc = -1;
+
+	if (!s)
+		return -1;
+	strbuf_add(&lo, dir, len);
+	strbuf_addch(&lo, '/');
+	strbuf_add(&hi, dir, len);
+	strbuf_addch(&hi, '/' + 1);
+	sqlite3_bind_text(s, 1, lo.buf, (int)lo.len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, hi.buf, (int)hi.len, SQLITE_STATIC);
+	rc = step_row(c, s, err);
+	if (rc >= 0)
 		done(s);
-		if (rc)
-			break;
-		if (!(s = stmt(c, ST_DS_DELETE, err)))
-			goto out;
-		sqlite3_bind_text(s, 1, ref, (int)n, SQLITE_STATIC);
-		if (exec_done(c, s, err) < 0)
-			goto out;
-	}
-	ret = 0;
-out:
 	strbuf_release(&lo);
 	strbuf_release(&hi);
-	return ret;
+	return rc;
+}
+
+static int delete_dataset(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_DS_DELETE, err);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, dir, (int)len, SQLITE_TRANSIENT);
+	return exec_done(c, s, err);
 }
 
 static int update_status(struct catalog *c, const char *ref, enum part_status status,
@@ -661,54 +619,14 @@ static int update_status(struct catalog *c, const char *ref, enum part_status st
 	return exec_done(c, s, err);
 }
 
-static const char *status_event(enum part_status st)
-{
-	switch (st) {
-	case PART_STALE:
-		return EV_PARTITION_STALE;
-	case PART_TAINTED:
-		return EV_PARTITION_TAINTED;
-	case PART_FAILED:
-		return EV_PARTITION_FAILED;
-	default:
-		return NULL;
-	}
-}
-
 static int sq_set_status(struct catalog *c, const char *ref, enum part_status status,
 			 const char *error, struct strbuf *err)
 {
-	int64_t t = now_us();
-	const char *ev = status_event(status);
-	int ok = 0;
+	int ok;
 
 	if (tx_begin(c, err) < 0)
 		return -1;
-	if (status == PART_MISSING) {
-		if (forget_partition(c, ref, err) < 0)
-			goto out;
-	} else {
-		if (ensure_partition(c, ref, status, t, NULL, err) < 0 ||
-		    update_status(c, ref, status, error, t, err) < 0)
-			goto out;
-		if (ev) {
-			char *payload = NULL;
-
-			if (error) {
-				cJSON *o = cJSON_CreateObject();
-
-				cJSON_AddStringToObject(o, "error", error);
-				payload = json_take(o);
-			}
-			if (ev_insert(c, t, 0, ev, ref, 0, payload, NULL, err) < 0) {
-				free(payload);
-				goto out;
-			}
-			free(payload);
-		}
-	}
-	ok = 1;
-out:
+	ok = rows_set_status(c, &sq_rows, ref, status, error, now_us(), err) == 0;
 	return tx_end(c, ok, err);
 }
 
@@ -727,8 +645,8 @@ static int sq_begin_build(struct catalog *c, const struct strvec *refs,
 		cJSON_AddItemToArray(arr, cJSON_CreateString(refs->v[i]));
 	cJSON_AddItemReferenceToObject(payload, "refs", arr);
 	cJSON_AddStringToObject(payload, "requester", requester ? requester : "cli");
-	payload_json = json_take(payload);
-	refs_json = json_take(arr);
+	payload_json = rows_json_take(payload);
+	refs_json = rows_json_take(arr);
 	if (tx_begin(c, err) < 0)
 		goto fail;
 	if (!(s = stmt(c, ST_BUILD_INSERT, err)))
@@ -760,7 +678,7 @@ static int sq_finish_build(struct catalog *c, int64_t build_id, const char *stat
 	int ok = 0;
 
 	cJSON_AddStringToObject(o, "status", status);
-	payload = json_take(o);
+	payload = rows_json_take(o);
 	if (tx_begin(c, err) < 0) {
 		free(payload);
 		return -1;
@@ -785,16 +703,6 @@ out:
 	return tx_end(c, ok, err);
 }
 
-static void strvec_from_json(struct strvec *out, const char *text)
-{
-	cJSON *arr = text ? cJSON_Parse(text) : NULL, *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it))
-			strvec_push(out, it->valuestring);
-	cJSON_Delete(arr);
-}
-
 static int sq_get_build(struct catalog *c, int64_t build_id, struct build_record *out,
 			struct strbuf *err)
 {
@@ -807,7 +715,7 @@ static int sq_get_build(struct catalog *c, int64_t build_id, struct build_record
 	if ((rc = step_row(c, s, err)) <= 0)
 		return rc;
 	out->id = sqlite3_column_int64(s, 0);
-	strvec_from_json(&out->refs, (const char *)sqlite3_column_text(s, 1));
+	rows_strvec_from_json(&out->refs, (const char *)sqlite3_column_text(s, 1));
 	out->requester = col_dup(s, 2);
 	out->status = col_dup(s, 3);
 	out->start_us = sqlite3_column_int64(s, 4);
@@ -818,19 +726,19 @@ static int sq_get_build(struct catalog *c, int64_t build_id, struct build_record
 
 /* ---- runs ------------------------------------------------------------ */
 
-struct run_row {
-	struct run_record r;
-	char *prior;  /* JSON: the outputs' state before the run */
-};
-
-static int get_run_row(struct catalog *c, int64_t id, struct run_row *row, struct strbuf *err)
+/*
+ * Run id into r (run_record_init'ed here) and, if prior is not NULL, the
+ * outputs' state before the run (JSON) into *prior: 1, 0 if none, -1.
+ */
+static int get_run_row(struct catalog *c, int64_t id, struct run_record *r, char **prior,
+		       struct strbuf *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_RUN_GET, err);
-	struct run_record *r = &row->r;
 	int rc, st;
 
 	run_record_init(r);
-	row->prior = NULL;
+	if (prior)
+		*prior = NULL;
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
@@ -849,35 +757,19 @@ static int get_run_row(struct catalog *c, int64_t id, struct run_row *row, struc
 	r->exit_status = sqlite3_column_int(s, 9);
 	r->log_path = col_dup(s, 10);
 	r->error = col_dup(s, 11);
-	strvec_from_json(&r->outputs, (const char *)sqlite3_column_text(s, 12));
-	row->prior = col_dup(s, 13);
+	rows_strvec_from_json(&r->outputs, (const char *)sqlite3_column_text(s, 12));
+	if (prior)
+		*prior = col_dup(s, 13);
 	done(s);
 	return 1;
-}
-
-static void run_row_release(struct run_row *row)
-{
-	run_record_release(&row->r);
-	free(row->prior);
-	row->prior = NULL;
 }
 
 static int sq_get_run(struct catalog *c, const char *run_id, struct run_record *out,
 		      struct strbuf *err)
 {
-	struct run_row row;
-	int64_t id = parse_run_id(run_id);
-	int rc;
+	int64_t id = rows_parse_run_id(run_id);
 
-	if (!id)
-		return 0;
-	rc = get_run_row(c, id, &row, err);
-	if (rc > 0) {
-		*out = row.r;
-		run_record_init(&row.r);
-	}
-	run_row_release(&row);
-	return rc;
+	return id ? get_run_row(c, id, out, NULL, err) : 0;
 }
 
 static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err)
@@ -889,7 +781,7 @@ static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf
 	sqlite3_stmt *s;
 	int ok = 0, rc;
 
-	if (run->run_id && run_id_or_fail(c, run->run_id, &id, err) < 0)
+	if (run->run_id && rows_run_id(c, run->run_id, &id, err) < 0)
 		goto fail;
 	if (!run->job || !run->outputs.nr) {
 		strbuf_addf(err, "catalog '%s': a run needs a job and at least one output",
@@ -900,31 +792,12 @@ static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf
 		goto fail;
 	for (size_t i = 0; i < run->outputs.nr; i++) {
 		struct partition p;
-		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddItemToArray(outs, cJSON_CreateString(run->outputs.v[i]));
-		cJSON_AddItemToArray(prior, o);
 		partition_init(&p);
 		rc = sq_get_partition(c, run->outputs.v[i], &p, err);
-		/*
-		 * Building under another run (whose end was never recorded): what
-		 * came before it is unknown, so a cancel of this run leaves the
-		 * last published data stale, or forgets a partition that had none.
-		 */
-		if (p.status == PART_BUILDING) {
-			p.status = p.published_run ? PART_STALE : PART_MISSING;
-			free(p.run_id);
-			p.run_id = p.published_run ? xstrdup(p.published_run) : NULL;
-		}
-		cJSON_AddStringToObject(o, "ref", run->outputs.v[i]);
-		cJSON_AddStringToObject(o, "status", part_status_name(p.status));
-		if (p.run_id)
-			cJSON_AddStringToObject(o, "run_id", p.run_id);
-		if (p.job)
-			cJSON_AddStringToObject(o, "job", p.job);
-		if (p.error)
-			cJSON_AddStringToObject(o, "error", p.error);
-		json_add_int64(o, "updated_us", p.updated_us);
+		if (rc >= 0)
+			rows_prior_add(prior, run->outputs.v[i], &p);
 		partition_release(&p);
 		if (rc < 0)
 			goto out;
@@ -979,7 +852,7 @@ static int sq_begin_run(struct catalog *c, struct run_record *run, struct strbuf
 		cJSON_AddStringToObject(payload, "host", run->host);
 	if (run->log_path || log_path)
 		cJSON_AddStringToObject(payload, "log", run->log_path ? run->log_path : log_path);
-	payload_json = json_take(payload);
+	payload_json = rows_json_take(payload);
 	if (ev_insert(c, t, run->build_id, EV_JOB_STARTED, NULL, id, payload_json, NULL, err) < 0)
 		goto out;
 	ok = 1;
@@ -1011,7 +884,7 @@ static int sq_set_run_pid(struct catalog *c, const char *run_id, long pid,
 	int64_t id;
 	sqlite3_stmt *s;
 
-	if (run_id_or_fail(c, run_id, &id, err) < 0 || !(s = stmt(c, ST_RUN_PID, err)))
+	if (rows_run_id(c, run_id, &id, err) < 0 || !(s = stmt(c, ST_RUN_PID, err)))
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, pid);
@@ -1039,182 +912,17 @@ static int finish_run_row(struct catalog *c, int64_t id, enum run_status status,
 	return exec_done(c, s, err);
 }
 
-/* 1 if ref is still held by run id (its partition's run_id), 0 if not, -1 error. */
-static int held_by(struct catalog *c, const char *ref, int64_t id, struct strbuf *err)
-{
-	struct partition p;
-	int rc;
-
-	partition_init(&p);
-	rc = sq_get_partition(c, ref, &p, err);
-	if (rc > 0)
-		rc = parse_run_id(p.run_id) == id && p.status == PART_BUILDING;
-	partition_release(&p);
-	return rc;
-}
-
-/*
- * An abandoned run may have died between moving its outputs into data/ and
- * publishing them: a partition it would restore to live must still hold
- * the bytes its row records, else it is restored stale (same transaction,
- * so the catalog never calls such a partition live). 1 if it differs.
- */
-static int data_differs(struct catalog *c, const char *ref, struct strbuf *err)
-{
-	struct partition p;
-	struct strbuf path = STRBUF_INIT, herr = STRBUF_INIT;
-	char hex[SHA256_HEX_SIZE];
-	int rc;
-
-	partition_init(&p);
-	rc = sq_get_partition(c, ref, &p, err);
-	if (rc > 0) {
-		store_data_path(c->store, ref, &path);
-		rc = sha256_file(path.buf, hex, NULL, &herr) < 0 || strcmp(hex, p.sha256) ? 1 : 0;
-	}
-	partition_release(&p);
-	strbuf_release(&path);
-	strbuf_release(&herr);
-	return rc;
-}
-
-static int restore_output(struct catalog *c, const cJSON *o, int64_t id, int64_t t,
-			  int check_data, struct strbuf *err)
-{
-	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "ref");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-	const cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run_id");
-	const cJSON *job = cJSON_GetObjectItemCaseSensitive(o, "job");
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(o, "error");
-	const cJSON *upd = cJSON_GetObjectItemCaseSensitive(o, "updated_us");
-	char *why = NULL;
-	int status, rc;
-	sqlite3_stmt *s;
-
-	if (!cJSON_IsString(ref) || !cJSON_IsString(st))
-		return 0;
-	if ((rc = held_by(c, ref->valuestring, id, err)) <= 0)
-		return rc;
-	status = part_status_parse(st->valuestring);
-	if (status <= PART_MISSING)
-		return forget_partition(c, ref->valuestring, err);
-	if (status == PART_LIVE && check_data) {
-		if ((rc = data_differs(c, ref->valuestring, err)) < 0)
-			return -1;
-		if (rc) {
-			status = PART_STALE;
-			why = xstrfmt("data of '%s' differs from its manifest after run %lld was "
-				      "interrupted", ref->valuestring, (long long)id);
-		}
-	}
-	if (!(s = stmt(c, ST_PART_RESTORE, err))) {
-		free(why);
-		return -1;
-	}
-	bind_text(s, 1, ref->valuestring);
-	bind_text(s, 2, part_status_name((enum part_status)status));
-	if (cJSON_IsString(run))
-		sqlite3_bind_int64(s, 3, parse_run_id(run->valuestring));
-	bind_text(s, 4, cJSON_IsString(job) ? job->valuestring : NULL);
-	bind_text(s, 5, why ? why : cJSON_IsString(error) ? error->valuestring : NULL);
-	sqlite3_bind_int64(s, 6, why ? t : cJSON_IsNumber(upd) ? (int64_t)upd->valuedouble : t);
-	rc = exec_done(c, s, err);
-	if (rc == 0 && why) {
-		cJSON *p = cJSON_CreateObject();
-		char *pj;
-
-		cJSON_AddStringToObject(p, "error", why);
-		pj = json_take(p);
-		rc = ev_insert(c, t, 0, EV_PARTITION_STALE, ref->valuestring, id, pj, NULL, err);
-		free(pj);
-	}
-	free(why);
-	return rc;
-}
-
 static int sq_finish_run(struct catalog *c, const char *run_id, enum run_status status,
 			 int exit_status, const char *error, struct strbuf *err)
 {
-	struct run_row row = { 0 };
-	int64_t t = now_us(), id;
-	cJSON *payload = NULL, *prior = NULL, *o;
-	char *payload_json = NULL;
-	const char *ev;
-	int ok = 0, rc;
+	const char *ev = rows_end_event(c, run_id, status, err);
+	int64_t id;
+	int ok;
 
-	run_record_init(&row.r);
-	switch (status) {
-	case RUN_FAILED:
-		ev = EV_JOB_FAILED;
-		break;
-	case RUN_CANCELLED:
-		ev = EV_JOB_CANCELLED;
-		break;
-	case RUN_ABANDONED:
-		ev = EV_JOB_ABANDONED;
-		break;
-	default:
-		strbuf_addf(err, "catalog '%s': run '%s' cannot be finished as %s (publish it)",
-			    c->location, run_id, run_status_name(status));
+	if (!ev || rows_run_id(c, run_id, &id, err) < 0 || tx_begin(c, err) < 0)
 		return -1;
-	}
-	if (run_id_or_fail(c, run_id, &id, err) < 0 || tx_begin(c, err) < 0)
-		return -1;
-	if ((rc = get_run_row(c, id, &row, err)) < 0)
-		goto out;
-	if (!rc) {
-		strbuf_addf(err, "catalog '%s': unknown run '%s'", c->location, run_id);
-		goto out;
-	}
-	if (row.r.status != RUN_RUNNING) {
-		strbuf_addf(err, "catalog '%s': run '%s' is already %s", c->location, run_id,
-			    run_status_name(row.r.status));
-		goto out;
-	}
-	if (finish_run_row(c, id, status, t, exit_status, error, err) < 0)
-		goto out;
-	if (status == RUN_FAILED) {
-		for (size_t i = 0; i < row.r.outputs.nr; i++) {
-			const char *ref = row.r.outputs.v[i];
-			char *pj;
-
-			if ((rc = held_by(c, ref, id, err)) < 0)
-				goto out;
-			if (!rc)
-				continue;
-			if (update_status(c, ref, PART_FAILED, error, t, err) < 0)
-				goto out;
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "job", row.r.job);
-			if (error)
-				cJSON_AddStringToObject(o, "error", error);
-			pj = json_take(o);
-			rc = ev_insert(c, t, row.r.build_id, EV_PARTITION_FAILED, ref, id, pj,
-				       NULL, err);
-			free(pj);
-			if (rc < 0)
-				goto out;
-		}
-	} else {
-		prior = row.prior ? cJSON_Parse(row.prior) : NULL;
-		cJSON_ArrayForEach(o, prior)
-			if (restore_output(c, o, id, t, status == RUN_ABANDONED, err) < 0)
-				goto out;
-	}
-	payload = cJSON_CreateObject();
-	cJSON_AddStringToObject(payload, "job", row.r.job);
-	json_add_int64(payload, "exit_status", exit_status);
-	json_add_int64(payload, "duration_us", (t - row.r.start_us));
-	if (error)
-		cJSON_AddStringToObject(payload, "error", error);
-	payload_json = json_take(payload);
-	if (ev_insert(c, t, row.r.build_id, ev, NULL, id, payload_json, NULL, err) < 0)
-		goto out;
-	ok = 1;
-out:
-	cJSON_Delete(prior);
-	free(payload_json);
-	run_row_release(&row);
+	ok = rows_finish_run(c, &sq_rows, run_id, id, status, ev, exit_status, error, 0,
+			     now_us(), err) == 0;
 	return tx_end(c, ok, err);
 }
 
@@ -1222,16 +930,16 @@ out:
 
 static int publish_one(struct catalog *c, const struct manifest *m, struct strbuf *err)
 {
-	struct run_row row = { 0 };
+	struct run_record r;
 	char *json = NULL;
 	int64_t id, t = m->end_time_us ? m->end_time_us : now_us();
 	sqlite3_stmt *s;
 	int rc, ret = -1;
 
-	run_record_init(&row.r);
-	if (run_id_or_fail(c, m->run_id, &id, err) < 0)
+	run_record_init(&r);
+	if (rows_run_id(c, m->run_id, &id, err) < 0)
 		goto out;
-	if ((rc = get_run_row(c, id, &row, err)) < 0)
+	if ((rc = get_run_row(c, id, &r, NULL, err)) < 0)
 		goto out;
 	if (!rc) {
 		strbuf_addf(err, "catalog '%s': cannot publish run '%s': unknown run (begin it first)",
@@ -1243,7 +951,7 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 			    m->run_id);
 		goto out;
 	}
-	json = json_take(manifest_to_json(m));
+	json = rows_json_take(manifest_to_json(m));
 	if (!(s = stmt(c, ST_MAN_PUT, err)))
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
@@ -1262,7 +970,7 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 		bind_text(s, 2, in->ref);
 		bind_text(s, 3, dep_type_name(in->type));
 		bind_text(s, 4, in->sha256);
-		bind_id(s, 5, parse_run_id(in->run_id));
+		bind_id(s, 5, rows_parse_run_id(in->run_id));
 		if (exec_done(c, s, err) < 0)
 			goto out;
 	}
@@ -1285,7 +993,7 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 			goto out;
 		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
 			 (long long)o->size);
-		if (ev_insert(c, t, row.r.build_id, EV_PARTITION_PUBLISHED, o->ref, id, payload,
+		if (ev_insert(c, t, r.build_id, EV_PARTITION_PUBLISHED, o->ref, id, payload,
 			      NULL, err) < 0)
 			goto out;
 	}
@@ -1298,8 +1006,8 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 		cJSON_AddStringToObject(p, "job", m->job);
 		json_add_int64(p, "outputs", m->outputs_nr);
 		json_add_int64(p, "duration_us", (t - m->start_time_us));
-		pj = json_take(p);
-		rc = ev_insert(c, t, row.r.build_id, EV_JOB_FINISHED, NULL, id, pj, NULL, err);
+		pj = rows_json_take(p);
+		rc = ev_insert(c, t, r.build_id, EV_JOB_FINISHED, NULL, id, pj, NULL, err);
 		free(pj);
 		if (rc < 0)
 			goto out;
@@ -1307,7 +1015,7 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 	ret = 0;
 out:
 	free(json);
-	run_row_release(&row);
+	run_record_release(&r);
 	return ret;
 }
 
@@ -1333,7 +1041,7 @@ static int sq_publish(struct catalog *c, const struct manifest *m, struct strbuf
 static int sq_get_manifest(struct catalog *c, const char *run_id, struct manifest *out,
 			   struct strbuf *err)
 {
-	int64_t id = parse_run_id(run_id);
+	int64_t id = rows_parse_run_id(run_id);
 	sqlite3_stmt *s;
 	int rc;
 
@@ -1382,7 +1090,7 @@ static int sq_append_event(struct catalog *c, const struct event *e, int64_t *se
 		strbuf_addf(err, "catalog '%s': an event needs a type", c->location);
 		return -1;
 	}
-	if (e->run_id && run_id_or_fail(c, e->run_id, &run, err) < 0)
+	if (e->run_id && rows_run_id(c, e->run_id, &run, err) < 0)
 		return -1;
 	if (e->payload) {
 		cJSON *p = cJSON_Parse(e->payload);
@@ -1516,141 +1224,82 @@ out:
  * appends each newly reached ref to queue. visit (may be NULL) is called
  * for each reached ref with its status and the ref it was reached from.
  */
-static int walk(struct catalog *c, struct strvec *queue, struct strmap *seen, int downstream,
-		int (*visit)(struct catalog *c, const char *ref, enum part_status st,
-			     const char *from, void *arg),
-		void *arg, struct strbuf *err)
+/* The refs one lineage step from ref (catalog_rows.neighbours). */
+static int neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		      struct strvec *states, struct strbuf *err)
 {
-	for (size_t i = 0; i < queue->nr; i++) {
-		sqlite3_stmt *s = stmt(c, downstream ? ST_DOWNSTREAM : ST_UPSTREAM, err);
-		struct strvec found = STRVEC_INIT, states = STRVEC_INIT;
-		int rc;
+	sqlite3_stmt *s = stmt(c, downstream ? ST_DOWNSTREAM : ST_UPSTREAM, err);
+	int rc;
 
-		if (!s)
-			return -1;
-		bind_text(s, 1, queue->v[i]);
-		while ((rc = step_row(c, s, err)) > 0) {
-			const char *ref = (const char *)sqlite3_column_text(s, 0);
-
-			if (strmap_contains(seen, ref))
-				continue;
-			strmap_put(seen, ref, NULL);
-			strvec_push(&found, ref);
-			strvec_push(&states, downstream ?
-				    (const char *)sqlite3_column_text(s, 1) : "");
-		}
-		if (rc < 0) {
-			strvec_clear(&found);
-			strvec_clear(&states);
-			return -1;
-		}
-		done(s);
-		for (size_t k = 0; k < found.nr; k++) {
-			int st = part_status_parse(states.v[k]);
-
-			strvec_push(queue, found.v[k]);
-			if (visit && visit(c, found.v[k], st < 0 ? PART_MISSING : (enum part_status)st,
-					   queue->v[i], arg) < 0) {
-				strvec_clear(&found);
-				strvec_clear(&states);
-				return -1;
-			}
-		}
-		strvec_clear(&found);
-		strvec_clear(&states);
+	if (!s)
+		return -1;
+	bind_text(s, 1, ref);
+	while ((rc = step_row(c, s, err)) > 0) {
+		strvec_push(refs, (const char *)sqlite3_column_text(s, 0));
+		if (downstream)
+			strvec_push(states, (const char *)sqlite3_column_text(s, 1));
 	}
+	if (rc < 0)
+		return -1;
+	done(s);
 	return 0;
 }
 
 static int sq_lineage(struct catalog *c, const char *ref, int downstream,
 		      struct strvec *refs, struct strbuf *err)
 {
-	struct strvec queue = STRVEC_INIT;
-	struct strmap seen = STRMAP_INIT;
-	int ret;
-
-	strvec_push(&queue, ref);
-	strmap_put(&seen, ref, NULL);
-	ret = walk(c, &queue, &seen, downstream, NULL, NULL, err);
-	if (!ret)
-		for (size_t i = 1; i < queue.nr; i++)
-			strvec_push(refs, queue.v[i]);
-	strvec_clear(&queue);
-	strmap_clear(&seen);
-	return ret;
-}
-
-struct taint_ctx {
-	int64_t t, build_id;
-	struct strvec *changed;
-	struct strbuf *err;
-};
-
-static int mark_stale(struct catalog *c, const char *ref, enum part_status st,
-		      const char *from, void *arg)
-{
-	struct taint_ctx *tc = arg;
-	cJSON *o;
-	char *pj;
-	int rc;
-
-	if (st != PART_LIVE)
-		return 0;
-	if (update_status(c, ref, PART_STALE, NULL, tc->t, tc->err) < 0)
-		return -1;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "upstream", from);
-	pj = json_take(o);
-	rc = ev_insert(c, tc->t, tc->build_id, EV_PARTITION_STALE, ref, 0, pj, NULL, tc->err);
-	free(pj);
-	if (rc < 0)
-		return -1;
-	if (tc->changed)
-		strvec_push(tc->changed, ref);
-	return 0;
+	return rows_lineage(c, &sq_rows, ref, downstream, refs, err);
 }
 
 static int sq_taint(struct catalog *c, const struct strvec *refs, int downstream,
 		    int64_t build_id, struct strvec *changed, struct strbuf *err)
 {
-	struct taint_ctx tc = { now_us(), build_id, changed, err };
-	struct strvec queue = STRVEC_INIT;
-	struct strmap seen = STRMAP_INIT;
-	int ok = 0;
+	struct strvec mine = STRVEC_INIT;
+	int ok, ret;
 
 	if (tx_begin(c, err) < 0)
 		return -1;
-	for (size_t i = 0; i < refs->nr; i++) {
-		struct partition p;
-		int rc;
-
-		partition_init(&p);
-		rc = sq_get_partition(c, refs->v[i], &p, err);
-		if (rc == 0)
-			strbuf_addf(err, "'%s' is not in the catalog", refs->v[i]);
-		if (rc > 0 && p.status != PART_TAINTED && p.status != PART_BUILDING) {
-			rc = update_status(c, refs->v[i], PART_TAINTED, p.error, tc.t, err) == 0 &&
-			     ev_insert(c, tc.t, build_id, EV_PARTITION_TAINTED, refs->v[i], 0, NULL,
-				       NULL, err) == 0;
-			if (rc && changed)
-				strvec_push(changed, refs->v[i]);
-		}
-		partition_release(&p);
-		if (rc <= 0)
-			goto out;
-		if (!strmap_contains(&seen, refs->v[i])) {
-			strmap_put(&seen, refs->v[i], NULL);
-			strvec_push(&queue, refs->v[i]);
-		}
-	}
-	if (downstream && walk(c, &queue, &seen, 1, mark_stale, &tc, err) < 0)
-		goto out;
-	ok = 1;
-out:
-	strvec_clear(&queue);
-	strmap_clear(&seen);
-	return tx_end(c, ok, err);
+	ok = rows_taint(c, &sq_rows, refs, downstream, now_us(), build_id, &mine, err) == 0;
+	ret = tx_end(c, ok, err);
+	if (!ret && changed)
+		for (size_t i = 0; i < mine.nr; i++)
+			strvec_push(changed, mine.v[i]);
+	strvec_clear(&mine);
+	return ret;
 }
+
+/* ---- the row operations rows.c works with --------------------------- */
+
+static int row_restore(struct catalog *c, const char *ref, enum part_status status,
+			int64_t run_id, const char *job, const char *error, int64_t updated_us,
+			struct strbuf *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_PART_RESTORE, err);
+
+	if (!s)
+		return -1;
+	bind_text(s, 1, ref);
+	bind_text(s, 2, part_status_name(status));
+	bind_id(s, 3, run_id);
+	bind_text(s, 4, job);
+	bind_text(s, 5, error);
+	sqlite3_bind_int64(s, 6, updated_us);
+	return exec_done(c, s, err);
+}
+
+static const struct catalog_rows sq_rows = {
+	.get_partition = sq_get_partition,
+	.ensure_partition = ensure_partition,
+	.update_status = update_status,
+	.delete_partition = delete_partition,
+	.dataset_used = dataset_used,
+	.delete_dataset = delete_dataset,
+	.restore_partition = row_restore,
+	.get_run = get_run_row,
+	.end_run = finish_run_row,
+	.event = ev_insert,
+	.neighbours = neighbours,
+};
 
 /* ---- leases ---------------------------------------------------------- */
 
