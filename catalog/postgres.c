@@ -872,14 +872,6 @@ static int prefix_upper(const char *prefix, struct strbuf *out)
 	return 0;
 }
 
-static void status_filter(unsigned mask, struct strbuf *out)
-{
-	strbuf_addch(out, ',');
-	for (int i = PART_MISSING; i <= PART_TAINTED; i++)
-		if (mask & (1u << i))
-			strbuf_addf(out, "%s,", part_status_name((enum part_status)i));
-}
-
 static int pg_list_partitions(struct catalog *c, const char *prefix, const char *after,
 			      size_t limit, unsigned status_mask,
 			      struct partition_list *out, struct strbuf *err)
@@ -897,7 +889,7 @@ static int pg_list_partitions(struct catalog *c, const char *prefix, const char 
 	a_text(&a, gt ? after : prefix);
 	a_text(&a, has_upper ? upper.buf : NULL);
 	if (status_mask)
-		status_filter(status_mask, &filter);
+		rows_status_filter(status_mask, &filter);
 	a_text(&a, status_mask ? filter.buf : NULL);
 	if (limit)
 		a_int(&a, (int64_t)limit);

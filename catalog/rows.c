@@ -58,6 +58,14 @@ size_t rows_dir_len(const char *s, size_t n)
 	return n ? n - 1 : 0;
 }
 
+void rows_status_filter(unsigned mask, struct strbuf *out)
+{
+	strbuf_addch(out, ',');
+	for (int i = PART_MISSING; i <= PART_TAINTED; i++)
+		if (mask & (1u << i))
+			strbuf_addf(out, "%s,", part_status_name((enum part_status)i));
+}
+
 /* An event whose payload is {"KEY": value} (value NULL: no payload). */
 static int event_with(struct catalog *c, const struct catalog_rows *R, int64_t t,
 		      int64_t build_id, const char *type, const char *ref, int64_t run_id,

@@ -74,6 +74,12 @@ void rows_strvec_from_json(struct strvec *out, const char *text);
 /* Length of the directory part of the first n bytes of s ("a/b/c": 3), 0 if none. */
 size_t rows_dir_len(const char *s, size_t n);
 
+/*
+ * The statuses in mask (bit 1 << status) as ",name,name,": a partition's
+ * status is in it when ",STATUS," is a substring (one bound parameter).
+ */
+void rows_status_filter(unsigned mask, struct strbuf *out);
+
 /* Deletes ref's row and the dataset rows no other partition still needs. */
 int rows_forget_partition(struct catalog *c, const struct catalog_rows *R, const char *ref,
 			  struct strbuf *err);

@@ -450,14 +450,6 @@ static int prefix_upper(const char *prefix, struct strbuf *out)
 	return 1;
 }
 
-static void status_filter(unsigned mask, struct strbuf *out)
-{
-	strbuf_addch(out, ',');
-	for (int i = PART_MISSING; i <= PART_TAINTED; i++)
-		if (mask & (1u << i))
-			strbuf_addf(out, "%s,", part_status_name((enum part_status)i));
-}
-
 static int sq_list_partitions(struct catalog *c, const char *prefix, const char *after,
 			      size_t limit, unsigned status_mask,
 			      struct partition_list *out, struct strbuf *err)
@@ -476,7 +468,7 @@ static int sq_list_partitions(struct catalog *c, const char *prefix, const char 
 	if (has_upper)
 		sqlite3_bind_text(s, 2, upper.buf, (int)upper.len, SQLITE_STATIC);
 	if (status_mask) {
-		status_filter(status_mask, &filter);
+		rows_status_filter(status_mask, &filter);
 		sqlite3_bind_text(s, 3, filter.buf, (int)filter.len, SQLITE_STATIC);
 	}
 	sqlite3_bind_int64(s, 4, limit ? (int64_t)limit : -1);

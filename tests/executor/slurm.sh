@@ -111,6 +111,14 @@ for d in 1 2 3 4 5; do
 done
 pass "a killed job's last lines are in its log"
 
+# the log link is checked: something else under its name fails the run, named
+rm "$S2/logs/.task0"
+echo "not a link" >"$S2/logs/.task0"
+DATABUILD_STORE=$S2 expect_exit 1 db --executor slurm build env/d
+expect_err "$S2/logs/.task0' is not a symlink to '.'"
+[ "$(cat "$S2/logs/.task0")" = "not a link" ] || fail "the file in the link's place was changed"
+pass "a log link that is not one fails the run, naming it"
+
 # --- a timeout ends the Slurm job too
 expect_exit 1 db --executor slurm build slow/a
 expect_err "timed out after 1 s"
