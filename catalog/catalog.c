@@ -2,7 +2,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog/catalog.h"
+#include "catalog/backend.h"
 #include "catalog/sqlite.h"
 #ifdef DATABUILD_WITH_POSTGRES
 #include "catalog/postgres.h"

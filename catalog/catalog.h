@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 #include "core/array.h"
-#include "core/manifest.h"
+#include "model/manifest.h"
 #include "core/store.h"
 #include "core/strbuf.h"
 
@@ -15,8 +15,8 @@
  * A `struct catalog` is a handle on one backend connection. A handle is
  * used by one thread at a time (open one per thread; opening is cheap);
  * the lease functions alone may be called from any thread concurrently.
- * Callers use the catalog_*() wrappers below, never the ops directly, so a
- * backend (SQLite now, PostgreSQL later) plugs in without touching them.
+ * Callers use the catalog_*() wrappers below; the backend behind them
+ * (SQLite or PostgreSQL, chosen by catalog_open's location) is hidden.
  *
  * Conventions: functions return 0 on success and -1 with a message in err;
  * lookups return 1 found / 0 not found / -1 error. Out-structures
@@ -64,7 +64,7 @@ struct partition_list {
 	struct partition *items;
 	size_t nr, alloc;
 };
-#define PARTITION_LIST_INIT { NULL, 0, 0 }
+#define PARTITION_LIST_INIT { .items = NULL, .nr = 0, .alloc = 0 }
 void partition_list_release(struct partition_list *l);
 /* {"ref", "status", "size", "sha256", "build_key", "version", "job", "run_id",
  *  "published_run", "created_us", "updated_us", "error"}; absent values null. */
@@ -144,75 +144,14 @@ void event_to_jsonl(const struct event *e, struct strbuf *out);
 /* An exclusive claim on building one partition (see lease_* below). */
 struct lease;
 
-struct catalog;
-
-struct catalog_ops {
-	const char *name;  /* "sqlite" */
-	int (*open)(struct catalog *c, struct strbuf *err);
-	void (*close)(struct catalog *c);
-
-	int (*get_partition)(struct catalog *c, const char *ref, struct partition *out,
-			     struct strbuf *err);
-	int (*list_partitions)(struct catalog *c, const char *prefix, const char *after,
-			       size_t limit, unsigned status_mask,
-			       struct partition_list *out, struct strbuf *err);
-	int (*list_children)(struct catalog *c, const char *dir, const char *after,
-			     size_t limit, struct strvec *names, struct strbuf *err);
-
-	int (*begin_build)(struct catalog *c, const struct strvec *refs,
-			   const char *requester, int64_t *build_id, struct strbuf *err);
-	int (*finish_build)(struct catalog *c, int64_t build_id, const char *status,
-			    struct strbuf *err);
-	int (*get_build)(struct catalog *c, int64_t build_id, struct build_record *out,
-			 struct strbuf *err);
-
-	int (*begin_run)(struct catalog *c, struct run_record *run, struct strbuf *err);
-	int (*set_run_pid)(struct catalog *c, const char *run_id, long pid,
-			   struct strbuf *err);
-	int (*publish)(struct catalog *c, const struct manifest *m, struct strbuf *err);
-	int (*publish_batch)(struct catalog *c, const struct manifest *const *ms, size_t n,
-			     struct strbuf *err);
-	int (*finish_run)(struct catalog *c, const char *run_id, enum run_status status,
-			  int exit_status, const char *error, struct strbuf *err);
-	int (*get_run)(struct catalog *c, const char *run_id, struct run_record *out,
-		       struct strbuf *err);
-	int (*get_manifest)(struct catalog *c, const char *run_id, struct manifest *out,
-			    struct strbuf *err);
-	int (*last_durations)(struct catalog *c, const char *job, size_t n,
-			      int64_t *avg_us, struct strbuf *err);
-
-	int (*append_event)(struct catalog *c, const struct event *e, int64_t *seq,
-			    struct strbuf *err);
-	int (*append_events)(struct catalog *c, const struct event *es, size_t n,
-			     struct strbuf *err);
-	int (*read_events)(struct catalog *c, int64_t after_seq, size_t limit,
-			   int (*fn)(const struct event *e, void *arg), void *arg,
-			   struct strbuf *err);
-	int (*last_event_seq)(struct catalog *c, int64_t *seq, struct strbuf *err);
-
-	int (*taint)(struct catalog *c, const struct strvec *refs, int downstream,
-		     int64_t build_id, struct strvec *changed, struct strbuf *err);
-	int (*lineage)(struct catalog *c, const char *ref, int downstream,
-		       struct strvec *refs, struct strbuf *err);
-	int (*set_status)(struct catalog *c, const char *ref, enum part_status status,
-			  const char *error, struct strbuf *err);
-
-	int (*lease_acquire)(struct catalog *c, const char *ref, int wait,
-			     struct lease **out, struct strbuf *err);
-	void (*lease_release)(struct catalog *c, struct lease *l);
-
-	int (*count_partitions)(struct catalog *c, unsigned status_mask, int64_t *counts,
-				struct strbuf *err);
-
-	/* NULL if the backend cannot notify (see catalog_watch). */
-	int (*watch)(struct catalog *c, int *fd, struct strbuf *err);
-};
+/* The functions of one backend (catalog/backend.h, internal to catalog/). */
+struct catalog_ops;
 
 struct catalog {
-	const struct catalog_ops *ops;
-	void *impl;            /* the backend's state */
+	const struct catalog_ops *ops;  /* the backend, chosen by catalog_open */
+	void *impl;                     /* the backend's state (its open sets it) */
 	const struct store *store;
-	char *location;        /* backend location, e.g. the SQLite file path */
+	char *location;                 /* as printed in messages, e.g. the SQLite file */
 };
 
 /*

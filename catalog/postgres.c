@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "catalog/postgres.h"
 #include "catalog/rows.h"
 #include "core/array.h"
@@ -284,14 +284,6 @@ struct pg {
 static struct pg *pg(struct catalog *c)
 {
 	return c->impl;
-}
-
-static int64_t now_us(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 /* ---- statement parameters -------------------------------------------- */
@@ -740,10 +732,6 @@ static int write_tx(struct catalog *c, int (*fn)(struct catalog *c, void *arg, s
 	return ret;
 }
 
-/* ---- helpers shared with the SQLite backend's semantics -------------- */
-
-/* Length of the directory part of s[0..n) (up to its last '/'), 0 if none. */
-/* A run id is the decimal text of a positive integer. 0 if malformed. */
 /* ---- events ---------------------------------------------------------- */
 
 static int ev_insert(struct catalog *c, int64_t time_us, int64_t build_id, const char *type,
@@ -1017,7 +1005,6 @@ static int send_ensure_partition(struct catalog *c, const char *ref, enum part_s
 	return 0;
 }
 
-/* Forgets ref, and every dataset above it left without partitions. */
 static int delete_partition(struct catalog *c, const char *ref, struct strbuf *err)
 {
 	struct args a;
@@ -2185,7 +2172,6 @@ static int pg_count_partitions(struct catalog *c, unsigned status_mask, int64_t 
 
 /* ---- lineage and taint ----------------------------------------------- */
 
-/* As in the SQLite backend: breadth-first from queue[0..] (marked seen). */
 /* The refs one lineage step from ref (catalog_rows.neighbours). */
 static int neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
 		      struct strvec *states, struct strbuf *err)

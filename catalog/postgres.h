@@ -1,7 +1,7 @@
 #ifndef DATABUILD_CATALOG_POSTGRES_H
 #define DATABUILD_CATALOG_POSTGRES_H
 
-#include "catalog/catalog.h"
+#include "catalog/backend.h"
 
 /*
  * The PostgreSQL backend (internal to catalog/; callers use catalog_open

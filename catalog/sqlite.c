@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "catalog/lease.h"
 #include "catalog/rows.h"
 #include "catalog/sqlite.h"
@@ -218,14 +218,6 @@ static struct sq *sq(struct catalog *c)
 	return c->impl;
 }
 
-static int64_t now_us(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 static int db_fail(struct catalog *c, struct strbuf *err)
 {
 	struct sq *q = sq(c);
@@ -340,7 +332,6 @@ static void col_hex(sqlite3_stmt *s, int i, char out[SHA256_HEX_LEN + 1])
 	out[n] = '\0';
 }
 
-/* Length of the directory part of s[0..n) (up to its last '/'), 0 if none. */
 static int tx_begin(struct catalog *c, struct strbuf *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_BEGIN, err);
@@ -1211,11 +1202,6 @@ out:
 
 /* ---- lineage and taint ----------------------------------------------- */
 
-/*
- * Breadth-first walk from the refs in queue[0..] (which are marked seen):
- * appends each newly reached ref to queue. visit (may be NULL) is called
- * for each reached ref with its status and the ref it was reached from.
- */
 /* The refs one lineage step from ref (catalog_rows.neighbours). */
 static int neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
 		      struct strvec *states, struct strbuf *err)

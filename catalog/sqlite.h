@@ -1,7 +1,7 @@
 #ifndef DATABUILD_CATALOG_SQLITE_H
 #define DATABUILD_CATALOG_SQLITE_H
 
-#include "catalog/catalog.h"
+#include "catalog/backend.h"
 
 /* The SQLite backend (internal to catalog/; callers use catalog_open). */
 extern const struct catalog_ops catalog_sqlite_ops;

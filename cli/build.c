@@ -7,9 +7,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "cli/cli.h"
 #include "core/proc.h"
-#include "core/ref.h"
+#include "model/ref.h"
 #include "core/strmap.h"
 #include "executor/executor.h"
 
@@ -18,6 +19,18 @@
  * SIGINT/SIGTERM -> a self-pipe the executor polls as its cancel fd;
  * progress as one status line on a TTY, else one line per finished job.
  */
+
+static const struct cli_usage usage = {
+	.cmd = "build",
+	.head = "usage: databuild build [-j N] [--keep-going] [--freshness presence|keys] [--force]\n"
+		"                       [--events FILE] REF...\n"
+		"\n"
+		"Plan and run every job needed to produce the partitions REF..., in parallel,\n"
+		"publishing each output atomically. A job whose outputs are live and fresh is\n"
+		"not run; a partition another build is producing is waited for, not rebuilt.\n",
+	.tail = "exit status: 0 all built or up to date, 1 some job failed, 2 usage, graph or\n"
+		"planning error, 130 interrupted\n",
+};
 
 struct build_ui {
 	FILE *f;           /* progress goes here; NULL: quiet */
@@ -273,9 +286,8 @@ int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 	ui.f = progress;
 	ui.tty = progress && isatty(fileno(progress));
 	ui.c = &cli->catalog;
-	o->executor = cli->executor;
-	o->slurm_opts = &cli->slurm_opts;
-	ui.jobs = o->jobs > 0 ? o->jobs : executor_default_jobs(o->executor);
+	o->backend = &cli->backend;
+	ui.jobs = o->jobs > 0 ? o->jobs : executor_default_jobs(o->backend);
 	ui.start_ms = mono_ms();
 	o->cancel_fd = pfd[0];
 	o->on_node = on_node;
@@ -314,8 +326,12 @@ out:
 	return ret;
 }
 
+const char build_jobs_help[] =
+	"run at most N jobs at once (default: number of cores;\n"
+	"32 with --executor slurm)";
+
 /* A ref argument: validated and appended once. -1 (printed) if invalid. */
-int build_collect_refs(const char *arg, struct strvec *refs)
+static int collect_ref(const char *arg, struct strvec *refs)
 {
 	struct strbuf err = STRBUF_INIT;
 	int ret = 0;
@@ -330,157 +346,67 @@ int build_collect_refs(const char *arg, struct strvec *refs)
 	return ret;
 }
 
-/*
- * Options common to build, cat and exec at argv[*i]: -j N, --events FILE.
- * *matched = 1 if it was one. 0, or -1 (printed) on a bad value.
- */
-int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
-		       const char **events_path, int *matched)
+int build_request_parse(struct build_request *r, int argc, char **argv,
+			const struct cli_usage *u, const struct cli_option *options)
 {
-	const char *a = argv[*i], *v = NULL;
-	long n;
-	int r;
+	int n = cli_parse_options(argc, argv, u, options, 0);
 
-	*matched = 1;
-	if (!strncmp(a, "-j", 2) && a[2]) {
-		v = a + 2;
-	} else if (!strcmp(a, "-j")) {
-		if (*i + 1 >= argc)
-			return cli_error(-1, "option '-j' needs a value");
-		v = argv[++*i];
-	} else if ((r = cli_opt_value(NULL, argc, argv, i, "--jobs", &v)) != 0) {
-		if (r < 0)
-			return -1;
-	} else if ((r = cli_opt_value(NULL, argc, argv, i, "--events", events_path)) != 0) {
-		return r < 0 ? -1 : 0;
-	} else {
-		*matched = 0;
-		return 0;
+	for (int i = 0; i < n; i++)
+		if (collect_ref(argv[i], &r->refs) < 0)
+			n = CLI_PARSE_ERROR;
+	if (!n) {
+		cli_usage_print(stderr, u, options);
+		n = CLI_PARSE_ERROR;
 	}
-	if (cli_parse_long("-j", v, 1, 4096, &n) < 0)
-		return -1;
-	o->jobs = (int)n;
-	return 0;
+	if (n < 0)
+		build_request_release(r);
+	return n < 0 ? n : (int)r->refs.nr;
 }
 
-/* build's own options at argv[*i]: 1 taken, 0 not one, -1 (printed). */
-static int build_own_option(int argc, char **argv, int *i, struct executor_opts *o)
+void build_request_release(struct build_request *r)
 {
-	const char *a = argv[*i], *v;
-	int r, f;
-
-	if (!strcmp(a, "-k") || !strcmp(a, "--keep-going")) {
-		o->keep_going = 1;
-		return 1;
-	}
-	if (!strcmp(a, "--force")) {
-		o->force = 1;
-		return 1;
-	}
-	if ((r = cli_opt_value(NULL, argc, argv, i, "--freshness", &v)) <= 0)
-		return r;
-	f = freshness_parse(v);
-	if (f < 0)
-		return cli_error(-1, "option '--freshness': expected 'presence' or 'keys', got '%s'",
-				 v);
-	o->freshness = (enum freshness)f;
-	return 1;
+	strvec_clear(&r->refs);
 }
 
-int build_args(int argc, char **argv, const char *help, unsigned flags, struct strvec *refs,
-	       struct executor_opts *o, const char **events_path)
+int build_request_run(struct cli *cli, struct build_request *r, int exec_mode)
 {
-	int opts_done = 0;
-
-	if (cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return 1;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int matched;
-
-		if (opts_done || a[0] != '-' || !a[1]) {
-			if (build_collect_refs(a, refs) < 0)
-				return -1;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			opts_done = 1;
-			continue;
-		}
-		if (build_parse_common(argc, argv, &i, o, events_path, &matched) < 0)
-			return -1;
-		if (matched && (!*events_path || (flags & BUILD_ARGS_EVENTS)))
-			continue;
-		if (!matched && (flags & BUILD_ARGS_BUILD) &&
-		    (matched = build_own_option(argc, argv, &i, o)) != 0) {
-			if (matched < 0)
-				return -1;
-			continue;
-		}
-		return cli_error(-1, "%s: unknown option '%s' (see 'databuild %s --help')", argv[0],
-				 a, argv[0]);
-	}
-	if (!refs->nr) {
-		fputs(help, stderr);
-		return -1;
-	}
-	return 0;
-}
-
-int build_cmd(struct cli *cli, int argc, char **argv, const char *help, int exec_mode)
-{
-	struct executor_opts o = EXECUTOR_OPTS_INIT;
-	struct strvec refs = STRVEC_INIT;
-	const char *events_path = NULL;
 	FILE *events = NULL;
-	unsigned flags = BUILD_ARGS_EVENTS | (exec_mode ? 0 : BUILD_ARGS_BUILD);
-	int ret = build_args(argc, argv, help, flags, &refs, &o, &events_path);
+	int ret;
 
-	if (ret) {
-		ret = ret > 0 ? EXIT_OK : EXIT_USAGE;
-		goto out;
-	}
-	if (events_path) {
-		events = fopen(events_path, "we");
+	if (r->events_path) {
+		events = fopen(r->events_path, "we");
 		if (!events) {
-			ret = cli_error(EXIT_USAGE, "cannot open '%s': %s", events_path,
+			ret = cli_error(EXIT_USAGE, "cannot open '%s': %s", r->events_path,
 					strerror(errno));
 			goto out;
 		}
-		o.events_out = events;
+		r->o.events_out = events;
 	}
-	ret = build_refs_run(cli, exec_mode, &refs, &o, stdout, 0);
+	ret = build_refs_run(cli, exec_mode, &r->refs, &r->o, stdout, 0);
 out:
 	if (events && fclose(events) != 0 && ret == EXIT_OK)
-		ret = cli_error(EXIT_FAILED, "cannot write '%s': %s", events_path, strerror(errno));
-	strvec_clear(&refs);
+		ret = cli_error(EXIT_FAILED, "cannot write '%s': %s", r->events_path,
+				strerror(errno));
+	build_request_release(r);
 	return ret;
 }
 
-static const char usage[] =
-	"usage: databuild build [-j N] [--keep-going] [--freshness presence|keys] [--force]\n"
-	"                       [--events FILE] REF...\n"
-	"\n"
-	"Plan and run every job needed to produce the partitions REF..., in parallel,\n"
-	"publishing each output atomically. A job whose outputs are live and fresh is\n"
-	"not run; a partition another build is producing is waited for, not rebuilt.\n"
-	"\n"
-	"options:\n"
-	"  -j, --jobs N          run at most N jobs at once (default: number of cores;\n"
-	"                        32 with --executor slurm)\n"
-	"  -k, --keep-going      after a failure, build everything that does not depend on it\n"
-	"  --freshness MODE      keys: live and built from the same inputs and job (default);\n"
-	"                        presence: live is enough\n"
-	"  --force               run the jobs of REF... even if their outputs are fresh\n"
-	"  --events FILE         also write every build event to FILE as JSON lines\n"
-	"  -h, --help            this text\n"
-	"\n"
-	"exit status: 0 all built or up to date, 1 some job failed, 2 usage, graph or\n"
-	"planning error, 130 interrupted\n";
-
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
-	return build_cmd(cli, argc, argv, usage, 0);
+	struct build_request r = BUILD_REQUEST_INIT;
+	const struct cli_option options[] = {
+		OPT_JOBS(&r.o.jobs, build_jobs_help),
+		OPT_FLAG('k', "keep-going", &r.o.keep_going,
+			 "after a failure, build everything that does not depend on it"),
+		OPT_FRESHNESS(&r.o.freshness,
+			      "keys: live and built from the same inputs and job (default);\n"
+			      "presence: live is enough"),
+		OPT_FLAG(0, "force", &r.o.force,
+			 "run the jobs of REF... even if their outputs are fresh"),
+		OPT_EVENTS(&r.events_path),
+		OPT_END(),
+	};
+	int n = build_request_parse(&r, argc, argv, &usage, options);
+
+	return n < 0 ? cli_parse_exit(n) : build_request_run(cli, &r, 0);
 }

@@ -6,39 +6,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fd.h"
 #include "cli/cli.h"
 #include "executor/executor.h"
 
-static const char usage[] =
-	"usage: databuild cat [-j N] REF...\n"
-	"\n"
-	"Write the bytes of the partitions REF..., in order, to standard output,\n"
-	"building whatever is missing first (like reading REF through the mount: a\n"
-	"live partition is used as it is). Progress goes to standard error when it\n"
-	"is a terminal.\n"
-	"\n"
-	"options:\n"
-	"  -j, --jobs N    run at most N jobs at once (default: number of cores;\n"
-	"                  32 with --executor slurm)\n"
-	"  -h, --help      this text\n"
-	"\n"
-	"exit status: 0 ok, 1 a job failed or the output could not be written, 2 usage,\n"
-	"graph or planning error, 130 interrupted\n";
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
+static const struct cli_usage usage = {
+	.cmd = "cat",
+	.head = "usage: databuild cat [-j N] REF...\n"
+		"\n"
+		"Write the bytes of the partitions REF..., in order, to standard output,\n"
+		"building whatever is missing first (like reading REF through the mount: a\n"
+		"live partition is used as it is). Progress goes to standard error when it\n"
+		"is a terminal.\n",
+	.tail = "exit status: 0 ok, 1 a job failed or the output could not be written, 2 usage,\n"
+		"graph or planning error, 130 interrupted\n",
+};
 
 /* Copies the file at path to stdout: sendfile, else read/write. */
 static int copy_out(const char *ref, const char *path)
@@ -111,46 +93,48 @@ static int all_live(struct cli *cli, const struct strvec *refs)
 	return ret;
 }
 
+/* Builds the refs of r unless all are live: an exit code. */
+static int cat_build(struct cli *cli, struct build_request *r)
+{
+	int live = all_live(cli, &r->refs), ret;
+
+	if (live < 0)
+		return EXIT_USAGE;
+	if (live)
+		return EXIT_OK;
+	r->o.freshness = FRESH_PRESENCE;
+	ret = build_refs_run(cli, 0, &r->refs, &r->o, isatty(STDERR_FILENO) ? stderr : NULL, 1);
+	if (ret == EXIT_OK && all_live(cli, &r->refs) != 1)
+		ret = cli_error(EXIT_FAILED, "a partition of the request is not live after its "
+				"build");
+	return ret;
+}
+
+/* Writes the data of the refs of r, building what is not live first: an exit code. */
+static int cat_request(struct cli *cli, struct build_request *r)
+{
+	struct strbuf path = STRBUF_INIT;
+	int ret = cli_open_catalog(cli) < 0 ? EXIT_USAGE : cat_build(cli, r);
+
+	for (size_t i = 0; i < r->refs.nr && ret == EXIT_OK; i++) {
+		strbuf_reset(&path);
+		store_data_path(&cli->store, r->refs.v[i], &path);
+		if (copy_out(r->refs.v[i], path.buf) < 0)
+			ret = EXIT_FAILED;
+	}
+	strbuf_release(&path);
+	build_request_release(r);
+	return ret;
+}
+
 int cmd_cat(struct cli *cli, int argc, char **argv)
 {
-	struct executor_opts o = EXECUTOR_OPTS_INIT;
-	struct strvec refs = STRVEC_INIT;
-	struct strbuf path = STRBUF_INIT;
-	const char *events_path = NULL;
-	int ret = EXIT_USAGE, live, r;
+	struct build_request r = BUILD_REQUEST_INIT;
+	const struct cli_option options[] = {
+		OPT_JOBS(&r.o.jobs, build_jobs_help),
+		OPT_END(),
+	};
+	int n = build_request_parse(&r, argc, argv, &usage, options);
 
-	if ((r = build_args(argc, argv, usage, 0, &refs, &o, &events_path))) {
-		ret = r > 0 ? EXIT_OK : EXIT_USAGE;
-		goto out;
-	}
-	if (cli_open_catalog(cli) < 0)
-		goto out;
-	live = all_live(cli, &refs);
-	if (live < 0) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	if (!live) {
-		o.freshness = FRESH_PRESENCE;
-		ret = build_refs_run(cli, 0, &refs, &o, isatty(STDERR_FILENO) ? stderr : NULL, 1);
-		if (ret != EXIT_OK)
-			goto out;
-		if (all_live(cli, &refs) != 1) {
-			ret = cli_error(EXIT_FAILED, "a partition of the request is not live "
-					"after its build");
-			goto out;
-		}
-	}
-	ret = EXIT_FAILED;
-	for (size_t i = 0; i < refs.nr; i++) {
-		strbuf_reset(&path);
-		store_data_path(&cli->store, refs.v[i], &path);
-		if (copy_out(refs.v[i], path.buf) < 0)
-			goto out;
-	}
-	ret = EXIT_OK;
-out:
-	strbuf_release(&path);
-	strvec_clear(&refs);
-	return ret;
+	return n < 0 ? cli_parse_exit(n) : cat_request(cli, &r);
 }

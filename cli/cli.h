@@ -3,10 +3,11 @@
 
 #include <stdio.h>
 #include "catalog/catalog.h"
-#include "core/graph.h"
+#include "model/graph.h"
 #include "core/store.h"
 #include "core/strbuf.h"
 #include "executor/executor.h"
+#include "cli/options.h"
 
 /*
  * The command layer: the only code that prints usage, talks to the
@@ -26,8 +27,8 @@ struct cli {
 	const char *graph_path;        /* --graph, $DATABUILD_GRAPH, ./databuild.json */
 	const char *store_path;        /* --store, $DATABUILD_STORE, <graph dir>/.databuild */
 	const char *catalog_location;  /* --catalog, $DATABUILD_CATALOG (NULL: SQLite in store) */
-	enum executor_kind executor;   /* --executor, $DATABUILD_EXECUTOR (default local) */
-	struct strvec slurm_opts;      /* $DATABUILD_SLURM_OPTS words, then each --slurm-opt */
+	struct backend_opts backend;   /* --executor, $DATABUILD_EXECUTOR (default local); options:
+					  $DATABUILD_SLURM_OPTS words, then each --slurm-opt */
 	int verbose;
 
 	/* Loaded on demand by cli_load_*; released by cli_release. */
@@ -51,7 +52,7 @@ int cli_open_store(struct cli *cli);      /* loads the graph too if no --store *
 int cli_open_catalog(struct cli *cli);    /* opens the store too */
 void cli_release(struct cli *cli);
 /*
- * Before a command runs jobs: executor_check of cli->executor. 0, or
+ * Before a command runs jobs: executor_check of cli->backend. 0, or
  * prints "databuild: <what is missing>" and returns -1 (exit 2).
  */
 int cli_check_executor(struct cli *cli);
@@ -61,28 +62,32 @@ __attribute__((format(printf, 2, 3)))
 int cli_error(int code, const char *fmt, ...);
 /* Prints "databuild: <err>" (err may be multi-line) and returns code. */
 int cli_fail(int code, const struct strbuf *err);
+/* Writes out to stdout: EXIT_OK, or EXIT_FAILED ("cannot write to stdout"). */
+int cli_write_stdout(const struct strbuf *out);
+
+/* The exit code after cli_parse_options returned r < 0: 0 after help, else 2. */
+static inline int cli_parse_exit(int r)
+{
+	return r == CLI_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
+}
 
 /*
- * Shared option parsing helpers. cli_wants_help: argv contains -h/--help.
- * cli_parse_long: strict integer, prints an error naming the option.
+ * Options shared by several commands. cli_opt_freshness: a callback
+ * setting the enum freshness at opt->value from "presence" or "keys".
  */
-int cli_wants_help(int argc, char **argv);
-int cli_parse_long(const char *opt, const char *text, long min, long max, long *out);
+int cli_opt_freshness(const struct cli_option *opt, const char *arg, struct strbuf *err);
+#define OPT_FRESHNESS(v, h) \
+	{ .type = CLI_OPT_CALLBACK, .long_name = "freshness", .value = (v), .argh = "MODE", \
+	  .cb = cli_opt_freshness, .choices = "presence keys", .help = (h) }
+#define OPT_JOBS(v, h) OPT_INT('j', "jobs", (v), "N", 1, 4096, (h))
+#define OPT_TIMEOUT(v, h) OPT_LONG(0, "timeout", (v), "SECONDS", 1, 86400, (h))
+
 /*
- * "NAME VALUE" or "NAME=VALUE" at argv[*i] (*i moves past VALUE): 1 and *out
- * set, 0 not this option, -1 (printed, "[CMD: ]option 'NAME' needs a value").
+ * The one REF argument of show and path (args[0..nargs), after their
+ * options): validates it, opens the catalog and reads its partition into
+ * p. 1 found, 0 not in the catalog, -1 (printed, "CMD: ..."; exit 2).
  */
-int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
-		  const char **out);
-/* cli_opt_value, then cli_parse_long of the value into *out: 1, 0, or -1 (printed). */
-int cli_opt_long(int argc, char **argv, int *i, const char *name, long min, long max,
-		 long *out);
-/*
- * Arguments "REF [--json]" of the command argv[0]: sets *ref and *json,
- * validates REF, opens the catalog and reads REF's partition into p.
- * 1 found, 0 not in the catalog, -1 (printed; exit 2).
- */
-int cli_ref_partition(struct cli *cli, int argc, char **argv, const char **ref, int *json,
+int cli_ref_partition(struct cli *cli, const char *cmd, int nargs, char **args,
 		      struct partition *p);
 
 /*
@@ -93,37 +98,41 @@ int cli_ref_partition(struct cli *cli, int argc, char **argv, const char **ref, 
  */
 int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 		   struct executor_opts *o, FILE *progress, int quiet_summary);
-/*
- * Options common to build, cat and exec at argv[*i]: -j N, --events FILE.
- * *matched = 1 if it was one. 0, or -1 (printed) on a bad value.
- */
-int build_parse_common(int argc, char **argv, int *i, struct executor_opts *o,
-		       const char **events_path, int *matched);
-/* A ref argument: validated and appended once. -1 (printed) if invalid. */
-int build_collect_refs(const char *arg, struct strvec *refs);
-/*
- * The arguments "[-j N] [--events FILE] REF..." of build, cat and exec
- * (--events with BUILD_ARGS_EVENTS; -k, --force, --freshness with
- * BUILD_ARGS_BUILD) into refs, o and *events_path: 0, 1 after printing help
- * on --help, -1 (printed, usage on stderr when no REF; exit 2).
- */
-enum {
-	BUILD_ARGS_EVENTS = 1 << 0,
-	BUILD_ARGS_BUILD = 1 << 1,
+
+/* What build, cat or exec were asked: their option tables point into it. */
+struct build_request {
+	struct executor_opts o;
+	const char *events_path;  /* --events (build, exec) */
+	struct strvec refs;       /* the REF arguments, validated, each once */
 };
-int build_args(int argc, char **argv, const char *help, unsigned flags, struct strvec *refs,
-	       struct executor_opts *o, const char **events_path);
-/* The command build, or exec with exec_mode: build_args, then build_refs_run. */
-int build_cmd(struct cli *cli, int argc, char **argv, const char *help, int exec_mode);
+#define BUILD_REQUEST_INIT { .o = EXECUTOR_OPTS_INIT, .events_path = NULL, .refs = STRVEC_INIT }
+/* The help text of -j, --jobs in build, cat and exec. */
+extern const char build_jobs_help[];
+#define OPT_EVENTS(v) \
+	OPT_STRING(0, "events", (v), "FILE", "also write every build event to FILE as JSON lines")
+/*
+ * Parses argv against the table options (which point into r), then
+ * collects the refs into r->refs. The number of refs (> 0), else r is
+ * released and CLI_PARSE_HELP or CLI_PARSE_ERROR is returned (printed;
+ * the usage on stderr when no REF is given).
+ */
+int build_request_parse(struct build_request *r, int argc, char **argv,
+			const struct cli_usage *u, const struct cli_option *options);
+void build_request_release(struct build_request *r);
+/*
+ * build (exec_mode: exec) of a parsed request: build_refs_run with
+ * progress on stdout and --events FILE open. Releases r; an exit code.
+ */
+int build_request_run(struct cli *cli, struct build_request *r, int exec_mode);
 
 /*
- * The arguments "[--json] [--timeout SECONDS] REF..." of lookup and
- * configure (--json only with as_json): collects refs once each, checks
- * them, loads the graph and sets *jobs (xcalloc'd; the caller frees) to the
- * job of each ref. 0, 1 after printing help on --help, -1 (printed; exit 2).
+ * The REF arguments of lookup and configure (args[0..nargs), after their
+ * options): collects them once each into refs, checks them, loads the
+ * graph and sets *jobs (xcalloc'd; the caller frees) to the job of each
+ * ref. 0, or -1 (printed; exit 2).
  */
-int lookup_args(struct cli *cli, int argc, char **argv, const char *help,
-		struct strvec *refs, long *timeout_s, int *as_json, const struct job ***jobs);
+int lookup_refs_jobs(struct cli *cli, const char *cmd, int nargs, char **args,
+		     long timeout_s, struct strvec *refs, const struct job ***jobs);
 
 /* Subcommands, one file each under cli/. */
 int cmd_lookup(struct cli *cli, int argc, char **argv);

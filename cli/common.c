@@ -1,5 +1,3 @@
-#include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +6,8 @@
 
 #include "cli/cli.h"
 #include "core/array.h"
-#include "core/ref.h"
+#include "model/ref.h"
+#include "planner/planner.h"
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -34,31 +33,10 @@ int cli_fail(int code, const struct strbuf *err)
 	return code;
 }
 
-int cli_wants_help(int argc, char **argv)
+int cli_write_stdout(const struct strbuf *out)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			return 0;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	}
-	return 0;
-}
-
-int cli_parse_long(const char *opt, const char *text, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v < min || v > max) {
-		cli_error(EXIT_USAGE, "option '%s': expected an integer from %ld to %ld, got '%s'",
-			  opt, min, max, text);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	fwrite(out->buf, 1, out->len, stdout);
+	return fflush(stdout) == EOF ? cli_error(EXIT_FAILED, "cannot write to stdout") : EXIT_OK;
 }
 
 int cli_load_graph(struct cli *cli)
@@ -130,7 +108,7 @@ int cli_check_executor(struct cli *cli)
 	struct strbuf err = STRBUF_INIT;
 	int ret = 0;
 
-	if (executor_check(cli->executor, &err) < 0) {
+	if (executor_check(&cli->backend, &err) < 0) {
 		cli_fail(EXIT_USAGE, &err);
 		ret = -1;
 	}
@@ -147,74 +125,39 @@ void cli_release(struct cli *cli)
 	if (cli->graph_loaded)
 		graph_release(&cli->graph);
 	cli->catalog_opened = cli->store_opened = cli->graph_loaded = 0;
-	strvec_clear(&cli->slurm_opts);
+	backend_opts_release(&cli->backend);
 }
 
-int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
-		  const char **out)
+int cli_opt_freshness(const struct cli_option *opt, const char *arg, struct strbuf *err)
 {
-	size_t n = strlen(name);
-	const char *a = argv[*i];
+	int f = freshness_parse(arg);
 
-	if (!strncmp(a, name, n) && a[n] == '=') {
-		*out = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, name))
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_error(EXIT_USAGE, "%s%soption '%s' needs a value", cmd ? cmd : "",
-			  cmd ? ": " : "", name);
+	if (f < 0) {
+		strbuf_addf(err, "unknown freshness '%s' (expected presence or keys)", arg);
 		return -1;
 	}
-	*out = argv[++*i];
-	return 1;
+	*(enum freshness *)opt->value = (enum freshness)f;
+	return 0;
 }
 
-int cli_opt_long(int argc, char **argv, int *i, const char *name, long min, long max,
-		 long *out)
-{
-	const char *v;
-	int r = cli_opt_value(NULL, argc, argv, i, name, &v);
-
-	if (r > 0 && cli_parse_long(name, v, min, max, out) < 0)
-		return -1;
-	return r;
-}
-
-int cli_ref_partition(struct cli *cli, int argc, char **argv, const char **ref, int *json,
+int cli_ref_partition(struct cli *cli, const char *cmd, int nargs, char **args,
 		      struct partition *p)
 {
 	struct strbuf err = STRBUF_INIT;
-	const char *cmd = argv[0];
 	int ret = -1;
 
-	*ref = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			*json = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error(EXIT_USAGE, "%s: unknown option '%s' (see 'databuild %s --help')",
-				  cmd, argv[i], cmd);
-			goto out;
-		} else if (*ref) {
-			cli_error(EXIT_USAGE, "%s: one REF only, got '%s' and '%s'", cmd, *ref, argv[i]);
-			goto out;
-		} else {
-			*ref = argv[i];
-		}
-	}
-	if (!*ref) {
-		cli_error(EXIT_USAGE, "%s: missing REF (usage: databuild %s REF [--json])", cmd, cmd);
-		goto out;
-	}
-	if (ref_validate(*ref, &err) < 0) {
+	if (!nargs)
+		return cli_error(-1, "%s: missing REF (usage: databuild %s REF [--json])", cmd,
+				 cmd);
+	if (nargs > 1)
+		return cli_error(-1, "%s: one REF only, got '%s' and '%s'", cmd, args[0], args[1]);
+	if (ref_validate(args[0], &err) < 0) {
 		cli_fail(EXIT_USAGE, &err);
 		goto out;
 	}
 	if (cli_open_catalog(cli) < 0)
 		goto out;
-	ret = catalog_get_partition(&cli->catalog, *ref, p, &err);
+	ret = catalog_get_partition(&cli->catalog, args[0], p, &err);
 	if (ret < 0)
 		cli_fail(EXIT_USAGE, &err);
 out:

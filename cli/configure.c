@@ -5,18 +5,15 @@
 #include "core/json.h"
 #include "planner/planner.h"
 
-static const char usage[] =
-	"usage: databuild configure [--timeout SECONDS] REF...\n"
-	"\n"
-	"Look up the job of each partition REF, run each job's configure once with\n"
-	"all of its refs, and print the job configs they return, grouped per job:\n"
-	"{\"job label\": [JobConfig...]}. Nothing is built.\n"
-	"\n"
-	"options:\n"
-	"  --timeout SECONDS    kill a configure (or lookup) after this long (default 60)\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"exit status: 0 ok, 2 invalid ref, failed lookup or configure, bad graph\n";
+static const struct cli_usage usage = {
+	.cmd = "configure",
+	.head = "usage: databuild configure [--timeout SECONDS] REF...\n"
+		"\n"
+		"Look up the job of each partition REF, run each job's configure once with\n"
+		"all of its refs, and print the job configs they return, grouped per job:\n"
+		"{\"job label\": [JobConfig...]}. Nothing is built.\n",
+	.tail = "exit status: 0 ok, 2 invalid ref, failed lookup or configure, bad graph\n",
+};
 
 /* Runs configure for each job (in order of first appearance) and adds its answer. */
 static int configure_all(struct cli *cli, const struct strvec *refs, const struct job **jobs,
@@ -52,30 +49,38 @@ out:
 	return ret;
 }
 
-int cmd_configure(struct cli *cli, int argc, char **argv)
+/* Configures the jobs of the REF arguments and prints their configs: an exit code. */
+static int configure_print(struct cli *cli, int nargs, char **args, long timeout_s)
 {
 	struct strvec refs = STRVEC_INIT;
 	struct strbuf out = STRBUF_INIT;
 	const struct job **jobs = NULL;
-	cJSON *result = NULL;
-	long timeout_s = 60;
-	int ret = EXIT_USAGE, r;
+	cJSON *result = cJSON_CreateObject();
+	int ret = EXIT_USAGE;
 
-	if ((r = lookup_args(cli, argc, argv, usage, &refs, &timeout_s, NULL, &jobs))) {
-		ret = r > 0 ? EXIT_OK : EXIT_USAGE;
-		goto out;
-	}
-	result = cJSON_CreateObject();
-	if (configure_all(cli, &refs, jobs, timeout_s * 1000, result) < 0)
+	if (lookup_refs_jobs(cli, "configure", nargs, args, timeout_s, &refs, &jobs) < 0 ||
+	    configure_all(cli, &refs, jobs, timeout_s * 1000, result) < 0)
 		goto out;
 	json_print_pretty(result, &out);
 	strbuf_addch(&out, '\n');
-	fwrite(out.buf, 1, out.len, stdout);
-	ret = fflush(stdout) == EOF ? cli_error(EXIT_FAILED, "cannot write to stdout") : EXIT_OK;
+	ret = cli_write_stdout(&out);
 out:
 	cJSON_Delete(result);
 	free(jobs);
 	strvec_clear(&refs);
 	strbuf_release(&out);
 	return ret;
+}
+
+int cmd_configure(struct cli *cli, int argc, char **argv)
+{
+	long timeout_s = 60;
+	const struct cli_option options[] = {
+		OPT_TIMEOUT(&timeout_s,
+			    "kill a configure (or lookup) after this long (default 60)"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0);
+
+	return n < 0 ? cli_parse_exit(n) : configure_print(cli, n, argv, timeout_s);
 }

@@ -20,18 +20,44 @@ static void on_stop(int sig)
 	events_stop = 1;
 }
 
-static void events_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: databuild events [--since SEQ] [--limit N] [--follow] [--json]\n"
+static const struct cli_usage usage = {
+	.cmd = "events",
+	.head = "usage: databuild events [--since SEQ] [--limit N] [--follow] [--json]\n"
 		"\n"
 		"Print the catalog's event log as JSON lines, in sequence order:\n"
-		"{\"seq\", \"time_us\", \"time\", \"build_id\", \"type\", \"ref\", \"run_id\", \"payload\"}.\n"
-		"\n"
-		"  --since SEQ   only events after sequence number SEQ\n"
-		"  --limit N     at most N events\n"
-		"  --follow      keep printing new events as they happen (until interrupted)\n"
-		"  --json        accepted for symmetry: the output is always JSON lines\n");
+		"{\"seq\", \"time_us\", \"time\", \"build_id\", \"type\", \"ref\", \"run_id\", \"payload\"}.\n",
+};
+
+struct events_args {
+	long since;   /* --since: only events after this sequence number */
+	long limit;   /* --limit: at most this many (0: all) */
+	int follow;   /* --follow: keep printing new ones until stopped */
+	int json;     /* --json: accepted; the output is always JSON lines */
+};
+
+/* The handlers while events prints: SIGINT, SIGTERM stop it; SIGPIPE ignored. */
+struct stop_signals {
+	struct sigaction old_int, old_term, old_pipe;
+};
+
+static void stop_signals_install(struct stop_signals *s)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &s->old_int);
+	sigaction(SIGTERM, &sa, &s->old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &s->old_pipe);
+}
+
+static void stop_signals_restore(const struct stop_signals *s)
+{
+	sigaction(SIGINT, &s->old_int, NULL);
+	sigaction(SIGTERM, &s->old_term, NULL);
+	sigaction(SIGPIPE, &s->old_pipe, NULL);
 }
 
 struct printer {
@@ -56,63 +82,45 @@ static int print_event(const struct event *e, void *arg)
 	return events_stop;
 }
 
-int cmd_events(struct cli *cli, int argc, char **argv)
+/*
+ * --follow between two reads: sleeps until the catalog notifies (or
+ * FOLLOW_POLL_MS without notifications), and notices a reader that went
+ * away (tail -f style). 1 to read again, 0 to stop.
+ */
+static int follow_wait(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct printer pr = { STRBUF_INIT, 0, 0, 0 };
-	const char *since_text = NULL, *limit_text = NULL;
-	struct sigaction sa, old_int, old_term, old_pipe;
-	struct pollfd pfd[2];
-	long since = 0, limit = 0;
-	int follow = 0, ret = EXIT_USAGE, handlers = 0, woke;
+	struct pollfd pfd[2] = {
+		{ .fd = STDOUT_FILENO, .events = 0 },
+		{ .fd = -1, .events = POLLIN },
+	};
+	int woke = catalog_watch(&cli->catalog, &pfd[1].fd, &err);
 
-	if (cli_wants_help(argc, argv)) {
-		events_usage(stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		int r;
+	strbuf_release(&err);
+	if (woke > 0)
+		return 1;  /* something changed since the read */
+	if (woke < 0)
+		pfd[1].fd = -1;
+	if (poll(pfd, 2, pfd[1].fd >= 0 ? FOLLOW_WATCHED_MS : FOLLOW_POLL_MS) > 0 &&
+	    (pfd[0].revents & (POLLERR | POLLHUP)))
+		return 0;
+	return !events_stop;
+}
 
-		if ((r = cli_opt_value("events", argc, argv, &i, "--since", &since_text)) ||
-		    (r = cli_opt_value("events", argc, argv, &i, "--limit", &limit_text))) {
-			if (r < 0)
-				goto out;
-		} else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
-			follow = 1;
-		} else if (!strcmp(argv[i], "--json")) {
-			/* events are always JSON lines; accepted like every command's --json */
-		} else if (argv[i][0] == '-') {
-			cli_error(EXIT_USAGE, "events: unknown option '%s' (see 'databuild events "
-				  "--help')", argv[i]);
-			goto out;
-		} else {
-			cli_error(EXIT_USAGE, "events: unexpected argument '%s' (see 'databuild events "
-				  "--help')", argv[i]);
-			goto out;
-		}
-	}
-	if ((since_text && cli_parse_long("--since", since_text, 0, LONG_MAX, &since) < 0) ||
-	    (limit_text && cli_parse_long("--limit", limit_text, 0, LONG_MAX, &limit) < 0))
-		goto out;
-	if (cli_open_catalog(cli) < 0)
-		goto out;
+/* Prints the events after a->since, a page per read: an exit code. */
+static int events_print(struct cli *cli, const struct events_args *a)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct printer pr = { .line = STRBUF_INIT, .last = a->since, .printed = 0,
+			      .write_error = 0 };
+	int ret = EXIT_OK;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
-	handlers = 1;
-
-	pr.last = since;
 	for (;;) {
-		size_t want = limit ? (size_t)limit - pr.printed : 0;
+		size_t want = a->limit ? (size_t)a->limit - pr.printed : 0;
 
 		if (catalog_read_events(&cli->catalog, pr.last, want, print_event, &pr, &err) < 0) {
 			ret = cli_fail(EXIT_USAGE, &err);
-			goto out;
+			break;
 		}
 		if (!pr.write_error && fflush(stdout))
 			pr.write_error = errno ? errno : EIO;
@@ -120,38 +128,48 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 			/* the reader went away (EPIPE): a normal end for a stream */
 			ret = pr.write_error == EPIPE ? EXIT_OK : cli_error(EXIT_FAILED,
 				"events: cannot write: %s", strerror(pr.write_error));
-			goto out;
+			break;
 		}
-		if (!follow || events_stop || (limit && pr.printed >= (size_t)limit))
+		if (!a->follow || events_stop || (a->limit && pr.printed >= (size_t)a->limit) ||
+		    !follow_wait(cli))
 			break;
-		/*
-		 * sleeps until the catalog notifies (or FOLLOW_POLL_MS without
-		 * notifications), and notices a reader that went away (tail -f style)
-		 */
-		pfd[0].fd = STDOUT_FILENO;
-		pfd[0].events = 0;
-		pfd[1].fd = -1;
-		pfd[1].events = POLLIN;
-		strbuf_reset(&err);
-		woke = catalog_watch(&cli->catalog, &pfd[1].fd, &err);
-		if (woke > 0)
-			continue;  /* something changed since the read */
-		if (woke < 0)
-			pfd[1].fd = -1;
-		if (poll(pfd, 2, pfd[1].fd >= 0 ? FOLLOW_WATCHED_MS : FOLLOW_POLL_MS) > 0 &&
-		    (pfd[0].revents & (POLLERR | POLLHUP)))
-			break;
-		if (events_stop)
-			break;
-	}
-	ret = EXIT_OK;
-out:
-	if (handlers) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGPIPE, &old_pipe, NULL);
 	}
 	strbuf_release(&pr.line);
 	strbuf_release(&err);
 	return ret;
+}
+
+/* The events of the catalog, after the options a: an exit code. */
+static int events_run(struct cli *cli, int nargs, char **args, const struct events_args *a)
+{
+	struct stop_signals saved;
+	int ret;
+
+	if (nargs > 0)
+		return cli_error(EXIT_USAGE, "events: unexpected argument '%s' (see 'databuild "
+				 "events --help')", args[0]);
+	if (cli_open_catalog(cli) < 0)
+		return EXIT_USAGE;
+	stop_signals_install(&saved);
+	ret = events_print(cli, a);
+	stop_signals_restore(&saved);
+	return ret;
+}
+
+int cmd_events(struct cli *cli, int argc, char **argv)
+{
+	struct events_args a = { .since = 0, .limit = 0, .follow = 0, .json = 0 };
+	const struct cli_option options[] = {
+		OPT_LONG(0, "since", &a.since, "SEQ", 0, LONG_MAX,
+			 "only events after sequence number SEQ"),
+		OPT_LONG(0, "limit", &a.limit, "N", 0, LONG_MAX, "at most N events"),
+		OPT_FLAG('f', "follow", &a.follow,
+			 "keep printing new events as they happen (until interrupted)"),
+		OPT_FLAG(0, "json", &a.json,
+			 "accepted for symmetry: the output is always JSON lines"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0);
+
+	return n < 0 ? cli_parse_exit(n) : events_run(cli, n, argv, &a);
 }

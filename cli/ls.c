@@ -7,24 +7,28 @@
 
 #define LS_PAGE 1000
 
-static void ls_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: databuild ls [PREFIX] [--status S[,S...]] [--limit N] [--json]\n"
+static const struct cli_usage usage = {
+	.cmd = "ls",
+	.head = "usage: databuild ls [PREFIX] [--status S[,S...]] [--limit N] [--json]\n"
 		"\n"
 		"List the partitions in the catalog whose ref starts with PREFIX, in ref\n"
 		"order: status, size in bytes, time of the last change (UTC; for live\n"
-		"partitions the end of the run that built them) and ref.\n"
-		"\n"
-		"  --status S   only these statuses: live, building, failed, stale, tainted\n"
-		"  --limit N    print at most N partitions (default: all)\n"
-		"  --json       one JSON object per line instead\n");
-}
+		"partitions the end of the run that built them) and ref.\n",
+};
 
-static int parse_statuses(const char *text, unsigned *mask)
+struct ls_args {
+	const char *prefix;  /* the PREFIX argument, or NULL */
+	unsigned mask;       /* --status: 1 << enum part_status of each; 0: all */
+	long limit;          /* --limit (0: all) */
+	int json;            /* --json */
+};
+
+/* --status S[,S...] into the unsigned mask at opt->value. */
+static int opt_status(const struct cli_option *opt, const char *arg, struct strbuf *err)
 {
 	struct strbuf name = STRBUF_INIT;
-	const char *p = text;
+	unsigned *mask = opt->value;
+	const char *p = arg;
 	int ret = -1;
 
 	*mask = 0;
@@ -36,8 +40,8 @@ static int parse_statuses(const char *text, unsigned *mask)
 		strbuf_add(&name, p, end ? (size_t)(end - p) : strlen(p));
 		st = part_status_parse(name.buf);
 		if (st <= PART_MISSING) {
-			cli_error(EXIT_USAGE, "ls: option '--status': unknown status '%s' (expected "
-				  "live, building, failed, stale or tainted)", name.buf);
+			strbuf_addf(err, "unknown status '%s' (expected live, building, failed, "
+				    "stale or tainted)", name.buf);
 			goto out;
 		}
 		*mask |= 1u << st;
@@ -65,92 +69,107 @@ static void print_human(const struct partition *p, struct strbuf *line)
 	fwrite(line->buf, 1, line->len, stdout);
 }
 
-int cmd_ls(struct cli *cli, int argc, char **argv)
+static void print_json(const struct partition *p, struct strbuf *line)
 {
-	struct strbuf err = STRBUF_INIT, line = STRBUF_INIT;
-	const char *prefix = NULL, *status = NULL, *limit_text = NULL;
+	cJSON *o = partition_to_json(p);
+
+	strbuf_reset(line);
+	json_print(o, line);
+	strbuf_addch(line, '\n');
+	fwrite(line->buf, 1, line->len, stdout);
+	cJSON_Delete(o);
+}
+
+/*
+ * Prints the partitions after *after (NULL: from the first), at most want
+ * of them, and moves *after to the last printed. The number printed, or
+ * -1 (printed; exit 2).
+ */
+static long ls_page(struct cli *cli, const struct ls_args *a, char **after, size_t want,
+		    struct strbuf *line)
+{
+	struct partition_list page = PARTITION_LIST_INIT;
+	struct strbuf err = STRBUF_INIT;
+	long got = -1;
+
+	if (catalog_list_partitions(&cli->catalog, a->prefix, *after, want, a->mask, &page,
+				    &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	for (size_t k = 0; k < page.nr; k++) {
+		if (a->json)
+			print_json(&page.items[k], line);
+		else
+			print_human(&page.items[k], line);
+	}
+	if (page.nr) {
+		free(*after);
+		*after = xstrdup(page.items[page.nr - 1].ref);
+	}
+	got = (long)page.nr;
+out:
+	partition_list_release(&page);
+	strbuf_release(&err);
+	return got;
+}
+
+/* The listing, a page of LS_PAGE at a time: an exit code. */
+static int ls_print(struct cli *cli, const struct ls_args *a)
+{
+	struct strbuf line = STRBUF_INIT;
 	char *after = NULL;
-	unsigned mask = 0;
-	long limit = 0;
 	size_t printed = 0;
-	int json = 0, ret = EXIT_USAGE;
+	int ret = EXIT_USAGE;
 
-	if (cli_wants_help(argc, argv)) {
-		ls_usage(stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		int r;
-
-		if ((r = cli_opt_value("ls", argc, argv, &i, "--status", &status)) ||
-		    (r = cli_opt_value("ls", argc, argv, &i, "--limit", &limit_text))) {
-			if (r < 0)
-				goto out;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error(EXIT_USAGE, "ls: unknown option '%s' (see 'databuild ls --help')",
-				  argv[i]);
-			goto out;
-		} else if (prefix) {
-			cli_error(EXIT_USAGE, "ls: one PREFIX at most, got '%s' and '%s'", prefix,
-				  argv[i]);
-			goto out;
-		} else {
-			prefix = argv[i];
-		}
-	}
-	if (status && parse_statuses(status, &mask) < 0)
-		goto out;
-	if (limit_text && cli_parse_long("--limit", limit_text, 0, 1L << 40, &limit) < 0)
-		goto out;
-	if (cli_open_catalog(cli) < 0)
-		goto out;
-	if (!json && isatty(STDOUT_FILENO))
+	if (!a->json && isatty(STDOUT_FILENO))
 		printf("%-8s %12s  %-20s  %s\n", "STATUS", "SIZE", "UPDATED", "REF");
 	for (;;) {
-		struct partition_list page = PARTITION_LIST_INIT;
-		size_t want = LS_PAGE, got;
+		size_t want = LS_PAGE;
+		long got;
 
-		if (limit && (size_t)limit - printed < want)
-			want = (size_t)limit - printed;
-		if (catalog_list_partitions(&cli->catalog, prefix, after, want, mask, &page,
-					    &err) < 0) {
-			partition_list_release(&page);
-			ret = cli_fail(EXIT_USAGE, &err);
+		if (a->limit && (size_t)a->limit - printed < want)
+			want = (size_t)a->limit - printed;
+		if ((got = ls_page(cli, a, &after, want, &line)) < 0)
 			goto out;
-		}
-		for (size_t k = 0; k < page.nr; k++) {
-			if (json) {
-				cJSON *o = partition_to_json(&page.items[k]);
-
-				strbuf_reset(&line);
-				json_print(o, &line);
-				strbuf_addch(&line, '\n');
-				fwrite(line.buf, 1, line.len, stdout);
-				cJSON_Delete(o);
-			} else {
-				print_human(&page.items[k], &line);
-			}
-		}
-		got = page.nr;
-		printed += got;
-		if (got) {
-			free(after);
-			after = xstrdup(page.items[got - 1].ref);
-		}
-		partition_list_release(&page);
-		if (got < want || (limit && printed >= (size_t)limit))
+		printed += (size_t)got;
+		if ((size_t)got < want || (a->limit && printed >= (size_t)a->limit))
 			break;
 	}
-	if (fflush(stdout) || ferror(stdout)) {
-		ret = cli_error(EXIT_FAILED, "ls: cannot write the listing");
-		goto out;
-	}
 	ret = EXIT_OK;
+	if (fflush(stdout) || ferror(stdout))
+		ret = cli_error(EXIT_FAILED, "ls: cannot write the listing");
 out:
 	free(after);
-	strbuf_release(&err);
 	strbuf_release(&line);
 	return ret;
+}
+
+/* The listing of the partitions under the PREFIX argument: an exit code. */
+static int ls_run(struct cli *cli, int nargs, char **args, struct ls_args *a)
+{
+	if (nargs > 1)
+		return cli_error(EXIT_USAGE, "ls: one PREFIX at most, got '%s' and '%s'", args[0],
+				 args[1]);
+	a->prefix = nargs ? args[0] : NULL;
+	if (cli_open_catalog(cli) < 0)
+		return EXIT_USAGE;
+	return ls_print(cli, a);
+}
+
+int cmd_ls(struct cli *cli, int argc, char **argv)
+{
+	struct ls_args a = { .prefix = NULL, .mask = 0, .limit = 0, .json = 0 };
+	const struct cli_option options[] = {
+		{ .type = CLI_OPT_CALLBACK, .long_name = "status", .value = &a.mask, .argh = "S",
+		  .cb = opt_status, .choices = "live building failed stale tainted",
+		  .help = "only these statuses: live, building, failed, stale, tainted" },
+		OPT_LONG(0, "limit", &a.limit, "N", 0, 1L << 40,
+			 "print at most N partitions (default: all)"),
+		OPT_FLAG(0, "json", &a.json, "one JSON object per line instead"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0);
+
+	return n < 0 ? cli_parse_exit(n) : ls_run(cli, n, argv, &a);
 }

@@ -21,33 +21,20 @@ static const struct cli_command commands[] = {
 	{ "configure", cmd_configure, "print the JobConfigs that configure returns for REF..." },
 };
 
-static void usage(FILE *f)
+static const char usage_head[] =
+	"usage: databuild [--graph FILE] [--store DIR] [--catalog URL] [--executor local|slurm]\n"
+	"                 [--slurm-opt OPT]... COMMAND [ARGS...]\n"
+	"\n"
+	"A data build system: reading a partition builds it.\n";
+
+/* The part of the usage after the global options: the commands. */
+static void usage_tail(struct strbuf *out)
 {
-	fprintf(f,
-		"usage: databuild [--graph FILE] [--store DIR] [--catalog URL] [--executor local|slurm]\n"
-		"                 [--slurm-opt OPT]... COMMAND [ARGS...]\n"
-		"\n"
-		"A data build system: reading a partition builds it.\n"
-		"\n"
-		"global options:\n"
-		"  --graph FILE    the graph file ($DATABUILD_GRAPH, default ./databuild.json)\n"
-		"  --store DIR     the store ($DATABUILD_STORE, default .databuild/ beside the graph)\n"
-		"  --catalog URL   the catalog ($DATABUILD_CATALOG, default the SQLite file in the store;\n"
-		"                  postgresql://... for a shared PostgreSQL catalog)\n"
-		"  --executor NAME where jobs run: local (default) or slurm, one Slurm job per run\n"
-		"                  ($DATABUILD_EXECUTOR)\n"
-		"  --slurm-opt OPT an option passed to srun verbatim for every run: partition,\n"
-		"                  account, CPUs, memory (repeatable; $DATABUILD_SLURM_OPTS adds\n"
-		"                  whitespace-separated ones)\n"
-		"  -v, --verbose   say more\n"
-		"  -h, --help      this text; `databuild COMMAND --help` for a command\n"
-		"  --version       print the version\n"
-		"\n"
-		"commands:\n");
+	strbuf_addstr(out, "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nexit status: 0 ok, 1 build failed, 2 usage or configuration error, "
-		   "130 interrupted\n");
+		strbuf_addf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+	strbuf_addstr(out, "\nexit status: 0 ok, 1 build failed, 2 usage or configuration error, "
+		      "130 interrupted\n");
 }
 
 /*
@@ -70,82 +57,120 @@ static void raise_fd_limit(void)
 /* --executor / $DATABUILD_EXECUTOR: 0, or -1 (printed; exit 2). */
 static int executor_option(struct cli *cli, const char *name, const char *value)
 {
-	int k = executor_kind_parse(value);
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
 
-	if (k < 0)
-		return cli_error(-1, "%s: unknown executor '%s' (expected 'local' or 'slurm')",
-				 name, value);
-	cli->executor = (enum executor_kind)k;
-	return 0;
+	if (executor_backend_known(value, &err) < 0)
+		ret = cli_error(-1, "%s: %s", name, err.buf);
+	else
+		cli->backend.name = value;
+	strbuf_release(&err);
+	return ret;
+}
+
+/* What the global options set beside struct cli. */
+struct globals {
+	const char *executor;       /* --executor, else $DATABUILD_EXECUTOR */
+	const char *executor_from;  /* which of the two, for errors */
+	int version;                /* --version */
+};
+
+/*
+ * The global options of argv into cli and g. The number of arguments
+ * left in argv[0..n) (the command and its arguments), or CLI_PARSE_*.
+ */
+static int parse_globals(struct cli *cli, struct globals *g, int argc, char **argv)
+{
+	const char *executor = NULL;
+	struct strbuf tail = STRBUF_INIT;
+	const struct cli_option options[] = {
+		OPT_STRING(0, "graph", &cli->graph_path, "FILE",
+			   "the graph file ($DATABUILD_GRAPH, default ./databuild.json)"),
+		OPT_STRING(0, "store", &cli->store_path, "DIR",
+			   "the store ($DATABUILD_STORE, default .databuild/ beside the graph)"),
+		OPT_STRING(0, "catalog", &cli->catalog_location, "URL",
+			   "the catalog ($DATABUILD_CATALOG, default the SQLite file in the store;\n"
+			   "postgresql://... for a shared PostgreSQL catalog)"),
+		{ .type = CLI_OPT_STRING, .long_name = "executor", .value = &executor,
+		  .argh = "NAME", .choices = "local slurm",
+		  .help = "where jobs run: local (default) or slurm, one Slurm job per run\n"
+			  "($DATABUILD_EXECUTOR)" },
+		OPT_STRVEC(0, "slurm-opt", &cli->backend.opts, "OPT",
+			   "an option passed to srun verbatim for every run: partition,\n"
+			   "account, CPUs, memory (repeatable; $DATABUILD_SLURM_OPTS adds\n"
+			   "whitespace-separated ones)"),
+		OPT_COUNT('v', "verbose", &cli->verbose, "say more"),
+		OPT_HELP("this text; `databuild COMMAND --help` for a command"),
+		OPT_FLAG(0, "version", &g->version, "print the version"),
+		OPT_END(),
+	};
+	struct cli_usage u = { .cmd = NULL, .head = usage_head, .title = "global options:",
+			       .tail = NULL };
+	int n;
+
+	usage_tail(&tail);
+	u.tail = tail.buf;
+	n = cli_parse_options(argc, argv, &u, options, CLI_PARSE_STOP_AT_NON_OPTION);
+	if (n == 0 && !g->version)
+		cli_usage_print(stderr, &u, options);
+	if (executor) {
+		g->executor = executor;
+		g->executor_from = "option '--executor'";
+	}
+	strbuf_release(&tail);
+	return n;
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (!strcmp(commands[k].name, name))
+			return &commands[k];
+	return NULL;
+}
+
+/* The defaults of the global options, from the environment. */
+static void read_environment(struct cli *cli, struct globals *g)
+{
+	cli->graph_path = getenv("DATABUILD_GRAPH");
+	cli->store_path = getenv("DATABUILD_STORE");
+	cli->catalog_location = getenv("DATABUILD_CATALOG");
+	strvec_init(&cli->backend.opts);
+	executor_split_opts(getenv("DATABUILD_SLURM_OPTS"), &cli->backend.opts);
+	g->executor = getenv("DATABUILD_EXECUTOR");
+	g->executor_from = "DATABUILD_EXECUTOR";
 }
 
 int main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
-	const struct cli_command *cmd = NULL;
-	const char *executor = getenv("DATABUILD_EXECUTOR"), *executor_from = "DATABUILD_EXECUTOR";
-	int i, ret = EXIT_USAGE;
+	struct globals g = { .executor = NULL, .executor_from = NULL, .version = 0 };
+	const struct cli_command *cmd;
+	int n, ret = EXIT_USAGE;
 
 	raise_fd_limit();
 	cli.argv0 = argv[0];
-	cli.graph_path = getenv("DATABUILD_GRAPH");
-	cli.store_path = getenv("DATABUILD_STORE");
-	cli.catalog_location = getenv("DATABUILD_CATALOG");
-	strvec_init(&cli.slurm_opts);
-	executor_split_opts(getenv("DATABUILD_SLURM_OPTS"), &cli.slurm_opts);
-
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *v;
-		int r;
-
-		if ((r = cli_opt_value(NULL, argc, argv, &i, "--graph", &cli.graph_path)) ||
-		    (r = cli_opt_value(NULL, argc, argv, &i, "--store", &cli.store_path)) ||
-		    (r = cli_opt_value(NULL, argc, argv, &i, "--catalog", &cli.catalog_location))) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		if ((r = cli_opt_value(NULL, argc, argv, &i, "--executor", &executor))) {
-			if (r < 0)
-				goto out;
-			executor_from = "option '--executor'";
-			continue;
-		}
-		if ((r = cli_opt_value(NULL, argc, argv, &i, "--slurm-opt", &v))) {
-			if (r < 0)
-				goto out;
-			strvec_push(&cli.slurm_opts, v);
-			continue;
-		}
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			cli.verbose++;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			ret = EXIT_OK;
-			goto out;
-		} else if (!strcmp(argv[i], "--version")) {
-			printf("databuild %s\n", DATABUILD_VERSION);
-			ret = EXIT_OK;
-			goto out;
-		} else {
-			cli_error(EXIT_USAGE, "unknown option '%s' (see 'databuild --help')", argv[i]);
-			goto out;
-		}
-	}
-	if (executor && *executor && executor_option(&cli, executor_from, executor) < 0)
-		goto out;
-	if (i >= argc) {
-		usage(stderr);
+	read_environment(&cli, &g);
+	n = parse_globals(&cli, &g, argc, argv);
+	if (n < 0) {
+		ret = cli_parse_exit(n);
 		goto out;
 	}
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (!strcmp(commands[k].name, argv[i]))
-			cmd = &commands[k];
+	if (g.version) {
+		printf("databuild %s\n", DATABUILD_VERSION);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	if (g.executor && *g.executor && executor_option(&cli, g.executor_from, g.executor) < 0)
+		goto out;
+	cmd = find_command(argv[0]);
 	if (!cmd) {
-		cli_error(EXIT_USAGE, "unknown command '%s' (see 'databuild --help')", argv[i]);
+		cli_error(EXIT_USAGE, "unknown command '%s' (see 'databuild --help')", argv[0]);
 		goto out;
 	}
-	ret = cmd->fn(&cli, argc - i, argv + i);
+	ret = cmd->fn(&cli, n, argv);
 out:
 	cli_release(&cli);
 	return ret;

@@ -18,35 +18,24 @@
  * is up ("O"), or prints the error the child sends and exits 2.
  */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: databuild mount MOUNTPOINT [-f] [-o OPTIONS] [--freshness presence|keys]\n"
+static const struct cli_usage usage = {
+	.cmd = "mount",
+	.head = "usage: databuild mount MOUNTPOINT [-f] [-o OPTIONS] [--freshness presence|keys]\n"
 		"                       [-j N] [--debug]\n"
 		"\n"
 		"Serve every partition as a read-only file under MOUNTPOINT. Reading a\n"
-		"partition that does not exist yet builds it (and its missing upstreams).\n"
-		"\n"
-		"  -f, --foreground  stay in the foreground (default: run as a daemon that\n"
-		"                    logs to <store>/daemon.log)\n"
-		"  -o OPTIONS        FUSE mount options, e.g. allow_other (which also turns\n"
-		"                    on default_permissions)\n"
-		"  --freshness F     presence (default): a live partition is served as is;\n"
-		"                    keys: its build key is checked once per mount\n"
-		"  -j, --jobs N      runs in flight per build (default: cores; 32 with\n"
-		"                    --executor slurm)\n"
-		"  --debug           log every FUSE request (with -f: to stderr)\n"
-		"\n"
-		"Unmount with `databuild umount MOUNTPOINT`.\n");
-}
+		"partition that does not exist yet builds it (and its missing upstreams).\n",
+	.tail = "Unmount with `databuild umount MOUNTPOINT`.\n",
+};
 
-static int option_value(int argc, char **argv, int *i, const char *name, const char **out)
+/* -o OPTIONS: appended, comma-separated, to the strbuf at opt->value. */
+static int opt_fuse(const struct cli_option *opt, const char *arg, struct strbuf *err)
 {
-	if (*i + 1 >= argc) {
-		cli_error(EXIT_USAGE, "option '%s' needs a value", name);
-		return -1;
-	}
-	*out = argv[++*i];
+	struct strbuf *opts = opt->value;
+
+	if (opts->len)
+		strbuf_addch(opts, ',');
+	strbuf_addstr(opts, arg);
 	return 0;
 }
 
@@ -123,135 +112,129 @@ static void daemon_child(struct fs_opts *o, int wfd, const char *log)
 	exit(code);
 }
 
-int cmd_mount(struct cli *cli, int argc, char **argv)
+/* The MOUNTPOINT argument resolved (to free), or NULL (printed; exit 2). */
+static char *mount_point(const char *mountpoint)
 {
-	struct fs_opts o;
-	struct strbuf opts = STRBUF_INIT, log = STRBUF_INIT;
-	const char *mountpoint = NULL, *value;
-	char *real = NULL, *location = NULL;
-	int code = EXIT_USAGE, pipefd[2];
+	char *real = realpath(mountpoint, NULL);
+
+	if (!real && errno == ENOTCONN)
+		cli_error(-1, "mountpoint '%s': %s (a daemon died: run 'databuild umount %s' "
+			  "first)", mountpoint, strerror(errno), mountpoint);
+	else if (!real)
+		cli_error(-1, "mountpoint '%s': %s", mountpoint, strerror(errno));
+	else if (fs_is_mounted(real)) {
+		cli_error(-1, "'%s' is already a databuild mount (see 'databuild umount')",
+			  mountpoint);
+		free(real);
+		real = NULL;
+	}
+	return real;
+}
+
+static int serve_foreground(struct fs_opts *o)
+{
+	struct strbuf err = STRBUF_INIT;
+	int code = EXIT_OK;
+
+	if (fs_serve(o, &err) < 0)
+		code = cli_fail(EXIT_USAGE, &err);
+	strbuf_release(&err);
+	return code;
+}
+
+/* Forks the daemon and waits until it has mounted: an exit code. */
+static int serve_daemon(struct fs_opts *o, const char *log)
+{
+	int pipefd[2], code;
 	pid_t pid;
 
-	memset(&o, 0, sizeof(o));
-	o.freshness = FRESH_PRESENCE;
-	o.ready_fd = -1;
-	if (cli_wants_help(argc, argv)) {
-		usage(stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-f") || !strcmp(a, "--foreground")) {
-			o.foreground = 1;
-		} else if (!strcmp(a, "--debug")) {
-			o.debug = 1;
-		} else if (!strcmp(a, "-o")) {
-			if (option_value(argc, argv, &i, a, &value) < 0)
-				goto out;
-			if (opts.len)
-				strbuf_addch(&opts, ',');
-			strbuf_addstr(&opts, value);
-		} else if (!strncmp(a, "-o", 2)) {
-			if (opts.len)
-				strbuf_addch(&opts, ',');
-			strbuf_addstr(&opts, a + 2);
-		} else if (!strcmp(a, "--freshness") || !strncmp(a, "--freshness=", 12)) {
-			int f;
-
-			if (a[11] == '=')
-				value = a + 12;
-			else if (option_value(argc, argv, &i, a, &value) < 0)
-				goto out;
-			if ((f = freshness_parse(value)) < 0) {
-				cli_error(EXIT_USAGE, "option '--freshness': expected 'presence' or "
-					  "'keys', got '%s'", value);
-				goto out;
-			}
-			o.freshness = f;
-		} else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
-			long n;
-
-			if (option_value(argc, argv, &i, a, &value) < 0 ||
-			    cli_parse_long(a, value, 1, 4096, &n) < 0)
-				goto out;
-			o.jobs = (int)n;
-		} else if (a[0] == '-' && a[1]) {
-			cli_error(EXIT_USAGE, "mount: unknown option '%s' (see 'databuild mount --help')", a);
-			goto out;
-		} else if (mountpoint) {
-			cli_error(EXIT_USAGE, "mount: one MOUNTPOINT expected, got '%s' and '%s'",
-				  mountpoint, a);
-			goto out;
-		} else {
-			mountpoint = a;
-		}
-	}
-	if (!mountpoint) {
-		usage(stderr);
-		goto out;
-	}
-	if (!(real = realpath(mountpoint, NULL))) {
-		if (errno == ENOTCONN)
-			cli_error(EXIT_USAGE, "mountpoint '%s': %s (a daemon died: run "
-				  "'databuild umount %s' first)", mountpoint, strerror(errno),
-				  mountpoint);
-		else
-			cli_error(EXIT_USAGE, "mountpoint '%s': %s", mountpoint, strerror(errno));
-		goto out;
-	}
-	if (fs_is_mounted(real)) {
-		cli_error(EXIT_USAGE, "'%s' is already a databuild mount (see 'databuild umount')",
-			  mountpoint);
-		goto out;
-	}
-	if (cli_load_graph(cli) < 0 || cli_open_store(cli) < 0 || cli_check_executor(cli) < 0)
-		goto out;
-	location = absolute_location(cli->catalog_location);
-	o.mountpoint = real;
-	o.graph = &cli->graph;
-	o.store = &cli->store;
-	o.catalog_location = location;
-	o.executor = cli->executor;
-	o.slurm_opts = &cli->slurm_opts;
-	o.fuse_options = opts.len ? opts.buf : NULL;
-	store_path(&cli->store, "daemon.log", &log);
-
-	if (o.foreground) {
-		struct strbuf err = STRBUF_INIT;
-
-		if (fs_serve(&o, &err) < 0) {
-			code = cli_fail(EXIT_USAGE, &err);
-			strbuf_release(&err);
-			goto out;
-		}
-		code = EXIT_OK;
-		goto out;
-	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		cli_error(EXIT_USAGE, "cannot create a pipe: %s", strerror(errno));
-		goto out;
-	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cli_error(EXIT_USAGE, "cannot create a pipe: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		cli_error(EXIT_USAGE, "cannot fork the daemon: %s", strerror(errno));
+		code = cli_error(EXIT_USAGE, "cannot fork the daemon: %s", strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
-		goto out;
+		return code;
 	}
 	if (!pid) {
 		close(pipefd[0]);
-		daemon_child(&o, pipefd[1], log.buf);
+		daemon_child(o, pipefd[1], log);
 	}
 	close(pipefd[1]);
-	code = wait_ready(pipefd[0], pid, real, log.buf);
+	code = wait_ready(pipefd[0], pid, o->mountpoint, log);
 	close(pipefd[0]);
-out:
-	free(real);
+	return code;
+}
+
+/* Opens what the mount serves and serves it at the resolved mountpoint: an exit code. */
+static int mount_serve(struct cli *cli, struct fs_opts *o)
+{
+	struct strbuf log = STRBUF_INIT;
+	char *location;
+	int code;
+
+	if (cli_load_graph(cli) < 0 || cli_open_store(cli) < 0 || cli_check_executor(cli) < 0)
+		return EXIT_USAGE;
+	location = absolute_location(cli->catalog_location);
+	o->graph = &cli->graph;
+	o->store = &cli->store;
+	o->catalog_location = location;
+	o->backend = &cli->backend;
+	store_path(&cli->store, "daemon.log", &log);
+	code = o->foreground ? serve_foreground(o) : serve_daemon(o, log.buf);
 	free(location);
-	strbuf_release(&opts);
 	strbuf_release(&log);
+	return code;
+}
+
+/* Mounts at the MOUNTPOINT argument with the options o: an exit code. */
+static int mount_run(struct cli *cli, int nargs, char **args, struct fs_opts *o)
+{
+	char *real;
+	int code;
+
+	if (nargs > 1)
+		return cli_error(EXIT_USAGE, "mount: one MOUNTPOINT expected, got '%s' and '%s'",
+				 args[0], args[1]);
+	if (!(real = mount_point(args[0])))
+		return EXIT_USAGE;
+	o->mountpoint = real;
+	code = mount_serve(cli, o);
+	free(real);
+	return code;
+}
+
+int cmd_mount(struct cli *cli, int argc, char **argv)
+{
+	struct fs_opts o = FS_OPTS_INIT;
+	struct strbuf fuse_opts = STRBUF_INIT;
+	const struct cli_option options[] = {
+		OPT_FLAG('f', "foreground", &o.foreground,
+			 "stay in the foreground (default: run as a daemon that\n"
+			 "logs to <store>/daemon.log)"),
+		OPT_CALLBACK('o', NULL, &fuse_opts, "OPTIONS", opt_fuse,
+			     "FUSE mount options, e.g. allow_other (which also turns\n"
+			     "on default_permissions)"),
+		OPT_FRESHNESS(&o.freshness,
+			      "presence (default): a live partition is served as is;\n"
+			      "keys: its build key is checked once per mount"),
+		OPT_JOBS(&o.jobs, "runs in flight per build (default: cores;\n"
+			 "32 with --executor slurm)"),
+		OPT_FLAG(0, "debug", &o.debug, "log every FUSE request (with -f: to stderr)"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0), code = EXIT_USAGE;
+
+	o.fuse_options = fuse_opts.len ? fuse_opts.buf : NULL;
+	if (n < 0)
+		code = cli_parse_exit(n);
+	else if (n == 0)
+		cli_usage_print(stderr, &usage, options);
+	else
+		code = mount_run(cli, n, argv, &o);
+	strbuf_release(&fuse_opts);
 	return code;
 }

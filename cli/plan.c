@@ -4,33 +4,45 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "cli/cli.h"
 #include "core/proc.h"
-#include "core/ref.h"
+#include "model/ref.h"
 #include "planner/planner.h"
 
-static const char usage[] =
-	"usage: databuild plan [options] REF...\n"
-	"\n"
-	"Print the job graph that would produce the partitions REF...: the jobs to\n"
-	"run, in dependency order, and why each runs. Nothing is built.\n"
-	"\n"
-	"options:\n"
-	"  --format F           json, text, mermaid, dot, bash or ninja (default: text\n"
-	"                       on a terminal, json otherwise)\n"
-	"  --freshness MODE     keys (default): a live partition is reused only if its\n"
-	"                       build key still matches; presence: live is enough\n"
-	"  --force              run the jobs of REF... even if they are fresh\n"
-	"  --data-dir DIR       bash and ninja (required): the script reads inputs from\n"
-	"                       and writes outputs to DIR, and plans as if nothing were\n"
-	"                       built yet (the catalog is not consulted)\n"
-	"  --timeout SECONDS    kill a configure (or lookup) after this long (default 60)\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"With -v, planning statistics are printed on stderr.\n"
-	"\n"
-	"exit status: 0 ok, 2 usage or planning error (cycle, overlap, failed lookup or\n"
-	"configure, query input not live, bad graph)\n";
+static const struct cli_usage usage = {
+	.cmd = "plan",
+	.head = "usage: databuild plan [options] REF...\n"
+		"\n"
+		"Print the job graph that would produce the partitions REF...: the jobs to\n"
+		"run, in dependency order, and why each runs. Nothing is built.\n",
+	.tail = "With -v, planning statistics are printed on stderr.\n"
+		"\n"
+		"exit status: 0 ok, 2 usage or planning error (cycle, overlap, failed lookup or\n"
+		"configure, query input not live, bad graph)\n",
+};
+
+struct plan_args {
+	struct planner_opts opts;  /* --freshness, --force; the rest by plan_check */
+	int format;                /* --format: enum plan_format */
+	const char *data_dir;      /* --data-dir */
+	long timeout_s;            /* --timeout */
+	struct strvec refs;        /* the REF arguments (plan_check) */
+	struct strbuf data_path;   /* data_dir made absolute (plan_check) */
+};
+
+/* --format F into the int at opt->value. */
+static int opt_format(const struct cli_option *opt, const char *arg, struct strbuf *err)
+{
+	int f = plan_format_parse(arg);
+
+	if (f < 0) {
+		strbuf_addf(err, "unknown format '%s' (json, text, mermaid, dot, bash, ninja)", arg);
+		return -1;
+	}
+	*(int *)opt->value = f;
+	return 0;
+}
 
 /* CPU time of this process (not of its children: configure, lookup), ms. */
 static long long cpu_ms(void)
@@ -88,127 +100,135 @@ out:
 	return ret;
 }
 
-int cmd_plan(struct cli *cli, int argc, char **argv)
+/* 0 if every ref is valid, else -1 (the first invalid one printed). */
+static int refs_valid(const struct strvec *refs)
 {
-	struct planner_opts opts = PLANNER_OPTS_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	for (size_t i = 0; i < refs->nr && !ret; i++)
+		if (ref_validate(refs->v[i], &err) < 0)
+			ret = cli_fail(-1, &err);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* The refs, and the options that go together: 0, or -1 (printed; exit 2). */
+static int plan_check(struct plan_args *a, int nargs, char **args)
+{
+	int script = a->format == PLAN_BASH || a->format == PLAN_NINJA;
+
+	for (int i = 0; i < nargs; i++)
+		strvec_push(&a->refs, args[i]);
+	if (!a->refs.nr)
+		return cli_error(-1, "no REF given (see 'databuild plan --help')");
+	if (refs_valid(&a->refs) < 0)
+		return -1;
+	if (a->data_dir && !*a->data_dir)
+		return cli_error(-1, "option '--data-dir' needs a directory");
+	if (script && !a->data_dir)
+		return cli_error(-1, "format '%s' needs --data-dir DIR (where the script reads "
+				 "inputs and writes outputs)",
+				 a->format == PLAN_BASH ? "bash" : "ninja");
+	if (!script && a->data_dir)
+		return cli_error(-1, "option '--data-dir' is for formats bash and ninja");
+	return 0;
+}
+
+static void print_stats(const struct job_graph *plan, const struct planner_stats *stats,
+			enum freshness freshness, long long t0, long long cpu0)
+{
+	fprintf(stderr, "databuild: planned %zu job%s in %lld ms, %lld ms of cpu "
+		"(%zu refs resolved, %zu configure calls, %zu pruned, freshness %s)\n",
+		plan->nodes_nr, plan->nodes_nr == 1 ? "" : "s", mono_ms() - t0, cpu_ms() - cpu0,
+		stats->refs_resolved, stats->configure_calls, stats->pruned,
+		freshness_name(freshness));
+}
+
+/* Plans a->refs and renders the plan into out: 0, or -1 (printed; exit 2). */
+static int plan_render_refs(struct cli *cli, struct plan_args *a, struct strbuf *out)
+{
 	struct planner_stats stats = { 0 };
-	struct strvec refs = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT, data_dir = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT;
 	struct job_graph plan;
 	struct catalog *catalog = NULL;
-	const char *data_dir_arg = NULL;
-	int format = isatty(1) ? PLAN_TEXT : PLAN_JSON;
-	int opts_done = 0, ret = EXIT_USAGE;
-	long timeout_s = 60;
 	long long t0, cpu0;
+	int ret = -1;
 
 	job_graph_init(&plan);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v;
-		int r;
-
-		if (opts_done || a[0] != '-' || !a[1]) {
-			strvec_push(&refs, a);
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			opts_done = 1;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			ret = EXIT_OK;
-			goto out;
-		} else if (!strcmp(a, "--force")) {
-			opts.force = 1;
-		} else if ((r = cli_opt_long(argc, argv, &i, "--timeout", 1, 86400, &timeout_s))) {
-			if (r < 0)
-				goto out;
-		} else if ((r = cli_opt_value(NULL, argc, argv, &i, "--format", &v))) {
-			if (r < 0)
-				goto out;
-			if ((format = plan_format_parse(v)) < 0) {
-				cli_error(EXIT_USAGE, "unknown format '%s' (json, text, mermaid, dot, "
-					  "bash, ninja)", v);
-				goto out;
-			}
-		} else if ((r = cli_opt_value(NULL, argc, argv, &i, "--freshness", &v))) {
-			int f;
-
-			if (r < 0)
-				goto out;
-			if ((f = freshness_parse(v)) < 0) {
-				cli_error(EXIT_USAGE, "unknown freshness '%s' (keys, presence)", v);
-				goto out;
-			}
-			opts.freshness = (enum freshness)f;
-		} else if ((r = cli_opt_value(NULL, argc, argv, &i, "--data-dir", &v))) {
-			if (r < 0)
-				goto out;
-			if (!*v) {
-				cli_error(EXIT_USAGE, "option '--data-dir' needs a directory");
-				goto out;
-			}
-			data_dir_arg = v;
-		} else {
-			cli_error(EXIT_USAGE, "unknown option '%s' (see 'databuild plan --help')", a);
-			goto out;
-		}
-	}
-	if (!refs.nr) {
-		cli_error(EXIT_USAGE, "no REF given (see 'databuild plan --help')");
-		goto out;
-	}
-	for (size_t i = 0; i < refs.nr; i++) {
-		if (ref_validate(refs.v[i], &err) < 0) {
-			cli_fail(EXIT_USAGE, &err);
-			goto out;
-		}
-	}
-	if (format == PLAN_BASH || format == PLAN_NINJA) {
-		if (!data_dir_arg) {
-			cli_error(EXIT_USAGE, "format '%s' needs --data-dir DIR (where the script "
-				  "reads inputs and writes outputs)",
-				  format == PLAN_BASH ? "bash" : "ninja");
-			goto out;
-		}
-		absolute(data_dir_arg, &data_dir);
-		opts.ignore_catalog = 1;
-	} else if (data_dir_arg) {
-		cli_error(EXIT_USAGE, "option '--data-dir' is for formats bash and ninja");
-		goto out;
-	}
-	opts.configure_timeout_ms = timeout_s * 1000;
 	if (cli_load_graph(cli) < 0)
 		goto out;
-	if (!opts.ignore_catalog && plan_catalog(cli, &catalog) < 0)
+	if (!a->opts.ignore_catalog && plan_catalog(cli, &catalog) < 0)
 		goto out;
-
 	t0 = mono_ms();
 	cpu0 = cpu_ms();
-	if (planner_plan(&cli->graph, catalog, &refs, &opts, &plan, &stats, &err) < 0) {
-		cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
+	if (planner_plan(&cli->graph, catalog, &a->refs, &a->opts, &plan, &stats, &err) < 0)
+		goto fail;
 	if (cli->verbose)
-		fprintf(stderr, "databuild: planned %zu job%s in %lld ms, %lld ms of cpu "
-			"(%zu refs resolved, %zu configure calls, %zu pruned, freshness %s)\n",
-			plan.nodes_nr, plan.nodes_nr == 1 ? "" : "s", mono_ms() - t0, cpu_ms() - cpu0,
-			stats.refs_resolved, stats.configure_calls, stats.pruned,
-			freshness_name(opts.freshness));
-	if (plan_render(&cli->graph, &plan, (enum plan_format)format,
-			data_dir.len ? data_dir.buf : NULL, &out, &err) < 0) {
-		cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
-	if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout) == EOF) {
-		ret = cli_error(EXIT_FAILED, "cannot write the plan to stdout");
-		goto out;
-	}
-	ret = EXIT_OK;
+		print_stats(&plan, &stats, a->opts.freshness, t0, cpu0);
+	if (plan_render(&cli->graph, &plan, (enum plan_format)a->format,
+			a->data_path.len ? a->data_path.buf : NULL, out, &err) < 0)
+		goto fail;
+	ret = 0;
+	goto out;
+fail:
+	cli_fail(EXIT_USAGE, &err);
 out:
 	job_graph_release(&plan);
-	strvec_clear(&refs);
 	strbuf_release(&err);
-	strbuf_release(&out);
-	strbuf_release(&data_dir);
 	return ret;
+}
+
+/* Plans the REF arguments with the options a and prints the plan: an exit code. */
+static int plan_print(struct cli *cli, int nargs, char **args, struct plan_args *a)
+{
+	struct strbuf out = STRBUF_INIT;
+	int ret = EXIT_USAGE;
+
+	if (plan_check(a, nargs, args) < 0)
+		goto out;
+	if (a->data_dir) {
+		absolute(a->data_dir, &a->data_path);
+		a->opts.ignore_catalog = 1;
+	}
+	a->opts.configure_timeout_ms = a->timeout_s * 1000;
+	if (plan_render_refs(cli, a, &out) < 0)
+		goto out;
+	ret = EXIT_OK;
+	if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout) == EOF)
+		ret = cli_error(EXIT_FAILED, "cannot write the plan to stdout");
+out:
+	strvec_clear(&a->refs);
+	strbuf_release(&a->data_path);
+	strbuf_release(&out);
+	return ret;
+}
+
+int cmd_plan(struct cli *cli, int argc, char **argv)
+{
+	struct plan_args a = {
+		.opts = PLANNER_OPTS_INIT, .format = isatty(1) ? PLAN_TEXT : PLAN_JSON,
+		.data_dir = NULL, .timeout_s = 60, .refs = STRVEC_INIT, .data_path = STRBUF_INIT,
+	};
+	const struct cli_option options[] = {
+		{ .type = CLI_OPT_CALLBACK, .long_name = "format", .value = &a.format, .argh = "F",
+		  .cb = opt_format, .choices = "text json mermaid dot bash ninja",
+		  .help = "json, text, mermaid, dot, bash or ninja (default: text\n"
+			  "on a terminal, json otherwise)" },
+		OPT_FRESHNESS(&a.opts.freshness,
+			      "keys (default): a live partition is reused only if its\n"
+			      "build key still matches; presence: live is enough"),
+		OPT_FLAG(0, "force", &a.opts.force,
+			 "run the jobs of REF... even if they are fresh"),
+		OPT_STRING(0, "data-dir", &a.data_dir, "DIR",
+			   "bash and ninja (required): the script reads inputs from\n"
+			   "and writes outputs to DIR, and plans as if nothing were\n"
+			   "built yet (the catalog is not consulted)"),
+		OPT_TIMEOUT(&a.timeout_s,
+			    "kill a configure (or lookup) after this long (default 60)"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0);
+
+	return n < 0 ? cli_parse_exit(n) : plan_print(cli, n, argv, &a);
 }

@@ -5,18 +5,23 @@
 #include "cli/cli.h"
 #include "core/json.h"
 
-static void show_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: databuild show REF [--json]\n"
+static const struct cli_usage usage = {
+	.cmd = "show",
+	.head = "usage: databuild show REF [--json]\n"
 		"\n"
 		"Print a partition's status and the manifest of the run that built it:\n"
 		"job, version, run id, times, build key, config (args and env), inputs\n"
 		"with the content hashes they were read with, outputs and log file. For\n"
-		"a partition that is building or failed, the current run too.\n"
-		"\n"
-		"  --json   {\"partition\": {...}, \"manifest\": {...} | null, \"run\": {...} | null}\n");
-}
+		"a partition that is building or failed, the current run too.\n",
+};
+
+/* What show prints: a partition, the manifest of its live data and its current run. */
+struct shown {
+	struct partition p;
+	struct manifest m;
+	struct run_record run;
+	int have_manifest, have_run;
+};
 
 static void field(struct strbuf *out, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -49,14 +54,7 @@ static void add_shell_word(struct strbuf *out, const char *s)
 		strbuf_addstr(out, s);
 		return;
 	}
-	strbuf_addch(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_addstr(out, "'\\''");
-		else
-			strbuf_addch(out, *s);
-	}
-	strbuf_addch(out, '\'');
+	strbuf_addshquoted(out, s);
 }
 
 static void show_manifest(struct strbuf *out, const struct manifest *m)
@@ -121,93 +119,123 @@ static void show_run(struct strbuf *out, const struct run_record *r)
 		field(out, "error", "%s", r->error);
 }
 
-int cmd_show(struct cli *cli, int argc, char **argv)
+/* The manifest and the current run of s->p: 0, or -1 (printed; exit 2). */
+static int show_load(struct cli *cli, struct shown *s)
 {
-	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
-	struct partition p;
-	struct manifest m;
-	struct run_record run;
-	const char *ref = NULL;
-	int json = 0, have_manifest = 0, have_run = 0, ret = EXIT_USAGE, rc;
+	struct strbuf err = STRBUF_INIT;
+	const struct partition *p = &s->p;
+	int rc = 0;
 
-	partition_init(&p);
-	manifest_init(&m);
-	run_record_init(&run);
-	if (cli_wants_help(argc, argv)) {
-		show_usage(stdout);
-		return EXIT_OK;
+	if (p->published_run) {
+		manifest_release(&s->m);
+		rc = catalog_get_manifest(&cli->catalog, p->published_run, &s->m, &err);
+		s->have_manifest = rc > 0;
 	}
-	if ((rc = cli_ref_partition(cli, argc, argv, &ref, &json, &p)) < 0)
+	if (rc >= 0 && p->run_id && (!p->published_run || strcmp(p->run_id, p->published_run))) {
+		run_record_release(&s->run);
+		rc = catalog_get_run(&cli->catalog, p->run_id, &s->run, &err);
+		s->have_run = rc > 0;
+	}
+	if (rc < 0)
+		cli_fail(EXIT_USAGE, &err);
+	strbuf_release(&err);
+	return rc < 0 ? -1 : 0;
+}
+
+static void show_json(const struct shown *s, struct strbuf *out)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "partition", partition_to_json(&s->p));
+	cJSON_AddItemToObject(o, "manifest", s->have_manifest ? manifest_to_json(&s->m) :
+			      cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "run", s->have_run ? run_record_to_json(&s->run) :
+			      cJSON_CreateNull());
+	json_print(o, out);
+	strbuf_addch(out, '\n');
+	cJSON_Delete(o);
+}
+
+static void show_partition(struct cli *cli, const struct partition *p, struct strbuf *out)
+{
+	strbuf_addf(out, "%s\n", p->ref);
+	field(out, "status", "%s", part_status_name(p->status));
+	if (p->error)
+		field(out, "error", "%s", p->error);
+	if (p->size >= 0)
+		field(out, "size", "%lld bytes", (long long)p->size);
+	if (*p->sha256)
+		field(out, "sha256", "%s", p->sha256);
+	if (*p->build_key)
+		field(out, "build key", "%s", p->build_key);
+	if (p->job)
+		field(out, "job", "%s%s%s", p->job, p->version ? " " : "",
+		      p->version ? p->version : "");
+	add_time(out, "updated", p->updated_us);
+	if (p->status == PART_LIVE || p->status == PART_STALE || p->status == PART_TAINTED) {
+		struct strbuf data = STRBUF_INIT;
+
+		store_data_path(&cli->store, p->ref, &data);
+		field(out, "data", "%s", data.buf);
+		strbuf_release(&data);
+	}
+}
+
+static void show_text(struct cli *cli, const struct shown *s, struct strbuf *out)
+{
+	show_partition(cli, &s->p, out);
+	if (s->have_run) {
+		strbuf_addch(out, '\n');
+		show_run(out, &s->run);
+	}
+	if (s->have_manifest) {
+		strbuf_addch(out, '\n');
+		show_manifest(out, &s->m);
+	}
+}
+
+/* Prints the partition REF, its manifest and its run: an exit code. */
+static int show_print(struct cli *cli, int nargs, char **args, int json)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct shown s = { .have_manifest = 0, .have_run = 0 };
+	int ret = EXIT_USAGE, rc;
+
+	partition_init(&s.p);
+	manifest_init(&s.m);
+	run_record_init(&s.run);
+	if ((rc = cli_ref_partition(cli, "show", nargs, args, &s.p)) < 0)
 		goto out;
 	if (!rc) {
-		ret = cli_error(EXIT_FAILED, "'%s' is not in the catalog (status: missing)", ref);
+		ret = cli_error(EXIT_FAILED, "'%s' is not in the catalog (status: missing)",
+				args[0]);
 		goto out;
 	}
-	if (p.published_run) {
-		manifest_release(&m);
-		if ((rc = catalog_get_manifest(&cli->catalog, p.published_run, &m, &err)) < 0) {
-			ret = cli_fail(EXIT_USAGE, &err);
-			goto out;
-		}
-		have_manifest = rc;
-	}
-	if (p.run_id && (!p.published_run || strcmp(p.run_id, p.published_run))) {
-		run_record_release(&run);
-		if ((rc = catalog_get_run(&cli->catalog, p.run_id, &run, &err)) < 0) {
-			ret = cli_fail(EXIT_USAGE, &err);
-			goto out;
-		}
-		have_run = rc;
-	}
-	if (json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddItemToObject(o, "partition", partition_to_json(&p));
-		cJSON_AddItemToObject(o, "manifest", have_manifest ? manifest_to_json(&m) :
-				      cJSON_CreateNull());
-		cJSON_AddItemToObject(o, "run", have_run ? run_record_to_json(&run) :
-				      cJSON_CreateNull());
-		json_print(o, &out);
-		strbuf_addch(&out, '\n');
-		cJSON_Delete(o);
-	} else {
-		strbuf_addf(&out, "%s\n", p.ref);
-		field(&out, "status", "%s", part_status_name(p.status));
-		if (p.error)
-			field(&out, "error", "%s", p.error);
-		if (p.size >= 0)
-			field(&out, "size", "%lld bytes", (long long)p.size);
-		if (*p.sha256)
-			field(&out, "sha256", "%s", p.sha256);
-		if (*p.build_key)
-			field(&out, "build key", "%s", p.build_key);
-		if (p.job)
-			field(&out, "job", "%s%s%s", p.job, p.version ? " " : "",
-			      p.version ? p.version : "");
-		add_time(&out, "updated", p.updated_us);
-		if (p.status == PART_LIVE || p.status == PART_STALE || p.status == PART_TAINTED) {
-			struct strbuf data = STRBUF_INIT;
-
-			store_data_path(&cli->store, p.ref, &data);
-			field(&out, "data", "%s", data.buf);
-			strbuf_release(&data);
-		}
-		if (have_run) {
-			strbuf_addch(&out, '\n');
-			show_run(&out, &run);
-		}
-		if (have_manifest) {
-			strbuf_addch(&out, '\n');
-			show_manifest(&out, &m);
-		}
-	}
+	if (show_load(cli, &s) < 0)
+		goto out;
+	if (json)
+		show_json(&s, &out);
+	else
+		show_text(cli, &s, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	ret = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
 out:
-	partition_release(&p);
-	manifest_release(&m);
-	run_record_release(&run);
+	partition_release(&s.p);
+	manifest_release(&s.m);
+	run_record_release(&s.run);
 	strbuf_release(&out);
-	strbuf_release(&err);
 	return ret;
+}
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	int json = 0;
+	const struct cli_option options[] = {
+		OPT_FLAG(0, "json", &json, "{\"partition\": {...}, \"manifest\": {...} | null, "
+			 "\"run\": {...} | null}"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0);
+
+	return n < 0 ? cli_parse_exit(n) : show_print(cli, n, argv, json);
 }

@@ -3,64 +3,47 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
-#include "core/ref.h"
+#include "model/ref.h"
 
-static void taint_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: databuild taint REF... [--downstream] [--json]\n"
+static const struct cli_usage usage = {
+	.cmd = "taint",
+	.head = "usage: databuild taint REF... [--downstream] [--json]\n"
 		"\n"
 		"Mark partitions tainted: they are rebuilt the next time they are\n"
-		"requested. Prints every partition whose status changed.\n"
-		"\n"
-		"  --downstream   also mark stale every live partition built from them,\n"
-		"                 transitively (through the manifests of their builds)\n"
-		"  --json         one {\"ref\", \"status\"} object per line instead\n");
+		"requested. Prints every partition whose status changed.\n",
+};
+
+/* The REF arguments, validated: 0, or -1 (printed; exit 2). */
+static int taint_refs(int nargs, char **args, struct strvec *refs)
+{
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	for (int i = 0; i < nargs && !ret; i++) {
+		if (ref_validate(args[i], &err) < 0)
+			ret = cli_fail(-1, &err);
+		else
+			strvec_push(refs, args[i]);
+	}
+	strbuf_release(&err);
+	if (!ret && !refs->nr)
+		ret = cli_error(-1, "taint: missing REF (usage: databuild taint REF... "
+				"[--downstream])");
+	return ret;
 }
 
-int cmd_taint(struct cli *cli, int argc, char **argv)
+/* One line per changed partition: 0, or -1 (printed; exit 2). */
+static int print_changed(struct cli *cli, const struct strvec *changed, int json)
 {
 	struct strbuf err = STRBUF_INIT, line = STRBUF_INIT;
-	struct strvec refs = STRVEC_INIT, changed = STRVEC_INIT;
-	int json = 0, downstream = 0, ret = EXIT_USAGE;
+	int ret = 0;
 
-	if (cli_wants_help(argc, argv)) {
-		taint_usage(stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--downstream")) {
-			downstream = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error(EXIT_USAGE, "taint: unknown option '%s' (see 'databuild taint --help')",
-				  argv[i]);
-			goto out;
-		} else if (ref_validate(argv[i], &err) < 0) {
-			ret = cli_fail(EXIT_USAGE, &err);
-			goto out;
-		} else {
-			strvec_push(&refs, argv[i]);
-		}
-	}
-	if (!refs.nr) {
-		cli_error(EXIT_USAGE, "taint: missing REF (usage: databuild taint REF... "
-			  "[--downstream])");
-		goto out;
-	}
-	if (cli_open_catalog(cli) < 0)
-		goto out;
-	if (catalog_taint(&cli->catalog, &refs, downstream, 0, &changed, &err) < 0) {
-		ret = cli_fail(EXIT_USAGE, &err);
-		goto out;
-	}
-	for (size_t i = 0; i < changed.nr; i++) {
+	for (size_t i = 0; i < changed->nr; i++) {
 		struct partition p;
 
-		if (catalog_get_partition(&cli->catalog, changed.v[i], &p, &err) < 0) {
-			ret = cli_fail(EXIT_USAGE, &err);
-			goto out;
+		if (catalog_get_partition(&cli->catalog, changed->v[i], &p, &err) < 0) {
+			ret = cli_fail(-1, &err);
+			break;
 		}
 		strbuf_reset(&line);
 		if (json) {
@@ -76,11 +59,45 @@ int cmd_taint(struct cli *cli, int argc, char **argv)
 		printf("%s\n", line.buf);
 		partition_release(&p);
 	}
+	strbuf_release(&line);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* Taints the REF arguments and prints what changed: an exit code. */
+static int taint_print(struct cli *cli, int nargs, char **args, int downstream, int json)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct strvec refs = STRVEC_INIT, changed = STRVEC_INIT;
+	int ret = EXIT_USAGE;
+
+	if (taint_refs(nargs, args, &refs) < 0 || cli_open_catalog(cli) < 0)
+		goto out;
+	if (catalog_taint(&cli->catalog, &refs, downstream, 0, &changed, &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (print_changed(cli, &changed, json) < 0)
+		goto out;
 	ret = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
 out:
 	strvec_clear(&refs);
 	strvec_clear(&changed);
-	strbuf_release(&line);
 	strbuf_release(&err);
 	return ret;
+}
+
+int cmd_taint(struct cli *cli, int argc, char **argv)
+{
+	int json = 0, downstream = 0;
+	const struct cli_option options[] = {
+		OPT_FLAG(0, "downstream", &downstream,
+			 "also mark stale every live partition built from them,\n"
+			 "transitively (through the manifests of their builds)"),
+		OPT_FLAG(0, "json", &json, "one {\"ref\", \"status\"} object per line instead"),
+		OPT_END(),
+	};
+	int n = cli_parse_options(argc, argv, &usage, options, 0);
+
+	return n < 0 ? cli_parse_exit(n) : taint_print(cli, n, argv, downstream, json);
 }

@@ -41,7 +41,7 @@ struct strvec {
 };
 
 extern const char *strvec_empty[];
-#define STRVEC_INIT { strvec_empty, 0, 0 }
+#define STRVEC_INIT { .v = strvec_empty, .nr = 0, .alloc = 0 }
 
 void strvec_init(struct strvec *sv);
 void strvec_clear(struct strvec *sv);

@@ -392,6 +392,30 @@ const char *json_type_name(const cJSON *item)
 	return type_name(item);
 }
 
+int json_check_object(const cJSON *item, const struct jpath *p, const char *what,
+		      struct strbuf *err)
+{
+	if (cJSON_IsObject(item))
+		return 0;
+	return json_fail(err, p, "expected %s, got %s", what, type_name(item));
+}
+
+int json_parse_object(const char *text, size_t len, const char *what, cJSON **root,
+		      struct strbuf *err)
+{
+	struct jpath rp = JPATH_ROOT;
+
+	*root = json_parse(text, len, err);
+	if (!*root)
+		return -1;
+	if (json_check_object(*root, &rp, what, err) < 0) {
+		cJSON_Delete(*root);
+		*root = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int json_find(const cJSON *obj, const struct jpath *p, const char *key, int required,
 	      const cJSON **out, struct strbuf *err)
 {
@@ -399,8 +423,8 @@ int json_find(const cJSON *obj, const struct jpath *p, const char *key, int requ
 	struct jpath child = { p, key, 0 };
 
 	*out = NULL;
-	if (!cJSON_IsObject(obj))
-		return json_fail(err, p, "expected an object, got %s", type_name(obj));
+	if (json_check_object(obj, p, "an object", err) < 0)
+		return -1;
 	for (const cJSON *it = obj->child; it; it = it->next) {
 		if (!it->string || strcmp(it->string, key))
 			continue;
@@ -414,8 +438,9 @@ int json_find(const cJSON *obj, const struct jpath *p, const char *key, int requ
 	return 0;
 }
 
-int json_get_string(const cJSON *obj, const struct jpath *p, const char *key,
-		    int required, const char **out, struct strbuf *err)
+/* A string member; with nullable, null counts as absent. */
+static int get_string(const cJSON *obj, const struct jpath *p, const char *key, int required,
+		      int nullable, const char **out, struct strbuf *err)
 {
 	struct jpath child = { p, key, 0 };
 	const cJSON *item;
@@ -423,29 +448,45 @@ int json_get_string(const cJSON *obj, const struct jpath *p, const char *key,
 	*out = NULL;
 	if (json_find(obj, p, key, required, &item, err) < 0)
 		return -1;
-	if (!item)
+	if (!item || (nullable && cJSON_IsNull(item)))
 		return 0;
 	if (!cJSON_IsString(item) || !item->valuestring)
-		return json_fail(err, &child, "expected a string, got %s", type_name(item));
+		return json_fail(err, &child, "expected a string%s, got %s",
+				 nullable ? " or null" : "", type_name(item));
 	*out = item->valuestring;
 	return 0;
+}
+
+int json_get_string(const cJSON *obj, const struct jpath *p, const char *key,
+		    int required, const char **out, struct strbuf *err)
+{
+	return get_string(obj, p, key, required, 0, out, err);
 }
 
 int json_get_nullable_string(const cJSON *obj, const struct jpath *p, const char *key,
 			     const char **out, struct strbuf *err)
 {
+	return get_string(obj, p, key, 0, 1, out, err);
+}
+
+int json_get_array(const cJSON *obj, const struct jpath *p, const char *key,
+		   unsigned flags, const char *what, const cJSON **out, struct strbuf *err)
+{
 	struct jpath child = { p, key, 0 };
 	const cJSON *item;
 
-	*out = NULL;
-	if (json_find(obj, p, key, 0, &item, err) < 0)
+	if (json_find(obj, p, key, flags & JSON_REQUIRED, &item, err) < 0)
 		return -1;
-	if (!item || cJSON_IsNull(item))
+	*out = NULL;
+	if (!item)
 		return 0;
-	if (!cJSON_IsString(item) || !item->valuestring)
-		return json_fail(err, &child, "expected a string or null, got %s",
+	if ((flags & JSON_NONEMPTY) && (!cJSON_IsArray(item) || !item->child))
+		return json_fail(err, &child, "expected a non-empty array of %s, got %s", what,
+				 cJSON_IsArray(item) ? "an empty array" : type_name(item));
+	if (!cJSON_IsArray(item))
+		return json_fail(err, &child, "expected an array of %s, got %s", what,
 				 type_name(item));
-	*out = item->valuestring;
+	*out = item;
 	return 0;
 }
 
@@ -456,13 +497,11 @@ int json_get_strvec(const cJSON *obj, const struct jpath *p, const char *key,
 	const cJSON *item;
 	size_t i = 0;
 
-	if (json_find(obj, p, key, required, &item, err) < 0)
+	if (json_get_array(obj, p, key, required ? JSON_REQUIRED : 0, "strings", &item,
+			   err) < 0)
 		return -1;
 	if (!item)
 		return 0;
-	if (!cJSON_IsArray(item))
-		return json_fail(err, &child, "expected an array of strings, got %s",
-				 type_name(item));
 	for (const cJSON *e = item->child; e; e = e->next, i++) {
 		struct jpath elem = { &child, NULL, i };
 

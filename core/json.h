@@ -21,7 +21,7 @@ struct jpath {
 	size_t index;
 };
 
-#define JPATH_ROOT { NULL, NULL, 0 }
+#define JPATH_ROOT { .parent = NULL, .key = NULL, .index = 0 }
 
 /* Appends the textual path ("[2].inputs[0].dep_type"; "(root)" if empty). */
 void jpath_format(const struct jpath *p, struct strbuf *out);
@@ -45,12 +45,44 @@ cJSON *json_parse(const char *text, size_t len, struct strbuf *err);
 const char *json_type_name(const cJSON *item);
 
 /*
+ * The check every decoder starts with: 0 if item is an object, else
+ * "<p>: expected <what>, got <type>" appended to err and -1. what names
+ * the object for the reader: "a manifest object",
+ * "an object {\"from\", \"to\"}".
+ */
+int json_check_object(const cJSON *item, const struct jpath *p, const char *what,
+		      struct strbuf *err);
+/*
+ * A JSON document whose root must be an object: json_parse, then
+ * json_check_object at "(root)". 0 with *root set (the caller frees it
+ * with cJSON_Delete), or -1 with *root NULL and the syntax error or
+ * "(root): expected <what>, got <type>" appended to err.
+ */
+int json_parse_object(const char *text, size_t len, const char *what, cJSON **root,
+		      struct strbuf *err);
+
+/*
  * Finds member `key` of obj (which must be an object: else an error at p).
  * A member present twice is an error; a missing one is an error only if
  * required (*out NULL otherwise).
  */
 int json_find(const cJSON *obj, const struct jpath *p, const char *key, int required,
 	      const cJSON **out, struct strbuf *err);
+
+/* Flags of json_get_array. */
+enum json_flags {
+	JSON_REQUIRED = 1 << 0,  /* a missing member is an error */
+	JSON_NONEMPTY = 1 << 1,  /* an empty array is an error */
+};
+
+/*
+ * Member `key` of obj as an array (*out NULL when absent and not
+ * JSON_REQUIRED). Anything else fails with "expected an array of <what>,
+ * got <type>"; with JSON_NONEMPTY, "expected a non-empty array of <what>,
+ * got <type>" ("an empty array" for []). The elements are not checked.
+ */
+int json_get_array(const cJSON *obj, const struct jpath *p, const char *key,
+		   unsigned flags, const char *what, const cJSON **out, struct strbuf *err);
 
 /* Typed getters: member `key` of object obj at path p. */
 /* required string (non-NULL *out points into the cJSON tree) */

@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "core/proc.h"
 
 #include <errno.h>
@@ -19,22 +20,6 @@ extern char **environ;
 #define CHUNK 65536
 #define EXIT_GRACE_MS 1000
 #define NO_PIDFD_TICK_MS 20
-
-long long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_fd(int *fd)
 {
@@ -229,168 +214,297 @@ static void pump(int *fd, struct strbuf *sb)
 	sb->buf[sb->len] = '\0';
 }
 
-int proc_run(const struct proc_opts *opts, struct proc_result *res, struct strbuf *err)
-{
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int pidfd = -1, ret = -1, killed = 0, exited = 0, status = 0, rc;
-	long long start = mono_ms(), deadline = -1, grace = -1;
-	struct strbuf path = STRBUF_INIT;
-	size_t fed = 0;
-	pid_t pid = -1;
+/* Where proc_run's poll loop stands. */
+enum run_phase {
+	RUN_WATCHING,  /* the leader runs: feed, read, watch the limits and its exit */
+	RUN_DRAINING,  /* the leader exited, its group is killed: read until the grace ends */
+	RUN_STOPPED,   /* leave the loop: kill the group, reap the leader */
+};
 
+/* proc_run's poll set: one fixed slot per descriptor, fd -1 when unwatched. */
+enum run_slot {
+	SLOT_STDIN,   /* POLLOUT: room to feed more input */
+	SLOT_STDOUT,
+	SLOT_STDERR,
+	SLOT_EXIT,    /* the pidfd: POLLIN once the leader has exited */
+	SLOT_NR,
+};
+
+/* One proc_run: the child, our pipe ends and the clock. */
+struct run {
+	const struct proc_opts *opts;
+	struct proc_result *res;
+	int in[2], out[2], err[2];  /* pipes, -1 once closed; the child's ends close at spawn */
+	int pidfd;                  /* -1: none (old kernel, valgrind): look on a tick */
+	pid_t pid;                  /* -1 until run_spawn started the child */
+	size_t fed;                 /* bytes of opts->input written (feed_stdin) */
+	long long start;            /* mono_ms() when proc_run began */
+	long long deadline;         /* start + timeout_ms; -1: none */
+	long long grace;            /* RUN_DRAINING: when reading stops (check_exit) */
+	enum run_phase phase;
+};
+
+static void run_init(struct run *r, const struct proc_opts *opts, struct proc_result *res)
+{
+	*r = (struct run){
+		.opts = opts,
+		.res = res,
+		.in = { -1, -1 },
+		.out = { -1, -1 },
+		.err = { -1, -1 },
+		.pidfd = -1,
+		.pid = -1,
+		.start = mono_ms(),
+		.deadline = -1,
+		.grace = -1,
+		.phase = RUN_WATCHING,
+	};
 	strbuf_reset(&res->out);
 	strbuf_reset(&res->err);
 	res->end = PROC_EXITED;
 	res->status = 0;
 	res->elapsed_ms = 0;
 	res->limit = 0;
+}
+
+static void run_close(struct run *r)
+{
+	for (int i = 0; i < 2; i++) {
+		close_fd(&r->in[i]);
+		close_fd(&r->out[i]);
+		close_fd(&r->err[i]);
+	}
+	close_fd(&r->pidfd);
+}
+
+static int open_pipes(struct run *r, struct strbuf *err)
+{
+	const char *argv0 = r->opts->argv[0];
+
+	if ((r->opts->input && make_pipe(r->in)) || make_pipe(r->out) || make_pipe(r->err)) {
+		strbuf_addf(err, "cannot run '%s': pipe: %s", argv0, strerror(errno));
+		return -1;
+	}
+	if (r->in[1] >= 0 && fcntl(r->in[1], F_SETFL, O_NONBLOCK)) {
+		strbuf_addf(err, "cannot run '%s': fcntl: %s", argv0, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Starts the child. A program that cannot be started is not an error:
+ * r->pid stays -1 and res says PROC_SPAWN_FAILED. -1 on a pipe failure.
+ */
+static int run_spawn(struct run *r, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	pid_t pid;
+	int rc;
+
+	if (open_pipes(r, err) < 0)
+		return -1;
+	rc = resolve(r->opts->argv[0], &path);
+	if (!rc)
+		rc = spawn(r->opts, path.buf, r->in[0], r->out[1], r->err[1], &pid);
+	strbuf_release(&path);
+	close_fd(&r->in[0]);
+	close_fd(&r->out[1]);
+	close_fd(&r->err[1]);
+	if (rc) {
+		r->res->end = PROC_SPAWN_FAILED;
+		r->res->status = rc;
+		return 0;
+	}
+	r->pid = pid;
+	r->pidfd = open_pidfd(pid);
+	if (r->opts->timeout_ms > 0)
+		r->deadline = r->start + r->opts->timeout_ms;
+	if (r->in[1] >= 0 && !r->opts->input_len)
+		close_fd(&r->in[1]);
+	return 0;
+}
+
+/* Stops at the deadline (while the leader runs) or at the end of the grace. */
+static void check_clock(struct run *r, long long now)
+{
+	if (r->phase == RUN_WATCHING && r->deadline >= 0 && now >= r->deadline) {
+		r->res->end = PROC_TIMED_OUT;
+		r->res->limit = (size_t)r->opts->timeout_ms;
+		r->phase = RUN_STOPPED;
+	} else if (r->phase == RUN_DRAINING &&
+		   (now >= r->grace || (r->out[0] < 0 && r->err[0] < 0))) {
+		r->phase = RUN_STOPPED;
+	}
+}
+
+static void fill_pollset(const struct run *r, struct pollfd pfd[SLOT_NR])
+{
+	pfd[SLOT_STDIN] = (struct pollfd){ r->in[1], POLLOUT, 0 };
+	pfd[SLOT_STDOUT] = (struct pollfd){ r->out[0], POLLIN, 0 };
+	pfd[SLOT_STDERR] = (struct pollfd){ r->err[0], POLLIN, 0 };
+	pfd[SLOT_EXIT] = (struct pollfd){ r->phase == RUN_WATCHING ? r->pidfd : -1, POLLIN, 0 };
+}
+
+/* How long poll may sleep: until the grace ends, the deadline, or a tick. */
+static int poll_timeout(const struct run *r, long long now)
+{
+	int wait_ms = -1;
+	long long left;
+
+	if (r->phase == RUN_DRAINING)
+		return (int)(r->grace - now);
+	if (r->pidfd < 0)
+		wait_ms = NO_PIDFD_TICK_MS;   /* no pidfd: look for the exit on every tick */
+	if (r->deadline >= 0) {
+		left = r->deadline - now;
+		if (wait_ms < 0 || left < wait_ms)
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+	}
+	return wait_ms;
+}
+
+/* Writes the next chunk of input; closes stdin when all is fed or refused. */
+static void feed_stdin(struct run *r, const struct pollfd *pfd)
+{
+	size_t left = r->opts->input_len - r->fed;
+	ssize_t n;
+
+	if (!pfd->revents)
+		return;
+	n = write_nosigpipe(r->in[1], r->opts->input + r->fed, left > CHUNK ? CHUNK : left);
+	if (n > 0)
+		r->fed += (size_t)n;
+	else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		close_fd(&r->in[1]);   /* the child closed its stdin: not an error */
+	if (r->fed == r->opts->input_len)
+		close_fd(&r->in[1]);
+}
+
+static void read_output(struct run *r, const struct pollfd pfd[SLOT_NR])
+{
+	if (pfd[SLOT_STDOUT].revents)
+		pump(&r->out[0], &r->res->out);
+	if (pfd[SLOT_STDERR].revents)
+		pump(&r->err[0], &r->res->err);
+}
+
+/* Stops when stdout or stderr passed max_output, cutting both at it. */
+static void check_output_limit(struct run *r)
+{
+	struct proc_result *res = r->res;
+	size_t max = r->opts->max_output;
+
+	if (!max || (res->out.len <= max && res->err.len <= max))
+		return;
+	res->end = PROC_TOO_MUCH_OUTPUT;
+	res->limit = max;
+	if (res->out.len > max)
+		strbuf_setlen(&res->out, max);
+	if (res->err.len > max)
+		strbuf_setlen(&res->err, max);
+	r->phase = RUN_STOPPED;
+}
+
+/* Once the leader has exited, kills what is left of its group and drains. */
+static void check_exit(struct run *r, const struct pollfd pfd[SLOT_NR])
+{
+	if (r->phase != RUN_WATCHING)
+		return;
+	if (r->pidfd >= 0 && !pfd[SLOT_EXIT].revents)
+		return;
+	if (!has_exited(r->pid))
+		return;
+	/* the leader is a zombie: its pid cannot be reused yet */
+	kill(-r->pid, SIGKILL);
+	close_fd(&r->in[1]);
+	r->phase = RUN_DRAINING;
+	r->grace = mono_ms() + EXIT_GRACE_MS;
+}
+
+/* The poll loop, until RUN_STOPPED; -1 if poll failed. */
+static int run_watch(struct run *r, struct strbuf *err)
+{
+	struct pollfd pfd[SLOT_NR];
+
+	for (;;) {
+		long long now = mono_ms();
+
+		check_clock(r, now);
+		if (r->phase == RUN_STOPPED)
+			return 0;
+		fill_pollset(r, pfd);
+		if (poll(pfd, SLOT_NR, poll_timeout(r, now)) < 0) {
+			if (errno == EINTR)
+				continue;
+			strbuf_addf(err, "cannot run '%s': poll: %s", r->opts->argv[0],
+				    strerror(errno));
+			return -1;
+		}
+		feed_stdin(r, &pfd[SLOT_STDIN]);
+		read_output(r, pfd);
+		check_output_limit(r);
+		if (r->phase == RUN_STOPPED)
+			return 0;
+		check_exit(r, pfd);
+	}
+}
+
+/*
+ * Waits for the leader (its group already killed) and, unless proc_run
+ * ended it for a limit, records how it ended. err NULL: a failure was
+ * already reported.
+ */
+static int run_reap(struct run *r, struct strbuf *err)
+{
+	struct proc_result *res = r->res;
+	int status = 0;
+
+	while (waitpid(r->pid, &status, 0) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (err)
+			strbuf_addf(err, "cannot run '%s': waitpid: %s%s", r->opts->argv[0],
+				    strerror(errno),
+				    errno == ECHILD ? " (SIGCHLD must not be ignored)" : "");
+		return -1;
+	}
+	r->pid = -1;
+	if (res->end != PROC_EXITED)
+		return 0;
+	if (WIFEXITED(status)) {
+		res->status = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		res->end = PROC_SIGNALED;
+		res->status = WTERMSIG(status);
+	}
+	return 0;
+}
+
+int proc_run(const struct proc_opts *opts, struct proc_result *res, struct strbuf *err)
+{
+	struct run r;
+	int ret = -1;
+
+	run_init(&r, opts, res);
 	if (!opts->argv || !opts->argv[0]) {
 		strbuf_addstr(err, "cannot run a process: empty argv");
 		goto out;
 	}
-	if ((opts->input && make_pipe(in)) || make_pipe(out) || make_pipe(errp)) {
-		strbuf_addf(err, "cannot run '%s': pipe: %s", opts->argv[0], strerror(errno));
+	if (run_spawn(&r, err) < 0)
+		goto out;
+	if (r.pid < 0) {
+		ret = 0;   /* could not be started: res says why */
 		goto out;
 	}
-	if (in[1] >= 0 && fcntl(in[1], F_SETFL, O_NONBLOCK)) {
-		strbuf_addf(err, "cannot run '%s': fcntl: %s", opts->argv[0], strerror(errno));
-		goto out;
-	}
-	rc = resolve(opts->argv[0], &path);
-	if (!rc)
-		rc = spawn(opts, path.buf, in[0], out[1], errp[1], &pid);
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[1]);
-	if (rc) {
-		pid = -1;
-		res->end = PROC_SPAWN_FAILED;
-		res->status = rc;
-		ret = 0;
-		goto out;
-	}
-	pidfd = open_pidfd(pid);
-	if (opts->timeout_ms > 0)
-		deadline = start + opts->timeout_ms;
-	if (in[1] >= 0 && !opts->input_len)
-		close_fd(&in[1]);
-
-	while (!killed) {
-		struct pollfd pfd[4];
-		int nfd = 0, wait_ms = -1, in_i = -1, out_i = -1, err_i = -1, pid_i = -1;
-		long long now = mono_ms();
-
-		if (!exited && deadline >= 0 && now >= deadline) {
-			res->end = PROC_TIMED_OUT;
-			res->limit = (size_t)opts->timeout_ms;
-			killed = 1;
-			break;
-		}
-		if (exited && (now >= grace || (out[0] < 0 && errp[0] < 0)))
-			break;
-		if (!exited && pidfd < 0)
-			wait_ms = NO_PIDFD_TICK_MS;   /* no pidfd: look for the exit on every tick */
-		if (in[1] >= 0) {
-			in_i = nfd;
-			pfd[nfd++] = (struct pollfd){ in[1], POLLOUT, 0 };
-		}
-		if (out[0] >= 0) {
-			out_i = nfd;
-			pfd[nfd++] = (struct pollfd){ out[0], POLLIN, 0 };
-		}
-		if (errp[0] >= 0) {
-			err_i = nfd;
-			pfd[nfd++] = (struct pollfd){ errp[0], POLLIN, 0 };
-		}
-		if (pidfd >= 0 && !exited) {
-			pid_i = nfd;
-			pfd[nfd++] = (struct pollfd){ pidfd, POLLIN, 0 };
-		}
-		if (exited)
-			wait_ms = (int)(grace - now);
-		else if (deadline >= 0) {
-			long long left = deadline - now;
-			if (wait_ms < 0 || left < wait_ms)
-				wait_ms = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		rc = poll(pfd, (nfds_t)nfd, wait_ms);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			strbuf_addf(err, "cannot run '%s': poll: %s", opts->argv[0], strerror(errno));
-			kill(-pid, SIGKILL);
-			killed = 1;
-			goto reap;
-		}
-		if (in_i >= 0 && pfd[in_i].revents) {
-			size_t left = opts->input_len - fed;
-			ssize_t n = write_nosigpipe(in[1], opts->input + fed, left > CHUNK ? CHUNK : left);
-
-			if (n > 0)
-				fed += (size_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				close_fd(&in[1]);   /* the child closed its stdin: not an error */
-			if (fed == opts->input_len)
-				close_fd(&in[1]);
-		}
-		if (out_i >= 0 && pfd[out_i].revents)
-			pump(&out[0], &res->out);
-		if (err_i >= 0 && pfd[err_i].revents)
-			pump(&errp[0], &res->err);
-		if (opts->max_output &&
-		    (res->out.len > opts->max_output || res->err.len > opts->max_output)) {
-			res->end = PROC_TOO_MUCH_OUTPUT;
-			res->limit = opts->max_output;
-			if (res->out.len > opts->max_output)
-				strbuf_setlen(&res->out, opts->max_output);
-			if (res->err.len > opts->max_output)
-				strbuf_setlen(&res->err, opts->max_output);
-			killed = 1;
-			break;
-		}
-		if (!exited && (pidfd < 0 || (pid_i >= 0 && pfd[pid_i].revents)) && has_exited(pid)) {
-			/* the leader is a zombie: its pid cannot be reused yet */
-			kill(-pid, SIGKILL);
-			close_fd(&in[1]);
-			exited = 1;
-			grace = mono_ms() + EXIT_GRACE_MS;
-		}
-	}
-	/* timed out, too much output, or the stragglers of an exited leader */
-	kill(-pid, SIGKILL);
-	ret = 0;
-reap:
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			if (!ret) {
-				strbuf_addf(err, "cannot run '%s': waitpid: %s%s", opts->argv[0],
-					    strerror(errno),
-					    errno == ECHILD ? " (SIGCHLD must not be ignored)" : "");
-				ret = -1;
-			}
-			goto out;
-		}
-	}
-	pid = -1;
-	if (!killed || res->end == PROC_EXITED) {
-		if (WIFEXITED(status)) {
-			res->end = PROC_EXITED;
-			res->status = WEXITSTATUS(status);
-		} else if (WIFSIGNALED(status)) {
-			res->end = PROC_SIGNALED;
-			res->status = WTERMSIG(status);
-		}
-	}
+	ret = run_watch(&r, err);
+	/* a limit, a poll failure, or the stragglers of an exited leader */
+	kill(-r.pid, SIGKILL);
+	if (run_reap(&r, ret < 0 ? NULL : err) < 0)
+		ret = -1;
 out:
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[0]);
-	close_fd(&errp[1]);
-	close_fd(&pidfd);
-	strbuf_release(&path);
-	res->elapsed_ms = (long)(mono_ms() - start);
+	run_close(&r);
+	res->elapsed_ms = (long)(mono_ms() - r.start);
 	return ret;
 }
 

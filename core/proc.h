@@ -56,7 +56,8 @@ struct proc_result {
 	size_t limit;    /* PROC_TIMED_OUT: timeout_ms; PROC_TOO_MUCH_OUTPUT: max_output */
 };
 
-#define PROC_RESULT_INIT { PROC_EXITED, 0, STRBUF_INIT, STRBUF_INIT, 0, 0 }
+#define PROC_RESULT_INIT { .end = PROC_EXITED, .status = 0, .out = STRBUF_INIT, \
+			   .err = STRBUF_INIT, .elapsed_ms = 0, .limit = 0 }
 
 /*
  * Runs opts->argv. res must be PROC_RESULT_INIT (or released); its buffers
@@ -75,9 +76,5 @@ int proc_ok(const struct proc_result *res);
  * started: <strerror>". timeout_ms <= 0 uses the timeout recorded in res.
  */
 void proc_describe(const struct proc_result *res, long timeout_ms, struct strbuf *out);
-
-/* Current time, microseconds since the epoch / monotonic milliseconds. */
-long long now_us(void);
-long long mono_ms(void);
 
 #endif

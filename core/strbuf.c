@@ -282,3 +282,15 @@ int utf8_decode(const char *str, size_t avail, unsigned int *cp)
 	*cp = c;
 	return n;
 }
+
+void strbuf_addshquoted(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_addstr(sb, "'\\''");
+		else
+			strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '\'');
+}

@@ -23,7 +23,7 @@ struct strbuf {
 };
 
 extern char strbuf_slopbuf[];
-#define STRBUF_INIT { 0, 0, strbuf_slopbuf }
+#define STRBUF_INIT { .alloc = 0, .len = 0, .buf = strbuf_slopbuf }
 
 void strbuf_init(struct strbuf *sb, size_t hint);
 void strbuf_release(struct strbuf *sb);
@@ -43,6 +43,8 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...);
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 /* Appends s with JSON-style escaping of quotes, backslashes and controls. */
 void strbuf_addquoted(struct strbuf *sb, const char *s);
+/* Appends s as one POSIX shell word in single quotes (' as '\\''). */
+void strbuf_addshquoted(struct strbuf *sb, const char *s);
 /* Drops trailing whitespace. */
 void strbuf_rtrim(struct strbuf *sb);
 

@@ -24,7 +24,7 @@ struct strmap {
 	size_t used;        /* live + tombstones */
 };
 
-#define STRMAP_INIT { NULL, 0, 0, 0 }
+#define STRMAP_INIT { .slots = NULL, .cap = 0, .nr = 0, .used = 0 }
 
 /* The marker of a deleted slot (only strmap.c and strmap_next look at it). */
 extern char strmap_tombstone[];

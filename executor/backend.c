@@ -1,40 +1,64 @@
 #include <ctype.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "executor/backend.h"
 #include "executor/executor.h"
 
-/* Runs in flight under Slurm by default: each is one light local srun. */
-#define SLURM_DEFAULT_JOBS 32
+/* Every backend, by name; the first is the default. */
+static const struct backend *const backends[] = {
+	&backend_local,
+	&backend_slurm,
+};
+#define BACKENDS_NR (sizeof(backends) / sizeof(backends[0]))
 
-int executor_kind_parse(const char *name)
+void backend_opts_release(struct backend_opts *b)
 {
-	if (!strcmp(name, "local"))
-		return EXECUTOR_LOCAL;
-	if (!strcmp(name, "slurm"))
-		return EXECUTOR_SLURM;
+	strvec_clear(&b->opts);
+	b->name = NULL;
+}
+
+const char *backend_opts_name(const struct backend_opts *b)
+{
+	return b && b->name ? b->name : backends[0]->name;
+}
+
+static const struct backend *backend_find(const char *name)
+{
+	for (size_t i = 0; i < BACKENDS_NR; i++)
+		if (!strcmp(backends[i]->name, name))
+			return backends[i];
+	return NULL;
+}
+
+const struct backend *backend_get(const struct backend_opts *b)
+{
+	const struct backend *be = backend_find(backend_opts_name(b));
+
+	return be ? be : backends[0];
+}
+
+int executor_backend_known(const char *name, struct strbuf *err)
+{
+	if (backend_find(name))
+		return 0;
+	strbuf_addf(err, "unknown executor '%s' (expected ", name);
+	for (size_t i = 0; i < BACKENDS_NR; i++)
+		strbuf_addf(err, "%s'%s'", !i ? "" : i + 1 < BACKENDS_NR ? ", " : " or ",
+			    backends[i]->name);
+	strbuf_addch(err, ')');
 	return -1;
 }
 
-const char *executor_kind_name(enum executor_kind k)
+int executor_check(const struct backend_opts *b, struct strbuf *err)
 {
-	return k == EXECUTOR_SLURM ? "slurm" : "local";
+	const struct backend *be = backend_get(b);
+
+	return be->check ? be->check(b, err) : 0;
 }
 
-int executor_check(enum executor_kind k, struct strbuf *err)
+int executor_default_jobs(const struct backend_opts *b)
 {
-	return k == EXECUTOR_SLURM ? slurm_check(err) : 0;
-}
-
-int executor_default_jobs(enum executor_kind k)
-{
-	long n;
-
-	if (k == EXECUTOR_SLURM)
-		return SLURM_DEFAULT_JOBS;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+	return backend_get(b)->default_jobs();
 }
 
 void executor_split_opts(const char *text, struct strvec *out)

@@ -34,67 +34,6 @@ void build_summary_release(struct build_summary *s)
 	build_summary_init(s);
 }
 
-static void add_json_strs(struct strbuf *out, const struct strvec *v)
-{
-	strbuf_addch(out, '[');
-	for (size_t i = 0; i < v->nr; i++) {
-		strbuf_addstr(out, i ? ",\"" : "\"");
-		strbuf_addquoted(out, v->v[i]);
-		strbuf_addch(out, '"');
-	}
-	strbuf_addch(out, ']');
-}
-
-/*
- * The request's catalog record (begin_build appends EV_BUILD_REQUESTED);
- * with events_out, *after_seq is a seq at or before that event (the newest
- * one just before the build began), so reading from there finds all of
- * the build's events without scanning the whole log.
- */
-static int begin(struct catalog *c, const struct strvec *refs, const struct executor_opts *o,
-		 int64_t *build_id, int64_t *after_seq, struct strbuf *err)
-{
-	int64_t last = 0;
-
-	*after_seq = -1;
-	if (o->events_out && catalog_last_event_seq(c, &last, err) < 0)
-		return -1;
-	if (catalog_begin_build(c, refs, o->requester ? o->requester : "cli", build_id, err) < 0)
-		return -1;
-	if (o->events_out)
-		*after_seq = last;
-	return 0;
-}
-
-static void planned_events(struct catalog *c, int64_t build_id, const struct job_graph *plan)
-{
-	struct event *es = xcalloc(plan->nodes_nr + 1, sizeof(*es));
-	struct strbuf p = STRBUF_INIT, err = STRBUF_INIT;
-
-	for (size_t i = 0; i < plan->nodes_nr; i++) {
-		const struct graph_node *n = &plan->nodes[i];
-
-		strbuf_reset(&p);
-		strbuf_addf(&p, "{\"node\":%zu,\"job\":\"", i);
-		strbuf_addquoted(&p, n->job);
-		strbuf_addstr(&p, "\",\"outputs\":");
-		add_json_strs(&p, &n->config.outputs);
-		strbuf_addstr(&p, ",\"reason\":\"");
-		strbuf_addquoted(&p, n->reason ? n->reason : "");
-		strbuf_addstr(&p, "\"}");
-		es[i].build_id = build_id;
-		es[i].type = (char *)EV_JOB_PLANNED;
-		es[i].ref = (char *)n->config.outputs.v[0];
-		es[i].payload = xstrdup(p.buf);
-	}
-	catalog_append_events(c, es, plan->nodes_nr, &err);
-	for (size_t i = 0; i < plan->nodes_nr; i++)
-		free(es[i].payload);
-	free(es);
-	strbuf_release(&p);
-	strbuf_release(&err);
-}
-
 /* Every ref of a request that could not start gets its answer. */
 static void fail_refs(const struct executor_opts *o, const struct strvec *refs,
 		      const struct strbuf *err)
@@ -112,6 +51,53 @@ static void fail_refs(const struct executor_opts *o, const struct strvec *refs,
 	strmap_clear(&seen);
 }
 
+/*
+ * The request's catalog record (begin_build appends EV_BUILD_REQUESTED);
+ * with events_out, *after_seq is a seq at or before that event (the newest
+ * one just before the build began), so reading from there finds all of
+ * the build's events without scanning the whole log. -1 with err when the
+ * catalog cannot even record the request (unusable: exit 2); every ref
+ * is answered then.
+ */
+static int begin(struct catalog *c, const struct strvec *refs, const struct executor_opts *o,
+		 int64_t *build_id, int64_t *after_seq, struct strbuf *err)
+{
+	int64_t last = 0;
+
+	*after_seq = -1;
+	if ((o->events_out && catalog_last_event_seq(c, &last, err) < 0) ||
+	    catalog_begin_build(c, refs, o->requester ? o->requester : "cli", build_id, err) < 0) {
+		fail_refs(o, refs, err);
+		return -1;
+	}
+	if (o->events_out)
+		*after_seq = last;
+	return 0;
+}
+
+static void planned_events(struct catalog *c, int64_t build_id, const struct job_graph *plan)
+{
+	struct event *es = xcalloc(plan->nodes_nr + 1, sizeof(*es));
+	struct strbuf p = STRBUF_INIT, err = STRBUF_INIT;
+
+	for (size_t i = 0; i < plan->nodes_nr; i++) {
+		const struct graph_node *n = &plan->nodes[i];
+
+		strbuf_reset(&p);
+		job_payload(&p, (long)i, n->job, &n->config.outputs, n->reason ? n->reason : "");
+		es[i].build_id = build_id;
+		es[i].type = (char *)EV_JOB_PLANNED;
+		es[i].ref = (char *)n->config.outputs.v[0];
+		es[i].payload = xstrdup(p.buf);
+	}
+	catalog_append_events(c, es, plan->nodes_nr, &err);
+	for (size_t i = 0; i < plan->nodes_nr; i++)
+		free(es[i].payload);
+	free(es);
+	strbuf_release(&p);
+	strbuf_release(&err);
+}
+
 static const char *build_status(int ret)
 {
 	return ret == 0 ? "succeeded" : ret == 130 ? "cancelled" : "failed";
@@ -126,6 +112,25 @@ static int finish(struct catalog *c, const struct executor_opts *o, int64_t buil
 	events_flush(c, o->events_out, build_id, NULL, seq);
 	strbuf_release(&err);
 	return ret;
+}
+
+/*
+ * Planning refs failed (err): answers every ref and closes the build;
+ * returns 130 if cancel_fd asked for it, else 2.
+ */
+static int plan_failed(struct catalog *c, const struct strvec *refs,
+		       const struct executor_opts *o, int64_t build_id, int64_t *seq,
+		       struct build_summary *sum, struct strbuf *err)
+{
+	int cancelled = planner_cancelled(o->cancel_fd);
+
+	if (cancelled) {
+		sum->cancelled_by_request = 1;
+		strbuf_reset(err);
+		strbuf_addstr(err, "cancelled while planning");
+	}
+	fail_refs(o, refs, err);
+	return finish(c, o, build_id, seq, cancelled ? 130 : 2);
 }
 
 /* Runs a plan under a fresh build record (plan errors already handled). */
@@ -155,8 +160,6 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 	memset(&stats, 0, sizeof(stats));
 	job_graph_init(&plan);
 	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
-		/* the catalog cannot even record the request: unusable, exit 2 */
-		fail_refs(opts, refs, err);
 		ret = 2;
 		goto out;
 	}
@@ -164,15 +167,7 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 	po.force = opts->force;
 	po.cancel_fd = opts->cancel_fd;
 	if (planner_plan(g, c, refs, &po, &plan, &stats, err) < 0) {
-		int cancelled = planner_cancelled(opts->cancel_fd);
-
-		if (cancelled) {
-			sum->cancelled_by_request = 1;
-			strbuf_reset(err);
-			strbuf_addstr(err, "cancelled while planning");
-		}
-		fail_refs(opts, refs, err);
-		ret = finish(c, opts, build_id, &seq, cancelled ? 130 : 2);
+		ret = plan_failed(c, refs, opts, build_id, &seq, sum, err);
 		goto out;
 	}
 	if (!plan.outputs.nr)
@@ -273,21 +268,11 @@ int executor_exec(const struct graph *g, struct catalog *c, const struct store *
 	job_graph_init(&plan);
 	o.force = 1;
 	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
-		/* the catalog cannot even record the request: unusable, exit 2 */
-		fail_refs(opts, refs, err);
 		ret = 2;
 		goto out;
 	}
 	if (exec_plan(g, c, refs, opts->cancel_fd, &plan, err) < 0) {
-		int cancelled = planner_cancelled(opts->cancel_fd);
-
-		if (cancelled) {
-			sum->cancelled_by_request = 1;
-			strbuf_reset(err);
-			strbuf_addstr(err, "cancelled while planning");
-		}
-		fail_refs(opts, refs, err);
-		ret = finish(c, opts, build_id, &seq, cancelled ? 130 : 2);
+		ret = plan_failed(c, refs, opts, build_id, &seq, sum, err);
 		goto out;
 	}
 	ret = run_plan(g, c, s, &plan, &o, build_id, seq, sum, err);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/proc.h"
 #include "core/store.h"
 #include "executor/backend.h"
@@ -19,8 +20,9 @@
 /* with catalog_watch: a notification wakes waiters; this only covers dead holders */
 #define LEASE_BACKOFF_WATCHED_MS 1000
 #define CANCEL_GRACE_MS 300
-/* a run stopped hard whose child still runs after this long is killed locally */
+/* after STOP_KILL, a run whose child still runs this long later gets STOP_KILL_CHILD */
 #define STOP_FORCE_MS 10000
+#define LOG_READ_BYTES 8192
 #define LOG_TAIL_LINES 10
 #define LOG_TAIL_BYTES 4096
 #define DISK_FULL_BYTES 65536
@@ -57,7 +59,8 @@ static int flush_one(const struct event *e, void *arg)
 void events_flush(struct catalog *c, FILE *f, int64_t build_id, const struct strmap *runs,
 		  int64_t *seq)
 {
-	struct flush_ctx fc = { f, build_id, runs, seq, STRBUF_INIT };
+	struct flush_ctx fc = { .f = f, .build_id = build_id, .runs = runs, .seq = seq,
+				.line = STRBUF_INIT };
 	struct strbuf err = STRBUF_INIT;
 
 	if (!f || *seq < 0)
@@ -71,30 +74,28 @@ void events_flush(struct catalog *c, FILE *f, int64_t build_id, const struct str
 void xrun_event(struct xrun *x, const char *type, const char *ref, const char *run_id,
 		const char *payload)
 {
-	struct event e = { 0 };
+	struct event e = { .build_id = x->build_id, .type = (char *)type, .ref = (char *)ref,
+			   .run_id = (char *)run_id, .payload = (char *)payload };
 	struct strbuf err = STRBUF_INIT;
 	int64_t seq = 0;
 
-	e.build_id = x->build_id;
-	e.type = (char *)type;
-	e.ref = (char *)ref;
-	e.run_id = (char *)run_id;
-	e.payload = (char *)payload;
 	if (catalog_append_event(x->c, &e, &seq, &err) == 0 && x->event_seq < 0)
 		x->event_seq = seq - 1;
 	strbuf_release(&err);
 }
 
-static void node_payload(const struct xnode *n, const char *reason, struct strbuf *out)
+void job_payload(struct strbuf *out, long node, const char *job, const struct strvec *outputs,
+		 const char *reason)
 {
-	const struct strvec *o = &n->gn->config.outputs;
-
-	strbuf_addstr(out, "{\"job\":\"");
-	strbuf_addquoted(out, n->gn->job);
+	strbuf_addch(out, '{');
+	if (node >= 0)
+		strbuf_addf(out, "\"node\":%ld,", node);
+	strbuf_addstr(out, "\"job\":\"");
+	strbuf_addquoted(out, job);
 	strbuf_addstr(out, "\",\"outputs\":[");
-	for (size_t i = 0; i < o->nr; i++) {
+	for (size_t i = 0; i < outputs->nr; i++) {
 		strbuf_addstr(out, i ? ",\"" : "\"");
-		strbuf_addquoted(out, o->v[i]);
+		strbuf_addquoted(out, outputs->v[i]);
 		strbuf_addch(out, '"');
 	}
 	strbuf_addch(out, ']');
@@ -110,7 +111,7 @@ static void node_event(struct xrun *x, struct xnode *n, const char *type, const 
 {
 	struct strbuf p = STRBUF_INIT;
 
-	node_payload(n, reason, &p);
+	job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, reason);
 	xrun_event(x, type, n->gn->config.outputs.v[0], n->run_id, p.buf);
 	strbuf_release(&p);
 }
@@ -227,21 +228,16 @@ static void skip_downstream(struct xrun *x, struct xnode *failed)
 	free(stack);
 }
 
+/* The last lines of the run's log, indented, after a newline (none: nothing). */
 static void log_tail(const char *log_path, struct strbuf *out)
 {
 	struct strbuf data = STRBUF_INIT;
-	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-	off_t size;
 
-	if (fd < 0)
-		return;
-	size = lseek(fd, 0, SEEK_END);
-	if (size > 0 && lseek(fd, size > 8192 ? size - 8192 : 0, SEEK_SET) >= 0 &&
-	    strbuf_read_fd(&data, fd, 16384) == 0 && data.len) {
+	log_end(log_path, LOG_READ_BYTES, &data);
+	if (data.len) {
 		strbuf_addch(out, '\n');
 		strbuf_add_tail(out, data.buf, data.len, LOG_TAIL_LINES, LOG_TAIL_BYTES, "    ");
 	}
-	close(fd);
 	strbuf_release(&data);
 }
 
@@ -511,7 +507,7 @@ static void run_failed(struct xrun *x, struct xnode *n, const char *how, int exi
 static void node_reap(struct xrun *x, struct xnode *n)
 {
 	struct strbuf why = STRBUF_INIT;
-	struct run_end end = { 0, 0, STRBUF_INIT };
+	struct run_end end = RUN_END_INIT;
 	char *how = NULL;
 	int exit_status;
 
@@ -619,20 +615,27 @@ static void sync_end(struct xrun *x)
 }
 
 /*
- * Asks n's run to end: level 0 soft (SIGTERM), 1 hard (SIGKILL), 2 forced
- * (the local child is killed even if the backend's stop did not end it:
- * STOP_FORCE_MS after a hard stop). Each level is sent once.
+ * Asks n's run to end at level (see enum stop_level); each level is sent
+ * once, and never after a higher one. STOP_KILL arms STOP_KILL_CHILD for
+ * STOP_FORCE_MS later, in case the backend's stop does not end the child.
  */
-static void run_stop(struct xrun *x, struct xnode *n, int level)
+static void run_stop(struct xrun *x, struct xnode *n, enum stop_level level)
 {
-	if (n->stop_level > level)
+	if (n->stop_level >= level)
 		return;
-	n->stop_level = level + 1;
+	n->stop_level = level;
 	x->backend->stop(x, n, level);
-	if (level == 1)
+	if (level == STOP_KILL)
 		n->force_ms = mono_ms() + STOP_FORCE_MS;
-	else if (level == 2)
+	else if (level == STOP_KILL_CHILD)
 		n->force_ms = 0;
+}
+
+/* Asks every run in flight to end at level. */
+static void runs_stop(struct xrun *x, enum stop_level level)
+{
+	for (size_t k = 0; k < x->running_nr; k++)
+		run_stop(x, &x->nodes[x->running[k]], level);
 }
 
 static void cancel_begin(struct xrun *x)
@@ -640,16 +643,67 @@ static void cancel_begin(struct xrun *x)
 	x->cancelling = 1;
 	x->sum->cancelled_by_request = 1;
 	x->kill_ms = mono_ms() + CANCEL_GRACE_MS;
-	for (size_t k = 0; k < x->running_nr; k++)
-		run_stop(x, &x->nodes[x->running[k]], 0);
+	runs_stop(x, STOP_TERM);
+}
+
+/* What a slot of the loop's poll set watches. */
+enum slot_kind {
+	SLOT_RUN,       /* a run's pidfd: its child exited */
+	SLOT_CANCEL,    /* opts->cancel_fd: cancel the build */
+	SLOT_SYNC,      /* the syncer's done[0]: a sync finished */
+	SLOT_CATALOG,   /* catalog_watch's descriptor: leases may have been released */
+};
+
+struct slot {
+	enum slot_kind kind;
+	size_t node;          /* SLOT_RUN: the run's node */
+};
+
+/* One turn of the loop: what it polls and until when. */
+struct pollset {
+	struct pollfd *pfd;
+	struct slot *slot;    /* slot[k] owns pfd[k] */
+	size_t nr;
+	long long wake;       /* mono_ms of the earliest deadline; -1: none */
+};
+
+/* Room for max slots: every run, the cancel fd, the syncer and the catalog. */
+static void pollset_init(struct pollset *ps, size_t max)
+{
+	ps->pfd = xcalloc(max, sizeof(*ps->pfd));
+	ps->slot = xcalloc(max, sizeof(*ps->slot));
+	ps->nr = 0;
+	ps->wake = -1;
+}
+
+static void pollset_release(struct pollset *ps)
+{
+	free(ps->pfd);
+	free(ps->slot);
+}
+
+static void pollset_add(struct pollset *ps, int fd, enum slot_kind kind, size_t node)
+{
+	ps->pfd[ps->nr].fd = fd;
+	ps->pfd[ps->nr].events = POLLIN;
+	ps->pfd[ps->nr].revents = 0;
+	ps->slot[ps->nr].kind = kind;
+	ps->slot[ps->nr].node = node;
+	ps->nr++;
+}
+
+static void pollset_wake(struct pollset *ps, long long t)
+{
+	if (ps->wake < 0 || t < ps->wake)
+		ps->wake = t;
 }
 
 /*
  * Lease waiters and catalog notifications: catalog_watch right before
  * poll; pending notifications re-try every waiting node now, and the
- * descriptor (a backend that can notify) joins the poll set as who -3.
+ * descriptor (a catalog that can notify) joins the poll set as SLOT_CATALOG.
  */
-static void lease_watch(struct xrun *x, struct pollfd *pfd, size_t *who, size_t *npfd)
+static void lease_watch(struct xrun *x, struct pollset *ps)
 {
 	struct strbuf err = STRBUF_INIT;
 	int fd = -1, r = catalog_watch(x->c, &fd, &err);
@@ -662,108 +716,147 @@ static void lease_watch(struct xrun *x, struct pollfd *pfd, size_t *who, size_t 
 	}
 	if (r >= 0 && fd >= 0) {
 		x->lease_backoff_max_ms = LEASE_BACKOFF_WATCHED_MS;
-		pfd[*npfd].fd = fd;
-		pfd[*npfd].events = POLLIN;
-		who[(*npfd)++] = (size_t)-3;
+		pollset_add(ps, fd, SLOT_CATALOG, 0);
 	} else {
 		x->lease_backoff_max_ms = LEASE_BACKOFF_MAX_MS;
 	}
 	strbuf_release(&err);
 }
 
+/* Nothing runs, syncs or can still start: the loop is over. */
+static int loop_done(const struct xrun *x)
+{
+	if (x->running_nr || x->staged_nr || x->syncing)
+		return 0;
+	return x->stopping || x->cancelling ||
+	       (x->prio_head == x->prio_tail && x->ready_head == x->ready_tail &&
+		!x->waiting_nr);
+}
+
+/* What the next poll watches, and the earliest deadline, timeout or retry. */
+static void pollset_fill(struct xrun *x, struct pollset *ps)
+{
+	int starting = !x->stopping && !x->cancelling;
+
+	ps->nr = 0;
+	ps->wake = -1;
+	if (x->o->cancel_fd >= 0 && !x->cancelling)
+		pollset_add(ps, x->o->cancel_fd, SLOT_CANCEL, 0);
+	if (x->syncing)
+		pollset_add(ps, x->syncer.done[0], SLOT_SYNC, 0);
+	for (size_t k = 0; k < x->running_nr; k++) {
+		struct xnode *n = &x->nodes[x->running[k]];
+
+		pollset_add(ps, n->pidfd, SLOT_RUN, x->running[k]);
+		if (n->deadline_ms && !n->timed_out)
+			pollset_wake(ps, n->deadline_ms);
+		if (n->force_ms)
+			pollset_wake(ps, n->force_ms);
+	}
+	if (starting && x->waiting_nr)
+		lease_watch(x, ps);
+	if (starting)
+		for (size_t k = 0; k < x->waiting_nr; k++)
+			pollset_wake(ps, x->nodes[x->waiting[k]].lease_retry_ms);
+	if (x->cancelling && !x->killed)
+		pollset_wake(ps, x->kill_ms);
+}
+
+/* Polls until a descriptor is ready or ps->wake. 0, or -1 with err. */
+static int pollset_wait(struct pollset *ps, struct strbuf *err)
+{
+	long long now = mono_ms();
+	int timeout = ps->wake < 0 ? -1 : ps->wake <= now ? 0 : (int)(ps->wake - now);
+
+	if (poll(ps->pfd, ps->nr, timeout) >= 0 || errno == EINTR)
+		return 0;
+	strbuf_addf(err, "poll: %s", strerror(errno));
+	return -1;
+}
+
+static void pollset_dispatch(struct xrun *x, struct pollset *ps)
+{
+	for (size_t k = 0; k < ps->nr; k++) {
+		if (!ps->pfd[k].revents)
+			continue;
+		switch (ps->slot[k].kind) {
+		case SLOT_RUN:
+			node_reap(x, &x->nodes[ps->slot[k].node]);
+			break;
+		case SLOT_CANCEL:
+			cancel_begin(x);
+			break;
+		case SLOT_SYNC:
+			sync_end(x);
+			break;
+		case SLOT_CATALOG:
+			break;  /* the catalog changed: lease_watch re-tries */
+		}
+	}
+}
+
+/* Time limits, forced ends and the end of a cancel's grace, as of now. */
+static void limits_enforce(struct xrun *x, long long now)
+{
+	for (size_t k = 0; k < x->running_nr; k++) {
+		struct xnode *n = &x->nodes[x->running[k]];
+
+		if (n->deadline_ms && !n->timed_out && now >= n->deadline_ms) {
+			n->timed_out = 1;
+			run_stop(x, n, STOP_KILL);
+		}
+		if (n->force_ms && now >= n->force_ms)
+			run_stop(x, n, STOP_KILL_CHILD);
+	}
+	if (x->cancelling && !x->killed && now >= x->kill_ms) {
+		x->killed = 1;
+		runs_stop(x, STOP_KILL);
+	}
+}
+
 static int loop(struct xrun *x, struct strbuf *err)
 {
-	struct pollfd *pfd = xcalloc((size_t)x->jobs + 3, sizeof(*pfd));
-	size_t *who = xcalloc((size_t)x->jobs + 3, sizeof(*who));
+	struct pollset ps;
 	int ret = -1;
 
+	pollset_init(&ps, (size_t)x->jobs + 3);
 	for (;;) {
-		long long now, wake = -1;
-		size_t npfd = 0;
-		int timeout, r;
+		long long now;
 
 		start_ready(x);
-		if (!x->running_nr && !x->staged_nr && !x->syncing &&
-		    (x->stopping || x->cancelling ||
-		     (x->prio_head == x->prio_tail && x->ready_head == x->ready_tail &&
-		      !x->waiting_nr)))
+		if (loop_done(x))
 			break;
-		if (x->o->cancel_fd >= 0 && !x->cancelling) {
-			pfd[npfd].fd = x->o->cancel_fd;
-			pfd[npfd].events = POLLIN;
-			who[npfd++] = (size_t)-1;
-		}
-		if (x->syncing) {
-			pfd[npfd].fd = x->syncer.done[0];
-			pfd[npfd].events = POLLIN;
-			who[npfd++] = (size_t)-2;
-		}
-		for (size_t k = 0; k < x->running_nr; k++) {
-			struct xnode *n = &x->nodes[x->running[k]];
-
-			pfd[npfd].fd = n->pidfd;
-			pfd[npfd].events = POLLIN;
-			who[npfd++] = x->running[k];
-			if (n->deadline_ms && !n->timed_out && (wake < 0 || n->deadline_ms < wake))
-				wake = n->deadline_ms;
-			if (n->force_ms && (wake < 0 || n->force_ms < wake))
-				wake = n->force_ms;
-		}
-		if (!x->stopping && !x->cancelling && x->waiting_nr)
-			lease_watch(x, pfd, who, &npfd);
-		if (!x->stopping && !x->cancelling)
-			for (size_t k = 0; k < x->waiting_nr; k++) {
-				long long t = x->nodes[x->waiting[k]].lease_retry_ms;
-
-				if (wake < 0 || t < wake)
-					wake = t;
-			}
-		if (x->cancelling && !x->killed && (wake < 0 || x->kill_ms < wake))
-			wake = x->kill_ms;
-		now = mono_ms();
-		timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now);
-		r = poll(pfd, npfd, timeout);
-		if (r < 0 && errno != EINTR) {
-			strbuf_addf(err, "poll: %s", strerror(errno));
+		pollset_fill(x, &ps);
+		if (pollset_wait(&ps, err) < 0)
 			goto out;
-		}
 		now = mono_ms();
-		for (size_t k = 0; r > 0 && k < npfd; k++) {
-			if (!pfd[k].revents)
-				continue;
-			if (who[k] == (size_t)-3)
-				continue;  /* the catalog changed: lease_watch re-tries */
-			if (who[k] == (size_t)-1)
-				cancel_begin(x);
-			else if (who[k] == (size_t)-2)
-				sync_end(x);
-			else
-				node_reap(x, &x->nodes[who[k]]);
-		}
-		for (size_t k = 0; k < x->running_nr; k++) {
-			struct xnode *n = &x->nodes[x->running[k]];
-
-			if (n->deadline_ms && !n->timed_out && now >= n->deadline_ms) {
-				n->timed_out = 1;
-				run_stop(x, n, 1);
-			}
-			if (n->force_ms && now >= n->force_ms)
-				run_stop(x, n, 2);
-		}
-		if (x->cancelling && !x->killed && now >= x->kill_ms) {
-			x->killed = 1;
-			for (size_t k = 0; k < x->running_nr; k++)
-				run_stop(x, &x->nodes[x->running[k]], 1);
-		}
+		pollset_dispatch(x, &ps);
+		limits_enforce(x, now);
 		sync_begin(x);
 		leases_tick(x, now);
 		events_flush(x->c, x->o->events_out, x->build_id, &x->abandoned, &x->event_seq);
 	}
 	ret = 0;
 out:
-	free(pfd);
-	free(who);
+	pollset_release(&ps);
 	return ret;
+}
+
+/* After the loop failed: ends every run and settles every staged one. */
+static void loop_abort(struct xrun *x)
+{
+	if (x->running_nr) {
+		cancel_begin(x);
+		runs_stop(x, STOP_KILL_CHILD);
+		while (x->running_nr)
+			node_reap(x, &x->nodes[x->running[0]]);
+	}
+	while (x->syncing || x->staged_nr) {
+		if (x->syncing)
+			sync_end(x);
+		else
+			sync_begin(x);
+	}
 }
 
 /* Nodes that never reached a final state (stopped, cancelled). */
@@ -924,7 +1017,6 @@ static void teardown(struct xrun *x)
 		free(n->leases);
 		free(n->run_id);
 		free(n->log_path);
-		free(n->slurm_name);
 		strbuf_release(&n->error);
 	}
 	if (x->syncer_inited)
@@ -946,6 +1038,8 @@ static void teardown(struct xrun *x)
 	strmap_clear(&x->abandoned);
 	if (x->data_fd >= 0)
 		close(x->data_fd);
+	if (x->backend_state)
+		x->backend->close(x->backend_state);
 }
 
 int executor_run_from(const struct graph *g, struct catalog *c, const struct store *s,
@@ -964,9 +1058,9 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 	x.sum = sum;
 	x.build_id = opts->build_id;
 	x.event_seq = *seq;
-	x.backend = opts->executor == EXECUTOR_SLURM ? &backend_slurm : &backend_local;
+	x.backend = backend_get(opts->backend);
 	x.lease_backoff_max_ms = LEASE_BACKOFF_MAX_MS;
-	x.jobs = opts->jobs > 0 ? opts->jobs : executor_default_jobs(opts->executor);
+	x.jobs = opts->jobs > 0 ? opts->jobs : executor_default_jobs(opts->backend);
 	if (x.jobs <= 0)
 		x.jobs = 1;
 	keyer_init(&x.keyer);
@@ -982,24 +1076,14 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 	}
 	if (gethostname(x.host, sizeof(x.host) - 1) < 0)
 		snprintf(x.host, sizeof(x.host), "localhost");
+	if (x.backend->open)
+		x.backend_state = x.backend->open(opts->backend, x.host);
 	syncer_start(&x.syncer, x.data_fd, plan->nodes_nr > 1);
 	x.syncer_inited = 1;
 	if (setup(&x, err) < 0)
 		goto out;
 	if (loop(&x, err) < 0) {
-		if (x.running_nr) {
-			cancel_begin(&x);
-			for (size_t k = 0; k < x.running_nr; k++)
-				run_stop(&x, &x.nodes[x.running[k]], 2);
-			while (x.running_nr)
-				node_reap(&x, &x.nodes[x.running[0]]);
-		}
-		while (x.syncing || x.staged_nr) {
-			if (x.syncing)
-				sync_end(&x);
-			else
-				sync_begin(&x);
-		}
+		loop_abort(&x);
 		sweep(&x);
 		goto out;
 	}

@@ -3,27 +3,29 @@
 
 #include <stdio.h>
 #include "catalog/catalog.h"
-#include "core/graph.h"
-#include "core/jobgraph.h"
+#include "model/graph.h"
+#include "model/jobgraph.h"
 #include "core/store.h"
 #include "planner/planner.h"
 
 /*
- * The executor (seed graph.execute): runs a JobGraph with a bounded pool
+ * The executor (docs/design/executor.md): runs a JobGraph with a bounded pool
  * of child processes, publishes outputs atomically into the store, records
  * runs, manifests and events in the catalog, and coalesces with every
  * other builder of the same partitions through catalog leases.
  *
- * One poll() loop watches job pipes, pidfds, lease waiters and the cancel
- * fd; a node becomes ready when its count of unfinished inputs reaches 0.
- * Before a node runs, the executor takes the leases of its outputs (waiting
- * for other holders without blocking the loop), re-reads the catalog, and
- * recomputes the build key from its inputs' actual hashes: if every output
- * is already live with that key the node is cut off (not run).
+ * One poll() loop watches the runs' pidfds, the sync thread, lease waiters
+ * and the cancel fd; a node becomes ready when its count of unfinished
+ * inputs reaches 0. Before a node runs, the executor takes the leases of
+ * its outputs (waiting for other holders without blocking the loop),
+ * re-reads the catalog, and recomputes the build key from its inputs'
+ * actual hashes: if every output is already live with that key the node
+ * is cut off (not run).
  *
- * Jobs: posix_spawn, own process group, stdin = the JobConfig JSON,
- * stdout+stderr -> <store>/logs/<run_id>.log, environment = the caller's
- * + config env + DATABUILD_OUTPUT_DIR, DATABUILD_INPUT_DIR, DATABUILD_RUN_ID.
+ * Jobs (a child process of this host, or a Slurm job: struct
+ * backend_opts): stdin = the JobConfig JSON, stdout+stderr ->
+ * <store>/logs/<run_id>.log, environment = the caller's + config env +
+ * DATABUILD_OUTPUT_DIR, DATABUILD_INPUT_DIR, DATABUILD_RUN_ID.
  * Publish: each declared output must be a regular file in staging; it is
  * hashed, made read-only, renamed into <store>/data, synced (once per batch:
  * fdatasync of the files and fsync of the directories they changed, or one
@@ -32,26 +34,36 @@
  */
 
 /*
- * Where job runs execute (executor/backend.h): EXECUTOR_LOCAL spawns each
- * run as a child process of this host; EXECUTOR_SLURM makes each run a
- * Slurm job (an `srun` child per run). Staging, verification and
- * publishing stay with the executor either way.
+ * Where job runs execute, as the user chose it (--executor, --slurm-opt,
+ * $DATABUILD_EXECUTOR, $DATABUILD_SLURM_OPTS). cli/ fills it; fs/ and the
+ * executor pass it through unchanged, and only the named backend
+ * (executor/backend.h) reads its options. "local" spawns each run as a
+ * child process of this host; "slurm" makes each run a Slurm job (an
+ * `srun` child per run). Staging, verification and publishing stay with
+ * the executor either way.
  */
-enum executor_kind {
-	EXECUTOR_LOCAL,
-	EXECUTOR_SLURM,
+struct backend_opts {
+	const char *name;     /* a backend's name; NULL: "local" */
+	struct strvec opts;   /* the backend's options in order (srun options for slurm) */
 };
-/* "local" / "slurm" -> the kind; -1 for any other name. */
-int executor_kind_parse(const char *name);
-const char *executor_kind_name(enum executor_kind k);
+#define BACKEND_OPTS_INIT { .name = NULL, .opts = STRVEC_INIT }
+void backend_opts_release(struct backend_opts *b);
+/* b's backend name ("local" when b or b->name is NULL). */
+const char *backend_opts_name(const struct backend_opts *b);
 /*
- * Whether kind can run jobs here: 0, or -1 with err naming what is missing
- * (Slurm's commands, its configuration, an unreachable controller). Runs
- * `scontrol ping` for EXECUTOR_SLURM; a caller checks once, before builds.
+ * 0 if name names a backend; else -1 with err
+ * "unknown executor 'NAME' (expected 'local' or 'slurm')".
  */
-int executor_check(enum executor_kind k, struct strbuf *err);
-/* The default bound on runs in flight (-j) for kind: cores, or 32 under Slurm. */
-int executor_default_jobs(enum executor_kind k);
+int executor_backend_known(const char *name, struct strbuf *err);
+/*
+ * Whether b's backend can run jobs here: 0, or -1 with err naming what is
+ * missing (Slurm's commands, its configuration, an unreachable
+ * controller: slurm runs `scontrol ping`); a caller checks once, before
+ * builds. b may be NULL (local).
+ */
+int executor_check(const struct backend_opts *b, struct strbuf *err);
+/* The default bound on runs in flight (-j) for b: cores, or 32 under Slurm. */
+int executor_default_jobs(const struct backend_opts *b);
 /* Appends the whitespace-separated words of text (NULL: none) to out. */
 void executor_split_opts(const char *text, struct strvec *out);
 
@@ -81,7 +93,7 @@ struct node_report {
 };
 
 struct executor_opts {
-	int jobs;                 /* runs in flight; <= 0: executor_default_jobs(executor) */
+	int jobs;                 /* runs in flight; <= 0: executor_default_jobs(backend) */
 	int keep_going;           /* run everything not downstream of a failure */
 	enum freshness freshness;
 	int force;                /* run requested nodes even if cut off */
@@ -108,11 +120,12 @@ struct executor_opts {
 	 * executor_build / executor_exec create their own and ignore it.
 	 */
 	int64_t build_id;
-	enum executor_kind executor;    /* where runs execute (default local) */
-	const struct strvec *slurm_opts;  /* EXECUTOR_SLURM: extra srun options (may be NULL) */
+	const struct backend_opts *backend;  /* where runs execute (NULL: local) */
 };
-#define EXECUTOR_OPTS_INIT { 0, 0, FRESH_KEYS, 0, "cli", -1, NULL, NULL, NULL, NULL, 0, \
-			     EXECUTOR_LOCAL, NULL }
+#define EXECUTOR_OPTS_INIT { .jobs = 0, .keep_going = 0, .freshness = FRESH_KEYS, \
+			     .force = 0, .requester = "cli", .cancel_fd = -1, \
+			     .events_out = NULL, .on_node = NULL, .on_partition = NULL, \
+			     .arg = NULL, .build_id = 0, .backend = NULL }
 
 struct build_summary {
 	size_t built, up_to_date, failed, skipped, cancelled, waited;
@@ -141,7 +154,7 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 		   struct build_summary *sum, struct strbuf *err);
 
 /*
- * Seed job.execute: configure refs' job(s) and run exactly those configs
+ * databuild exec: configure refs' job(s) and run exactly those configs
  * (no recursion); every input must already be live. Same returns.
  */
 int executor_exec(const struct graph *g, struct catalog *c, const struct store *s,

@@ -4,15 +4,17 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sys/types.h>
-#include "core/buildkey.h"
-#include "core/manifest.h"
+#include "model/buildkey.h"
+#include "model/manifest.h"
 #include "core/strmap.h"
+#include "executor/backend.h"
 #include "executor/executor.h"
 
 /*
  * State shared by the executor's files: executor.c (the loop), spawn.c
- * (starting one run) and publish.c (staging -> data -> catalog). Everything
- * lives in one struct xrun per executor_run call: no globals.
+ * (starting one run), the backends (local.c, slurm.c), publish.c (staging
+ * -> data -> catalog) and syncer.c. Everything lives in one struct xrun
+ * per executor_run call: no globals.
  */
 struct xnode {
 	const struct graph_node *gn;
@@ -37,9 +39,9 @@ struct xnode {
 	int pidfd;
 	long long start_us, start_ms, deadline_ms;
 	int timed_out;
-	int stop_level;             /* backend stop requests sent: 1 soft, 2 hard, 3 forced */
-	long long force_ms;         /* stopped hard: force the end at this time (0: none) */
-	char *slurm_name;           /* EXECUTOR_SLURM: the Slurm job name of the run */
+	enum stop_level stop_level; /* the highest stop sent (run_stop) */
+	long long force_ms;         /* after STOP_KILL: STOP_KILL_CHILD at this time (0: none) */
+	void *backend_state;        /* the backend's, from spawn to reap */
 	struct manifest *m;         /* inputs + key at start; outputs at publish */
 
 	struct strbuf error;        /* failed / skipped / cancelled: why */
@@ -88,9 +90,9 @@ void syncer_trash(struct syncer *s, char *path);
 /* Drains the trash, joins the thread, frees everything. */
 void syncer_stop(struct syncer *s);
 
-struct backend;
 struct xrun {
 	const struct backend *backend;
+	void *backend_state;        /* the backend's, from open to close */
 	const struct graph *g;
 	struct catalog *c;
 	const struct store *s;
@@ -145,7 +147,20 @@ int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err);
  */
 int spawn_child(struct xnode *n, const char *const *argv, const char *const *envp, int search,
 		int in_fd, int log_fd, const char *dir, struct strbuf *err);
-/* spawn.c: the job's argv / envp for a run (exposed for executor_exec). */
+/*
+ * spawn.c: SIGKILL to pid's process group, then waits for pid (a child of
+ * this process); returns its wait status.
+ */
+int child_reap(pid_t pid);
+/* spawn.c: a wait status as a run's status: exit status, -signal, or -1. */
+int child_status(int st);
+/*
+ * spawn.c: appends the last `bytes` of the file at path (may be NULL):
+ * fewer if it is shorter, up to 2 * bytes if it grows meanwhile; nothing
+ * if it cannot be read.
+ */
+void log_end(const char *path, size_t bytes, struct strbuf *out);
+/* spawn.c: the job's environment for a run (the caller's + config env + DATABUILD_*). */
 void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *env);
 
 /*
@@ -165,6 +180,12 @@ int publish_commit_batch(struct xrun *x, const size_t *nodes, size_t nr, struct 
  */
 int publish_reconcile(struct xrun *x, struct xnode *n, int *fresh, struct strbuf *err);
 
+/*
+ * executor.c: appends the JSON payload of a job's event to out:
+ * {"node":NODE (node >= 0),"job":..,"outputs":[..],"reason":.. (reason non-NULL)}.
+ */
+void job_payload(struct strbuf *out, long node, const char *job, const struct strvec *outputs,
+		 const char *reason);
 /* executor.c: appends a catalog event of this build (errors are ignored). */
 void xrun_event(struct xrun *x, const char *type, const char *ref, const char *run_id,
 		const char *payload);

@@ -1,8 +1,4 @@
-#include <errno.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "executor/backend.h"
@@ -30,25 +26,29 @@ static int local_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 	return ret;
 }
 
-static void local_stop(struct xrun *x, struct xnode *n, int hard)
+static void local_stop(struct xrun *x, struct xnode *n, enum stop_level level)
 {
 	(void)x;
-	kill(-n->pid, hard ? SIGKILL : SIGTERM);
+	kill(-n->pid, level == STOP_TERM ? SIGTERM : SIGKILL);
 }
 
 static void local_reap(struct xrun *x, struct xnode *n, struct run_end *end)
 {
-	int st = 0;
-
 	(void)x;
-	kill(-n->pid, SIGKILL);
-	while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
-		;
-	end->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+	end->status = child_status(child_reap(n->pid));
+}
+
+/* The cores online: one run each. */
+static int local_default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
 }
 
 const struct backend backend_local = {
 	.name = "local",
+	.default_jobs = local_default_jobs,
 	.spawn = local_spawn,
 	.stop = local_stop,
 	.reap = local_reap,

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +27,37 @@
 #define SCANCEL_TIMEOUT_MS 20000
 #define PING_TIMEOUT_MS 30000
 #define TAIL_BYTES 8192
+/* Runs in flight by default: each is one light local srun. */
+#define SLURM_DEFAULT_JOBS 32
 
-extern char **environ;
+/* Per executor_run (x->backend_state); a run's own state is its job name. */
+struct slurm {
+	const struct strvec *opts;  /* the user's srun options (borrowed; may be NULL) */
+	char *suffix;               /* of every job name: "-<pid>-<host>" */
+};
+
+static void *slurm_open(const struct backend_opts *b, const char *host)
+{
+	struct slurm *sl = xcalloc(1, sizeof(*sl));
+
+	sl->opts = b ? &b->opts : NULL;
+	sl->suffix = xstrfmt("-%ld-%s", (long)getpid(), host);
+	return sl;
+}
+
+static void slurm_close(void *state)
+{
+	struct slurm *sl = state;
+
+	free(sl->suffix);
+	free(sl);
+}
+
+/* The Slurm job name of n's run, unique per run (scancel --name finds it). */
+static const char *job_name(const struct xnode *n)
+{
+	return n->backend_state;
+}
 
 /*
  * Sets *pattern to the srun --output pattern that makes slurmstepd write
@@ -90,22 +118,22 @@ static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 		       struct strbuf *err)
 {
 	const struct job_config *cfg = &n->gn->config;
+	const struct slurm *sl = x->backend_state;
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT, all = STRVEC_INIT;
-	char *output;
+	char *output, *name;
 	int ret;
 
 	if (task_output(n->log_path, &output, err) < 0)
 		return -1;
-	free(n->slurm_name);
-	n->slurm_name = xstrfmt("databuild-%s-%ld-%s", n->run_id, (long)getpid(), x->host);
+	name = xstrfmt("databuild-%s%s", n->run_id, sl->suffix);
 	strvec_push(&argv, "srun");
 	strvec_push(&argv, "--quiet");
 	strvec_push(&argv, "--quit-on-interrupt");
 	if (n->job->timeout_s > 0)
 		strvec_pushf(&argv, "--time=%ld", (n->job->timeout_s + 59) / 60);
-	if (x->o->slurm_opts)
-		strvec_copy(&argv, x->o->slurm_opts);
-	strvec_pushf(&argv, "--job-name=%s", n->slurm_name);
+	if (sl->opts)
+		strvec_copy(&argv, sl->opts);
+	strvec_pushf(&argv, "--job-name=%s", name);
 	strvec_push(&argv, "--nodes=1");
 	strvec_push(&argv, "--ntasks=1");
 	strvec_push(&argv, "--export=ALL");
@@ -123,6 +151,10 @@ static int slurm_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 			strvec_push(&env, all.v[i]);
 
 	ret = spawn_child(n, argv.v, env.v, 1, in_fd, log_fd, x->g->dir, err);
+	if (ret == 0)
+		n->backend_state = name;
+	else
+		free(name);
 	strvec_clear(&argv);
 	strvec_clear(&env);
 	strvec_clear(&all);
@@ -174,38 +206,25 @@ static void slurm_kill(const char *name)
 	free(opt);
 }
 
-/*
- * Soft: SIGTERM to srun, which forwards it to the job (a pending job is
- * withdrawn). Hard: SIGKILL to the job's step, the job cancelled, and
- * SIGINT to srun (with --quit-on-interrupt it then ends). Forced: SIGKILL
- * to the local srun, and the job killed again in case it outlived it.
- */
-static void slurm_stop(struct xrun *x, struct xnode *n, int hard)
+/* The levels as enum stop_level describes them (--quit-on-interrupt: SIGINT ends srun). */
+static void slurm_stop(struct xrun *x, struct xnode *n, enum stop_level level)
 {
 	(void)x;
-	if (hard == 0) {
+	switch (level) {
+	case STOP_NONE:
+		break;
+	case STOP_TERM:
 		kill(n->pid, SIGTERM);
-	} else if (hard == 1) {
-		slurm_kill(n->slurm_name);
+		break;
+	case STOP_KILL:
+		slurm_kill(job_name(n));
 		kill(n->pid, SIGINT);
-	} else {
+		break;
+	case STOP_KILL_CHILD:
 		kill(-n->pid, SIGKILL);
-		slurm_kill(n->slurm_name);
+		slurm_kill(job_name(n));
+		break;
 	}
-}
-
-/* The last 8 KiB of the run's log. */
-static void log_end(const char *path, struct strbuf *out)
-{
-	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	off_t size;
-
-	if (fd < 0)
-		return;
-	size = lseek(fd, 0, SEEK_END);
-	if (size > 0 && lseek(fd, size > TAIL_BYTES ? size - TAIL_BYTES : 0, SEEK_SET) >= 0)
-		strbuf_read_fd(out, fd, TAIL_BYTES);
-	close(fd);
 }
 
 /* The signal whose description is text (as srun prints it), or 0. */
@@ -266,19 +285,15 @@ static void srun_lines(const struct strbuf *tail, int *sig, int *task_seen, int 
 static void slurm_reap(struct xrun *x, struct xnode *n, struct run_end *end)
 {
 	struct strbuf tail = STRBUF_INIT, srun_error = STRBUF_INIT;
-	int st = 0, sig = 0, task_seen = 0, time_limit = 0, cancelled = 0, rc;
+	int st, sig = 0, task_seen = 0, time_limit = 0, cancelled = 0, rc;
 
 	(void)x;
-	kill(-n->pid, SIGKILL);
-	while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st)) {
-		end->status = WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+	st = child_reap(n->pid);
+	end->status = child_status(st);
+	if (!WIFEXITED(st))
 		goto out;
-	}
-	rc = WEXITSTATUS(st);
-	end->status = rc;
-	log_end(n->log_path, &tail);
+	rc = end->status;
+	log_end(n->log_path, TAIL_BYTES, &tail);
 	srun_lines(&tail, &sig, &task_seen, &time_limit, &cancelled, &srun_error);
 	end->timed_out = time_limit;
 	if (time_limit)
@@ -286,21 +301,16 @@ static void slurm_reap(struct xrun *x, struct xnode *n, struct run_end *end)
 	if (task_seen && sig && rc == 128 + sig)
 		end->status = -sig;
 	else if (cancelled)
-		strbuf_addf(&end->why, "was cancelled in Slurm (job '%s')", n->slurm_name);
+		strbuf_addf(&end->why, "was cancelled in Slurm (job '%s')", job_name(n));
 	else if (rc && !task_seen && srun_error.len)
 		strbuf_addf(&end->why, "could not be run by Slurm (job '%s'): %s",
-			    n->slurm_name, srun_error.buf);
+			    job_name(n), srun_error.buf);
 out:
+	free(n->backend_state);
+	n->backend_state = NULL;
 	strbuf_release(&tail);
 	strbuf_release(&srun_error);
 }
-
-const struct backend backend_slurm = {
-	.name = "slurm",
-	.spawn = slurm_spawn,
-	.stop = slurm_stop,
-	.reap = slurm_reap,
-};
 
 /* 1 if cmd is an executable file in $PATH. */
 static int in_path(const char *cmd)
@@ -340,7 +350,11 @@ static const char *ping_reason(struct strbuf *out)
 	return nl ? nl + 1 : *out->buf ? out->buf : "no answer";
 }
 
-int slurm_check(struct strbuf *err)
+/*
+ * srun, scancel and scontrol in PATH, a readable SLURM_CONF if it is set,
+ * `scontrol ping` answering UP.
+ */
+static int slurm_check(const struct backend_opts *b, struct strbuf *err)
 {
 	static const char *const cmds[] = { "srun", "scancel", "scontrol" };
 	static const char *const ping[] = { "scontrol", "ping", NULL };
@@ -349,6 +363,7 @@ int slurm_check(struct strbuf *err)
 	const char *conf = getenv("SLURM_CONF");
 	int ret = -1;
 
+	(void)b;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!in_path(cmds[i])) {
 			strbuf_addf(err, "executor 'slurm': command '%s' not found in PATH "
@@ -378,3 +393,19 @@ out:
 	proc_result_release(&res);
 	return ret;
 }
+
+static int slurm_default_jobs(void)
+{
+	return SLURM_DEFAULT_JOBS;
+}
+
+const struct backend backend_slurm = {
+	.name = "slurm",
+	.check = slurm_check,
+	.default_jobs = slurm_default_jobs,
+	.open = slurm_open,
+	.close = slurm_close,
+	.spawn = slurm_spawn,
+	.stop = slurm_stop,
+	.reap = slurm_reap,
+};

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/fd.h"
+#include "core/clock.h"
 #include "core/proc.h"
 #include "core/store.h"
 #include "executor/backend.h"
@@ -43,21 +45,6 @@ void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *
 	strvec_pushf(env, "DATABUILD_OUTPUT_DIR=%s/out", n->staging);
 	strvec_pushf(env, "DATABUILD_INPUT_DIR=%s", s->data_dir);
 	strvec_pushf(env, "DATABUILD_RUN_ID=%s", n->run_id);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* The run's staging dir with config.json (returned open, at offset 0) and out/. */
@@ -135,9 +122,7 @@ int spawn_child(struct xnode *n, const char *const *argv, const char *const *env
 	n->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (n->pidfd < 0) {
 		strbuf_addf(err, "pidfd_open: %s", strerror(errno));
-		kill(-pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		child_reap(pid);
 		goto out;
 	}
 	ret = 0;
@@ -145,6 +130,34 @@ out:
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	return ret;
+}
+
+int child_reap(pid_t pid)
+{
+	int st = 0;
+
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+int child_status(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+}
+
+void log_end(const char *path, size_t bytes, struct strbuf *out)
+{
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	off_t size;
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0 && lseek(fd, size > (off_t)bytes ? size - (off_t)bytes : 0, SEEK_SET) >= 0)
+		strbuf_read_fd(out, fd, 2 * bytes);
+	close(fd);
 }
 
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
@@ -173,7 +186,7 @@ int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
 	n->start_ms = mono_ms();
 	n->deadline_ms = n->job->timeout_s > 0 ? n->start_ms + n->job->timeout_s * 1000LL : 0;
 	n->timed_out = 0;
-	n->stop_level = 0;
+	n->stop_level = STOP_NONE;
 	n->force_ms = 0;
 	n->log_path = run.log_path;
 	run.log_path = NULL;

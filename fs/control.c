@@ -74,7 +74,7 @@ static int index_event(const struct event *e, void *arg)
 
 static int refresh_locked(struct fs *fs, struct catalog *c, struct strbuf *err)
 {
-	struct index_walk w = { &fs->events, STRBUF_INIT };
+	struct index_walk w = { .ix = &fs->events, .line = STRBUF_INIT };
 	int64_t last = fs->events.nr ? fs->events.pos[fs->events.nr - 1].seq : 0;
 	int ret = catalog_read_events(c, last, 0, index_event, &w, err);
 
@@ -113,7 +113,7 @@ int events_read(struct fs *fs, struct catalog *c, uint64_t off, size_t size,
 		struct strbuf *out, struct strbuf *err)
 {
 	struct events_index *ix = &fs->events;
-	struct read_walk w = { 0, 0, STRBUF_INIT };
+	struct read_walk w = { .last_seq = 0, .want = 0, .text = STRBUF_INIT };
 	size_t lo, hi, skip;
 	int ret = -1;
 

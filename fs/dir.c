@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "core/array.h"
-#include "core/ref.h"
+#include "model/ref.h"
 #include "fs/internal.h"
 
 #define DIR_PAGE 512
@@ -72,7 +72,7 @@ static void dir_add_dot(struct dirh *d, const char *name, fuse_ino_t ino)
 }
 
 static void dir_add_node(struct fs *fs, struct catalog *c, struct dirh *d, const char *name,
-			 enum node_kind kind, const struct partition *p)
+			 enum inode_kind kind, const struct partition *p)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct fuse_entry_param e;
@@ -81,15 +81,15 @@ static void dir_add_node(struct fs *fs, struct catalog *c, struct dirh *d, const
 
 	path_join(&path, d->dir->path, name);
 	n = node_get(fs, path.buf, kind);
-	if (kind == NODE_MANIFEST || kind == NODE_ERROR) {
+	if (kind == INODE_MANIFEST || kind == INODE_ERROR) {
 		struct strbuf ref = STRBUF_INIT;
 
 		strbuf_add(&ref, path.buf, path.len - strlen(ref_sidecar_suffix(name, NULL)));
-		n->part = node_get(fs, ref.buf, NODE_PART);
+		n->part = node_get(fs, ref.buf, INODE_PART);
 		strbuf_release(&ref);
 	}
 	fs_fill_entry(fs, c, n, p, &e);
-	if (kind == NODE_DIR && (same = dir_recent(d, name)))
+	if (kind == INODE_DIR && (same = dir_recent(d, name)))
 		same->e = e;  /* a directory hides a partition of its name, once */
 	else
 		dir_add(d, name, &e);
@@ -109,13 +109,13 @@ static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, co
 			d->extra_pos++;  /* the catalog lists it */
 			continue;
 		}
-		if (d->dir->kind == NODE_CTL_DIR)
+		if (d->dir->kind == INODE_CTL_DIR)
 			dir_add_node(fs, c, d, name, !strcmp(name, "status") ?
-				     NODE_CTL_STATUS : NODE_CTL_EVENTS, NULL);
-		else if (!strcmp(name, CONTROL_DIR) && d->dir->kind == NODE_ROOT)
-			dir_add_node(fs, c, d, name, NODE_CTL_DIR, NULL);
+				     INODE_CTL_STATUS : INODE_CTL_EVENTS, NULL);
+		else if (!strcmp(name, CONTROL_DIR) && d->dir->kind == INODE_ROOT)
+			dir_add_node(fs, c, d, name, INODE_CTL_DIR, NULL);
 		else
-			dir_add_node(fs, c, d, name, NODE_DIR, NULL);
+			dir_add_node(fs, c, d, name, INODE_DIR, NULL);
 		d->extra_pos++;
 	}
 }
@@ -127,17 +127,17 @@ static void dir_add_row(struct fs *fs, struct catalog *c, struct dirh *d, const 
 
 	switch (p->status) {
 	case PART_LIVE:
-		dir_add_node(fs, c, d, name, NODE_PART, p);
+		dir_add_node(fs, c, d, name, INODE_PART, p);
 		strbuf_addf(&side, "%s%s", name, SIDECAR_MANIFEST);
-		dir_add_node(fs, c, d, side.buf, NODE_MANIFEST, p);
+		dir_add_node(fs, c, d, side.buf, INODE_MANIFEST, p);
 		break;
 	case PART_STALE:
 	case PART_TAINTED:
-		dir_add_node(fs, c, d, name, NODE_PART, p);
+		dir_add_node(fs, c, d, name, INODE_PART, p);
 		break;
 	case PART_FAILED:
 		strbuf_addf(&side, "%s%s", name, SIDECAR_ERROR);
-		dir_add_node(fs, c, d, side.buf, NODE_ERROR, p);
+		dir_add_node(fs, c, d, side.buf, INODE_ERROR, p);
 		break;
 	default:
 		break;
@@ -215,7 +215,7 @@ static int dir_fill(struct fs *fs, struct catalog *c, struct dirh *d, struct str
 		strbuf_add(&bare, name, len && name[len - 1] == '/' ? len - 1 : len);
 		dir_flush_extra(fs, c, d, bare.buf);
 		if (len && name[len - 1] == '/')
-			dir_add_node(fs, c, d, bare.buf, NODE_DIR, NULL);
+			dir_add_node(fs, c, d, bare.buf, INODE_DIR, NULL);
 		else if ((row = strmap_get(&by_name, name)))
 			dir_add_row(fs, c, d, name, row);
 		else if (dir_add_partition(fs, c, d, name, err) < 0)
@@ -244,12 +244,12 @@ static void dir_extra(struct fs *fs, struct dirh *d)
 	struct strbuf seg = STRBUF_INIT;
 	size_t depth = *d->dir->path ? ref_depth(d->dir->path) : 0;
 
-	if (d->dir->kind == NODE_CTL_DIR) {
+	if (d->dir->kind == INODE_CTL_DIR) {
 		strvec_push(&d->extra, "events");
 		strvec_push(&d->extra, "status");
 		return;
 	}
-	if (d->dir->kind == NODE_ROOT)
+	if (d->dir->kind == INODE_ROOT)
 		strvec_push(&d->extra, CONTROL_DIR);
 	for (size_t j = 0; j < g->jobs_nr; j++) {
 		for (size_t k = 0; k < g->jobs[j].outputs_nr; k++) {
@@ -289,7 +289,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		saverr = ENOENT;
 		goto out_err;
 	}
-	if (n->kind != NODE_ROOT && n->kind != NODE_DIR && n->kind != NODE_CTL_DIR) {
+	if (!inode_kind_is_dir(n->kind)) {
 		saverr = ENOTDIR;
 		goto out_err;
 	}
@@ -302,9 +302,9 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	strvec_init(&d->extra);
 	d->dir = n;
 	dir_add_dot(d, ".", n->ino);
-	dir_add_dot(d, "..", n->kind == NODE_ROOT ? n->ino : FUSE_ROOT_ID);
+	dir_add_dot(d, "..", n->kind == INODE_ROOT ? n->ino : FUSE_ROOT_ID);
 	dir_extra(fs, d);
-	if (n->kind == NODE_CTL_DIR)
+	if (n->kind == INODE_CTL_DIR)
 		d->catalog_done = 1;
 	h = handle_new(HANDLE_DIR);
 	h->dir = d;
@@ -335,7 +335,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	buf = xmalloc(size);
 	pthread_mutex_lock(&d->lock);
-	if (d->dir->kind == NODE_CTL_DIR && d->extra_pos < d->extra.nr)
+	if (d->dir->kind == INODE_CTL_DIR && d->extra_pos < d->extra.nr)
 		dir_flush_extra(fs, NULL, d, NULL);
 	for (size_t i = off < 0 ? 0 : (size_t)off;; i++) {
 		struct dirent_rec *r;

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
-#include "core/ref.h"
+#include "model/ref.h"
 #include "fs/internal.h"
 
 struct handle *handle_new(enum handle_kind kind)
@@ -202,7 +202,7 @@ static void open_text(fuse_req_t req, struct fs *fs, struct node *n,
 {
 	struct strbuf err = STRBUF_INIT;
 	struct partition p;
-	struct handle *h = handle_new(n->kind == NODE_CTL_EVENTS ? HANDLE_EVENTS : HANDLE_TEXT);
+	struct handle *h = handle_new(n->kind == INODE_CTL_EVENTS ? HANDLE_EVENTS : HANDLE_TEXT);
 	struct catalog *c;
 	int saverr, found;
 
@@ -210,8 +210,8 @@ static void open_text(fuse_req_t req, struct fs *fs, struct node *n,
 	if (!(c = fs_catalog(fs, &err)))
 		goto out_eio;
 	switch (n->kind) {
-	case NODE_MANIFEST:
-	case NODE_ERROR:
+	case INODE_MANIFEST:
+	case INODE_ERROR:
 		found = catalog_get_partition(c, n->part->path, &p, &err);
 		if (found < 0)
 			goto out_eio;
@@ -223,7 +223,7 @@ static void open_text(fuse_req_t req, struct fs *fs, struct node *n,
 			goto out_err;
 		}
 		break;
-	case NODE_CTL_STATUS:
+	case INODE_CTL_STATUS:
 		if (control_status(fs, c, &h->text, &err) < 0)
 			goto out_eio;
 		break;
@@ -263,12 +263,12 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_err;
 	}
 	switch (n->kind) {
-	case NODE_ROOT:
-	case NODE_DIR:
-	case NODE_CTL_DIR:
+	case INODE_ROOT:
+	case INODE_DIR:
+	case INODE_CTL_DIR:
 		saverr = EISDIR;
 		goto out_err;
-	case NODE_PART:
+	case INODE_PART:
 		open_partition(req, fs, n, fi);
 		return;
 	default:

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/array.h"
 #include "core/proc.h"
 #include "fs/internal.h"
@@ -370,7 +371,7 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 		goto out;
 	fs_log(&fs, "mounted '%s' (graph '%s', store '%s', freshness %s, executor %s)",
 	       opts->mountpoint, opts->graph->path, opts->store->root,
-	       freshness_name(opts->freshness), executor_kind_name(opts->executor));
+	       freshness_name(opts->freshness), backend_opts_name(opts->backend));
 	if (opts->ready_fd >= 0 && write(opts->ready_fd, "O", 1) < 0)
 		fs_log(&fs, "cannot signal readiness: %s", strerror(errno));
 

@@ -1,19 +1,19 @@
 #ifndef DATABUILD_FS_H
 #define DATABUILD_FS_H
 
-#include "core/graph.h"
+#include "model/graph.h"
 #include "core/store.h"
 #include "core/strbuf.h"
 #include "executor/executor.h"
 #include "planner/planner.h"
 
 /*
- * The FUSE daemon (DESIGN.md, "The filesystem"): the low-level libfuse
- * API on a multi-threaded session. Partitions are read-only files;
- * opening a missing one registers a waiter and returns at once, a builder
- * thread plans and executes (executor_build) and replies to every waiter
- * of each partition when its fate is known. Handlers never block on a
- * build, on a lease or on a job.
+ * The FUSE daemon (docs/design/fs.md): the low-level libfuse API on a
+ * multi-threaded session. Partitions are read-only files; opening a
+ * missing one registers a waiter and returns at once, a builder thread
+ * plans and executes (executor_build) and replies to every waiter of each
+ * partition when its fate is known. Handlers never block on a build, on a
+ * lease or on a job.
  */
 struct fs_opts {
 	const char *mountpoint;
@@ -21,10 +21,9 @@ struct fs_opts {
 	const struct store *store;     /* borrowed */
 	const char *catalog_location;  /* as for catalog_open */
 	const char *fuse_options;      /* "-o" text, may be NULL */
-	enum freshness freshness;      /* default FRESH_PRESENCE */
-	int jobs;                      /* <= 0: executor_default_jobs(executor) */
-	enum executor_kind executor;   /* where the builds' jobs run (default local) */
-	const struct strvec *slurm_opts;  /* EXECUTOR_SLURM: extra srun options (may be NULL) */
+	enum freshness freshness;      /* FS_OPTS_INIT: FRESH_PRESENCE */
+	int jobs;                      /* <= 0: executor_default_jobs(backend) */
+	const struct backend_opts *backend;  /* where the builds' jobs run (NULL: local) */
 	int foreground;
 	int debug;
 	/*
@@ -33,6 +32,10 @@ struct fs_opts {
 	 */
 	int ready_fd;                  /* -1: none */
 };
+#define FS_OPTS_INIT { .mountpoint = NULL, .graph = NULL, .store = NULL, \
+		       .catalog_location = NULL, .fuse_options = NULL, \
+		       .freshness = FRESH_PRESENCE, .jobs = 0, .backend = NULL, \
+		       .foreground = 0, .debug = 0, .ready_fd = -1 }
 
 /*
  * Mounts and serves until unmounted or SIGINT/SIGTERM/SIGHUP; then answers

@@ -3,9 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/array.h"
 #include "core/proc.h"
-#include "core/ref.h"
+#include "model/ref.h"
 #include "fs/internal.h"
 
 #define TIMEOUT_DIR 1.0
@@ -22,7 +23,7 @@ int nodes_init(struct fs *fs)
 	fs->nodes_nr = 1;
 	ALLOC_GROW(fs->by_ino, 2, fs->nodes_alloc);
 	fs->by_ino[0] = NULL;
-	root = node_get(fs, "", NODE_ROOT);
+	root = node_get(fs, "", INODE_ROOT);
 	return root && root->ino == FUSE_ROOT_ID ? 0 : -1;
 }
 
@@ -66,12 +67,12 @@ struct node *node_by_path(struct fs *fs, const char *path)
 	return n;
 }
 
-static int kind_flips(enum node_kind a, enum node_kind b)
+static int kind_flips(enum inode_kind a, enum inode_kind b)
 {
-	return (a == NODE_DIR && b == NODE_PART) || (a == NODE_PART && b == NODE_DIR);
+	return (a == INODE_DIR && b == INODE_PART) || (a == INODE_PART && b == INODE_DIR);
 }
 
-struct node *node_get(struct fs *fs, const char *path, enum node_kind kind)
+struct node *node_get(struct fs *fs, const char *path, enum inode_kind kind)
 {
 	struct node *n;
 	const char *slash;
@@ -193,14 +194,14 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 	e->ino = n->ino;
 	fill_common(fs, n, st);
 	switch (n->kind) {
-	case NODE_ROOT:
-	case NODE_DIR:
-	case NODE_CTL_DIR:
+	case INODE_ROOT:
+	case INODE_DIR:
+	case INODE_CTL_DIR:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		e->entry_timeout = e->attr_timeout = TIMEOUT_DIR;
 		break;
-	case NODE_PART:
+	case INODE_PART:
 		if (p && p->status == PART_LIVE) {
 			int64_t size = p->size;
 
@@ -221,8 +222,8 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 				set_time(st, p->updated_us);
 		}
 		break;
-	case NODE_MANIFEST:
-	case NODE_ERROR: {
+	case INODE_MANIFEST:
+	case INODE_ERROR: {
 		int64_t size = sidecar_size(fs, c, n, p);
 
 		set_file(st, size < 0 ? 0 : size);
@@ -231,12 +232,12 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 		e->entry_timeout = e->attr_timeout = TIMEOUT_LIVE;
 		break;
 	}
-	case NODE_CTL_STATUS:
+	case INODE_CTL_STATUS:
 		set_file(st, 0);
 		set_time(st, now_us());
 		e->entry_timeout = TIMEOUT_DIR;
 		break;
-	case NODE_CTL_EVENTS:
+	case INODE_CTL_EVENTS:
 		set_file(st, 0);
 		e->entry_timeout = TIMEOUT_DIR;
 		break;
@@ -255,13 +256,13 @@ int fs_node_attr(struct fs *fs, struct catalog *c, struct node *n,
 	int ret = -1, found = 0;
 
 	partition_init(&p);
-	if (n->kind == NODE_PART || n->kind == NODE_MANIFEST || n->kind == NODE_ERROR) {
+	if (n->kind == INODE_PART || n->kind == INODE_MANIFEST || n->kind == INODE_ERROR) {
 		found = catalog_get_partition(c, node_ref(n), &p, err);
 		if (found < 0)
 			goto out;
 	}
 	fs_fill_entry(fs, c, n, found ? &p : NULL, e);
-	if (n->kind == NODE_CTL_EVENTS) {
+	if (n->kind == INODE_CTL_EVENTS) {
 		int64_t size = events_refresh(fs, c, err);
 
 		if (size < 0)
@@ -281,7 +282,7 @@ static int resolve_sidecar(struct fs *fs, struct catalog *c, struct node *dir,
 {
 	struct strbuf ref = STRBUF_INIT, stem = STRBUF_INIT, path = STRBUF_INIT;
 	struct partition p;
-	enum node_kind kind = !strcmp(suffix, SIDECAR_MANIFEST) ? NODE_MANIFEST : NODE_ERROR;
+	enum inode_kind kind = !strcmp(suffix, SIDECAR_MANIFEST) ? INODE_MANIFEST : INODE_ERROR;
 	struct node *part, *n;
 	int ret = -1, found;
 
@@ -301,7 +302,7 @@ static int resolve_sidecar(struct fs *fs, struct catalog *c, struct node *dir,
 		ret = 0;
 		goto out;
 	}
-	part = node_get(fs, ref.buf, NODE_PART);
+	part = node_get(fs, ref.buf, INODE_PART);
 	n = node_get(fs, path.buf, kind);
 	n->part = part;
 	fs_fill_entry(fs, c, n, found ? &p : NULL, e);
@@ -326,16 +327,16 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	memset(e, 0, sizeof(*e));
 	e->entry_timeout = TIMEOUT_NEGATIVE;
 	partition_init(&p);
-	if (dir->kind == NODE_CTL_DIR) {
+	if (dir->kind == INODE_CTL_DIR) {
 		if (!strcmp(name, "status"))
-			fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR "/status", NODE_CTL_STATUS), NULL, e);
+			fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR "/status", INODE_CTL_STATUS), NULL, e);
 		else if (!strcmp(name, "events"))
-			return fs_node_attr(fs, c, node_get(fs, CONTROL_DIR "/events", NODE_CTL_EVENTS),
+			return fs_node_attr(fs, c, node_get(fs, CONTROL_DIR "/events", INODE_CTL_EVENTS),
 					    e, err);
 		return 0;
 	}
-	if (dir->kind == NODE_ROOT && !strcmp(name, CONTROL_DIR)) {
-		fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR, NODE_CTL_DIR), NULL, e);
+	if (dir->kind == INODE_ROOT && !strcmp(name, CONTROL_DIR)) {
+		fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR, INODE_CTL_DIR), NULL, e);
 		return 0;
 	}
 	path_join(&path, dir->path, name);
@@ -343,7 +344,7 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	if (isdir < 0)
 		goto out;
 	if (isdir) {
-		fs_fill_entry(fs, c, node_get(fs, path.buf, NODE_DIR), NULL, e);
+		fs_fill_entry(fs, c, node_get(fs, path.buf, INODE_DIR), NULL, e);
 		ret = 0;
 		goto out;
 	}
@@ -360,7 +361,7 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	if (found < 0)
 		goto out;
 	if (found || fs_buildable(fs, path.buf))
-		fs_fill_entry(fs, c, node_get(fs, path.buf, NODE_PART), found ? &p : NULL, e);
+		fs_fill_entry(fs, c, node_get(fs, path.buf, INODE_PART), found ? &p : NULL, e);
 	ret = 0;
 out:
 	partition_release(&p);
@@ -368,9 +369,9 @@ out:
 	return ret;
 }
 
-static int is_dir_kind(enum node_kind k)
+int inode_kind_is_dir(enum inode_kind k)
 {
-	return k == NODE_ROOT || k == NODE_DIR || k == NODE_CTL_DIR;
+	return k == INODE_ROOT || k == INODE_DIR || k == INODE_CTL_DIR;
 }
 
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -386,7 +387,7 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		saverr = ENOENT;
 		goto out_err;
 	}
-	if (!is_dir_kind(dir->kind)) {
+	if (!inode_kind_is_dir(dir->kind)) {
 		saverr = ENOTDIR;
 		goto out_err;
 	}

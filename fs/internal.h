@@ -15,15 +15,16 @@
  * guards the node table; wait_lock guards every node's build fields, the
  * build queue and `stopping`; events_lock the events index.
  */
-enum node_kind {
-	NODE_ROOT,
-	NODE_DIR,
-	NODE_PART,
-	NODE_MANIFEST,
-	NODE_ERROR,
-	NODE_CTL_DIR,
-	NODE_CTL_STATUS,
-	NODE_CTL_EVENTS,
+/* What a name of the mount is (struct node's kind). */
+enum inode_kind {
+	INODE_ROOT,
+	INODE_DIR,          /* a dataset directory: a prefix of partition refs */
+	INODE_PART,         /* a partition: its published data */
+	INODE_MANIFEST,     /* a partition's .manifest.json sidecar */
+	INODE_ERROR,        /* a partition's .error sidecar */
+	INODE_CTL_DIR,      /* .databuild */
+	INODE_CTL_STATUS,   /* .databuild/status */
+	INODE_CTL_EVENTS,   /* .databuild/events */
 };
 
 enum build_state {
@@ -44,7 +45,7 @@ struct waiter {
  */
 struct node {
 	fuse_ino_t ino;
-	enum node_kind kind;   /* partition and directory may swap (nodes_lock) */
+	enum inode_kind kind;  /* partition and directory may swap (nodes_lock) */
 	const char *path;      /* "" for the root; interned in the table */
 	const char *name;      /* last segment of path */
 	struct node *part;     /* sidecars: their partition */
@@ -151,8 +152,10 @@ int nodes_init(struct fs *fs);
 void nodes_release(struct fs *fs);
 struct node *node_by_ino(struct fs *fs, fuse_ino_t ino);
 struct node *node_by_path(struct fs *fs, const char *path);
+/* Whether a node of kind k is a directory (root, dataset directory, .databuild). */
+int inode_kind_is_dir(enum inode_kind k);
 /* Finds or creates the node of path with kind (updating a dir/partition flip). */
-struct node *node_get(struct fs *fs, const char *path, enum node_kind kind);
+struct node *node_get(struct fs *fs, const char *path, enum inode_kind kind);
 /* "" or "a/b" joined with name. */
 void path_join(struct strbuf *out, const char *dir, const char *name);
 /*
@@ -228,7 +231,7 @@ int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
 int64_t sidecar_size(struct fs *fs, struct catalog *c, struct node *n,
 		     const struct partition *p);
 /* Whether a sidecar of kind exists for partition row p and node part. */
-int sidecar_exists(struct fs *fs, enum node_kind kind, struct node *part,
+int sidecar_exists(struct fs *fs, enum inode_kind kind, struct node *part,
 		   const struct partition *p);
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

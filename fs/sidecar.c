@@ -27,12 +27,12 @@ static char *node_error(struct fs *fs, struct node *part, unsigned long *gen)
 	return e;
 }
 
-int sidecar_exists(struct fs *fs, enum node_kind kind, struct node *part,
+int sidecar_exists(struct fs *fs, enum inode_kind kind, struct node *part,
 		   const struct partition *p)
 {
 	int has_error;
 
-	if (kind == NODE_MANIFEST)
+	if (kind == INODE_MANIFEST)
 		return p && p->status == PART_LIVE && p->published_run;
 	if (p && p->status == PART_LIVE)
 		return 0;
@@ -189,7 +189,7 @@ int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
 
 	if (!sidecar_exists(fs, n->kind, n->part, p))
 		return 0;
-	if (n->kind == NODE_ERROR)
+	if (n->kind == INODE_ERROR)
 		return render_error(fs, c, n->part, p, out, err);
 	manifest_init(&m);
 	found = catalog_get_manifest(c, p->published_run, &m, err);
@@ -241,7 +241,7 @@ int64_t sidecar_size(struct fs *fs, struct catalog *c, struct node *n,
 
 	if (!sidecar_exists(fs, n->kind, n->part, p))
 		return -1;
-	if (n->kind == NODE_MANIFEST)
+	if (n->kind == INODE_MANIFEST)
 		return manifest_size(fs, c, n, p);
 	mem = node_error(fs, n->part, &gen);
 	free(mem);
@@ -308,7 +308,7 @@ static int load_partition(fuse_req_t req, fuse_ino_t ino, struct partition *p, i
 
 	if (!n)
 		return ENOENT;
-	if (n->kind != NODE_PART) {
+	if (n->kind != INODE_PART) {
 		*found = -1;
 		return 0;
 	}

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
-#include "core/ref.h"
+#include "model/ref.h"
 #include "executor/executor.h"
 #include "fs/internal.h"
 
@@ -235,7 +235,7 @@ static void on_partition(const char *ref, int ok, const char *error, void *arg)
 	struct batch *b = arg;
 	struct node *n = node_by_path(b->fs, ref);
 
-	if (!n || n->kind != NODE_PART)
+	if (!n || n->kind != INODE_PART)
 		return;
 	if (ok) {
 		finish_ok(b, n);
@@ -291,8 +291,7 @@ static int build_refs(struct batch *b, struct catalog *c, const struct strvec *r
 	int ret;
 
 	o.jobs = fs->opts->jobs;
-	o.executor = fs->opts->executor;
-	o.slurm_opts = fs->opts->slurm_opts;
+	o.backend = fs->opts->backend;
 	o.keep_going = 1;
 	o.freshness = fs->opts->freshness;
 	o.requester = "fs";

@@ -3,6 +3,7 @@
 
 #include "core/proc.h"
 #include "core/strmap.h"
+#include "planner/internal.h"
 #include "planner/planner.h"
 
 #define CONFIGURE_TIMEOUT_MS 60000
@@ -11,12 +12,40 @@
 #define STDERR_LINES 10
 #define STDERR_BYTES 4096
 
-static void add_stderr_tail(struct strbuf *err, const struct proc_result *res)
+void helper_add_stderr_tail(struct strbuf *err, const struct proc_result *res)
 {
 	if (!res->err.len)
 		return;
 	strbuf_addstr(err, "\n  stderr:\n");
 	strbuf_add_tail(err, res->err.buf, res->err.len, STDERR_LINES, STDERR_BYTES, "    ");
+}
+
+int helper_run(const struct graph *g, const char *const *argv, long timeout_ms,
+	       size_t max_output, const char *what, struct proc_result *res,
+	       struct strbuf *err)
+{
+	struct proc_opts opts = { 0 };
+	struct strbuf why = STRBUF_INIT;
+	int ret = -1;
+
+	opts.argv = argv;
+	opts.cwd = g->dir;
+	opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+	opts.max_output = max_output;
+	if (proc_run(&opts, res, &why) < 0) {
+		strbuf_addf(err, "%s: %s", what, why.buf);
+		goto out;
+	}
+	if (!proc_ok(res)) {
+		strbuf_addf(err, "%s ", what);
+		proc_describe(res, opts.timeout_ms, err);
+		helper_add_stderr_tail(err, res);
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&why);
+	return ret;
 }
 
 static void add_patterns(struct strbuf *err, const struct job *job)
@@ -77,7 +106,6 @@ int planner_configure(const struct graph *g, const struct job *job,
 {
 	struct strvec argv = STRVEC_INIT;
 	struct proc_result res = PROC_RESULT_INIT;
-	struct proc_opts opts = { 0 };
 	struct strbuf what = STRBUF_INIT;
 	struct strbuf why = STRBUF_INIT;
 	struct job_config_list empty = JOB_CONFIG_LIST_INIT;
@@ -91,28 +119,17 @@ int planner_configure(const struct graph *g, const struct job *job,
 
 	strvec_pushv(&argv, job->configure.v);
 	strvec_pushv(&argv, refs->v);
-	opts.argv = argv.v;
-	opts.cwd = g->dir;
-	opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
-	opts.max_output = CONFIGURE_MAX_OUTPUT;
-	if (proc_run(&opts, &res, &why) < 0) {
-		strbuf_addf(err, "%s: %s", what.buf, why.buf);
+	if (helper_run(g, (const char *const *)argv.v, timeout_ms, CONFIGURE_MAX_OUTPUT, what.buf,
+		       &res, err) < 0)
 		goto out;
-	}
-	if (!proc_ok(&res)) {
-		strbuf_addf(err, "%s ", what.buf);
-		proc_describe(&res, opts.timeout_ms, err);
-		add_stderr_tail(err, &res);
-		goto out;
-	}
 	if (job_config_list_parse(out, res.out.buf, res.out.len, &why) < 0) {
 		strbuf_addf(err, "%s printed an invalid answer: %s", what.buf, why.buf);
-		add_stderr_tail(err, &res);
+		helper_add_stderr_tail(err, &res);
 		goto out;
 	}
 	if (check_answer(g, job, refs, out, &why) < 0) {
 		strbuf_addf(err, "%s: %s", what.buf, why.buf);
-		add_stderr_tail(err, &res);
+		helper_add_stderr_tail(err, &res);
 		goto out;
 	}
 	ret = 0;

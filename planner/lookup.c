@@ -4,14 +4,13 @@
 #include "core/json.h"
 #include "core/proc.h"
 #include "core/strmap.h"
+#include "planner/internal.h"
 #include "planner/planner.h"
 
 #define LOOKUP_TIMEOUT_MS 60000
 #define LOOKUP_MAX_OUTPUT ((size_t)256 << 20)
 #define REFS_SHOWN 5
 #define ERRORS_SHOWN 10
-#define STDERR_LINES 10
-#define STDERR_BYTES 4096
 
 static int lookup_patterns(const struct graph *g, const struct strvec *refs,
 			   const struct job **jobs_out, struct strbuf *err)
@@ -34,16 +33,13 @@ static int lookup_patterns(const struct graph *g, const struct strvec *refs,
 	return failed ? -1 : 0;
 }
 
-/* Decodes {"label": [refs...]} into assigned (ref -> job). */
+/* Decodes the object {"label": [refs...]} into assigned (ref -> job). */
 static int decode_answer(const struct graph *g, const cJSON *root,
 			 const struct strmap *wanted, struct strmap *assigned,
 			 struct strbuf *why)
 {
 	struct jpath rp = JPATH_ROOT;
 
-	if (!cJSON_IsObject(root))
-		return json_fail(why, &rp, "expected an object {\"job label\": [refs...]}, got %s",
-				 json_type_name(root));
 	for (const cJSON *m = root->child; m; m = m->next) {
 		struct jpath mp = { &rp, m->string ? m->string : "", 0 };
 		const struct job *job = graph_job(g, m->string ? m->string : "");
@@ -85,7 +81,6 @@ static int lookup_exec(const struct graph *g, const struct strvec *refs,
 	struct strmap wanted = STRMAP_INIT;
 	struct strmap assigned = STRMAP_INIT;
 	struct proc_result res = PROC_RESULT_INIT;
-	struct proc_opts opts = { 0 };
 	struct strbuf what = STRBUF_INIT;
 	struct strbuf why = STRBUF_INIT;
 	cJSON *root = NULL;
@@ -101,20 +96,11 @@ static int lookup_exec(const struct graph *g, const struct strvec *refs,
 	refs_describe(unique.v, unique.nr, REFS_SHOWN, &what);
 	strvec_pushv(&argv, g->lookup.v);
 	strvec_pushv(&argv, unique.v);
-	opts.argv = argv.v;
-	opts.cwd = g->dir;
-	opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
-	opts.max_output = LOOKUP_MAX_OUTPUT;
-	if (proc_run(&opts, &res, &why) < 0) {
-		strbuf_addf(err, "%s: %s", what.buf, why.buf);
+	if (helper_run(g, (const char *const *)argv.v, timeout_ms, LOOKUP_MAX_OUTPUT, what.buf,
+		       &res, err) < 0)
 		goto out;
-	}
-	if (!proc_ok(&res)) {
-		strbuf_addf(err, "%s ", what.buf);
-		proc_describe(&res, opts.timeout_ms, err);
-		goto tail;
-	}
-	if (!(root = json_parse(res.out.buf, res.out.len, &why)) ||
+	if (json_parse_object(res.out.buf, res.out.len, "an object {\"job label\": [refs...]}",
+			      &root, &why) < 0 ||
 	    decode_answer(g, root, &wanted, &assigned, &why) < 0) {
 		strbuf_addf(err, "%s printed an invalid answer: %s", what.buf, why.buf);
 		goto tail;
@@ -132,10 +118,7 @@ static int lookup_exec(const struct graph *g, const struct strvec *refs,
 	ret = 0;
 	goto out;
 tail:
-	if (res.err.len) {
-		strbuf_addstr(err, "\n  stderr:\n");
-		strbuf_add_tail(err, res.err.buf, res.err.len, STDERR_LINES, STDERR_BYTES, "    ");
-	}
+	helper_add_stderr_tail(err, &res);
 out:
 	cJSON_Delete(root);
 	proc_result_release(&res);

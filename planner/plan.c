@@ -3,8 +3,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/buildkey.h"
-#include "core/ref.h"
+#include "model/buildkey.h"
+#include "model/ref.h"
 #include "core/strmap.h"
 #include "planner/planner.h"
 

@@ -2,12 +2,12 @@
 #define DATABUILD_PLANNER_H
 
 #include "catalog/catalog.h"
-#include "core/graph.h"
-#include "core/jobconfig.h"
-#include "core/jobgraph.h"
+#include "model/graph.h"
+#include "model/jobconfig.h"
+#include "model/jobgraph.h"
 
 /*
- * The planner (seed graph.plan): refs -> JobGraph.
+ * The planner (docs/design/planner.md): refs -> JobGraph.
  *
  * Analyze: look up each ref's job; call each job's configure once per wave
  * with all of that job's refs of the wave; follow materialize inputs
@@ -43,7 +43,8 @@ struct planner_opts {
 	 */
 	int cancel_fd;
 };
-#define PLANNER_OPTS_INIT { FRESH_KEYS, 0, 0, 60000, 0, -1 }
+#define PLANNER_OPTS_INIT { .freshness = FRESH_KEYS, .force = 0, .ignore_catalog = 0, \
+			    .configure_timeout_ms = 60000, .arg_max = 0, .cancel_fd = -1 }
 /* 1 if fd (>= 0) is readable now, without consuming anything. */
 int planner_cancelled(int fd);
 
@@ -81,7 +82,7 @@ int planner_configure(const struct graph *g, const struct job *job,
 		      struct job_config_list *out, struct strbuf *err);
 
 /*
- * Lookup (seed graph.lookup) for many refs: through the graph's lookup
+ * Lookup for many refs: through the graph's lookup
  * executable if it has one, else pattern matching. jobs_out receives, for
  * refs->v[i], the job (index-aligned). Errors name the ref and candidates.
  */

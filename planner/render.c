@@ -20,18 +20,6 @@ int plan_format_parse(const char *name)
 	return -1;
 }
 
-static void sh_quote(struct strbuf *out, const char *s)
-{
-	strbuf_addch(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_addstr(out, "'\\''");
-		else
-			strbuf_addch(out, *s);
-	}
-	strbuf_addch(out, '\'');
-}
-
 /* Requested refs that no node produces (live and fresh, nothing to run). */
 static void up_to_date(const struct job_graph *plan, struct strvec *out)
 {
@@ -450,7 +438,7 @@ static void sh_word(struct strbuf *out, struct strbuf *pre, size_t *vars, const 
 	struct strbuf esc = STRBUF_INIT;
 
 	if (!pre || !strpbrk(s, "\n\r")) {
-		sh_quote(out, s);
+		strbuf_addshquoted(out, s);
 		return;
 	}
 	for (; *s; s++) {
@@ -464,7 +452,7 @@ static void sh_word(struct strbuf *out, struct strbuf *pre, size_t *vars, const 
 			strbuf_addch(&esc, *s);
 	}
 	strbuf_addf(pre, "w%zu=$(printf '%%b_' ", *vars);
-	sh_quote(pre, esc.buf);
+	strbuf_addshquoted(pre, esc.buf);
 	strbuf_addf(pre, ") && w%zu=${w%zu%%_} && ", *vars, *vars);
 	strbuf_addf(out, "\"$w%zu\"", *vars);
 	++*vars;
@@ -533,7 +521,7 @@ static int render_bash(const struct graph *g, const struct job_graph *plan, cons
 	strbuf_addstr(out, "#!/usr/bin/env bash\n");
 	header(out, g, plan, "bash", data_dir);
 	strbuf_addstr(out, "# usage: bash SCRIPT [DATA_DIR]\nset -euo pipefail\n\ndata_dir=${1:-");
-	sh_quote(out, data_dir);
+	strbuf_addshquoted(out, data_dir);
 	strbuf_addstr(out, "}\n"
 		"mkdir -p -- \"$data_dir/.databuild\"\n"
 		"data_dir=$(cd -- \"$data_dir\" && pwd)\n"
@@ -592,11 +580,11 @@ static int render_bash(const struct graph *g, const struct job_graph *plan, cons
 			if (n->config.inputs[k].type != DEP_QUERY)
 				continue;
 			strbuf_addf(out, "query %zu %s ", i, n->job);
-			sh_quote(out, n->config.inputs[k].ref);
+			strbuf_addshquoted(out, n->config.inputs[k].ref);
 			strbuf_addch(out, '\n');
 		}
 		strbuf_addf(out, "start %zu %s\n(cd -- ", i, n->job);
-		sh_quote(out, g->dir);
+		strbuf_addshquoted(out, g->dir);
 		strbuf_addstr(out, " && exec ");
 		strbuf_addf(&dir, "\"$staging/%zu/out\"", i);
 		strbuf_reset(&words);
@@ -610,7 +598,7 @@ static int render_bash(const struct graph *g, const struct job_graph *plan, cons
 		strbuf_addf(out, "publish %zu %s", i, n->job);
 		for (size_t k = 0; k < o->nr; k++) {
 			strbuf_addstr(out, k % 4 ? " " : " \\\n\t");
-			sh_quote(out, o->v[k]);
+			strbuf_addshquoted(out, o->v[k]);
 		}
 		strbuf_addch(out, '\n');
 	}
@@ -659,15 +647,15 @@ static void ninja_cmd(struct strbuf *sh, const struct graph *g, const struct job
 	const struct strvec *o = &n->config.outputs;
 	struct strbuf dq = STRBUF_INIT, outs = STRBUF_INIT, pre = STRBUF_INIT, words = STRBUF_INIT;
 
-	sh_quote(&dq, data_dir);
+	strbuf_addshquoted(&dq, data_dir);
 	for (size_t k = 0; k < o->nr; k++) {
 		strbuf_addch(&outs, ' ');
-		sh_quote(&outs, o->v[k]);
+		strbuf_addshquoted(&outs, o->v[k]);
 	}
 	strbuf_addf(sh, "s=$(mktemp -d %s/.databuild/ninja/%zu.XXXXXX) && trap 'rm -rf \"$s\"' EXIT"
 		    " && { cat %s/.databuild/ninja/%zu.json && echo; } >\"$s/config.json\""
 		    " && mkdir \"$s/out\" && (cd ", dq.buf, i, dq.buf, i);
-	sh_quote(sh, g->dir);
+	strbuf_addshquoted(sh, g->dir);
 	strbuf_addstr(sh, " && ");
 	exec_words(&words, &pre, job, n, i, "\"$s/out\"", dq.buf);
 	strbuf_addbuf(sh, &pre);

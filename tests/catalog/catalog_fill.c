@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "catalog/catalog.h"
 #include "core/array.h"
 #include "core/hash.h"
@@ -30,14 +31,6 @@ static int die(const char *what, const struct strbuf *err)
 {
 	fprintf(stderr, "catalog_fill: %s: %s\n", what, err ? err->buf : strerror(errno));
 	exit(1);
-}
-
-static int64_t now_us(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 static void split(struct strvec *out, const char *list, const char *sep)

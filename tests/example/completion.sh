@@ -83,4 +83,32 @@ check "$gs path leader" leaderboard/
 check "$gs --store=$S ls leaderboard/" leaderboard/date=2024-01-02
 check "$gs --executor slurm cat reviews/da" reviews/date=2024-01-01 reviews/date=2024-01-02
 check "$gs cat nothing/"
+# options and their values come from the option tables (--list-options)
+check "databuild eve" events
+check "databuild events -" --since --limit -f --follow --json -h --help
+check "databuild mount --freshness k" keys
+check "databuild ls --status=l" live
+check "databuild --li"
+check "databuild -v --graph=$G --executor=slurm --slurm-opt=--mem=1G pa" path
+check "databuild build -j "
+check "$gs show --json -- rev" reviews/
 pass "completion of commands, flags, values and refs"
+
+# Every command's flags, as completed, are the options its --help lists
+# (and every command of --help is completed).
+db --help >"$T/help" || fail "databuild --help failed"
+commands=$(awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { exit }' "$T/help")
+# shellcheck disable=SC2086
+check "databuild " $commands
+for cmd in $commands; do
+	db "$cmd" --help >"$T/help-$cmd" || fail "databuild $cmd --help failed"
+	# shellcheck disable=SC2046
+	check "databuild $cmd -" $(awk '/^ +-/ {
+		sub(/^ +/, "")
+		split($0, part, /   */)
+		n = split(part[1], tok, /[ ,=\[\]]+/)
+		for (i = 1; i <= n; i++)
+			if (tok[i] ~ /^--?[A-Za-z][A-Za-z0-9-]*$/) print tok[i]
+	}' "$T/help-$cmd")
+done
+pass "the completion offers every command and exactly the options of each --help"

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/proc.h"
 #include "core/store.h"
 #include "core/strmap.h"

@@ -1,7 +1,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/graph.h"
+#include "model/graph.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,8 +1,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/jobconfig.h"
-#include "core/ref.h"
+#include "model/jobconfig.h"
+#include "model/ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

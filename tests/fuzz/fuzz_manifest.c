@@ -1,7 +1,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/manifest.h"
+#include "model/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

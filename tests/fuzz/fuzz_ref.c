@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "core/array.h"
-#include "core/pattern.h"
-#include "core/ref.h"
+#include "model/pattern.h"
+#include "model/ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -71,7 +71,7 @@ pass "configure groups refs per job and calls each configure once"
 expect_exit 0 db configure --help
 expect_out "usage: databuild configure [--timeout SECONDS] REF..."
 expect_exit 2 db "${G[@]}" configure -x reviews/date=1
-expect_err "databuild: unknown option '-x' (see 'databuild configure --help')"
+expect_err "databuild: configure: unknown option '-x' (see 'databuild configure --help')"
 expect_exit 2 db "${G[@]}" configure
 expect_err "databuild: no REF given"
 expect_exit 2 db "${G[@]}" configure 'reviews/date=1/' reviews/date=2

@@ -41,7 +41,7 @@ expect_out "usage: databuild lookup [--json] [--timeout SECONDS] REF..."
 expect_exit 0 db --graph /nonexistent lookup -h
 expect_out "usage: databuild lookup"
 expect_exit 2 db --graph "$F/basic/databuild.json" lookup --bogus reviews/date=1
-expect_err "databuild: unknown option '--bogus' (see 'databuild lookup --help')"
+expect_err "databuild: lookup: unknown option '--bogus' (see 'databuild lookup --help')"
 expect_exit 2 db --graph "$F/basic/databuild.json" lookup
 expect_err "databuild: no REF given"
 expect_exit 2 db --graph "$F/basic/databuild.json" lookup --timeout 0 reviews/date=1

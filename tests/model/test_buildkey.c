@@ -1,4 +1,4 @@
-#include "core/buildkey.h"
+#include "model/buildkey.h"
 #include "testutil.h"
 
 #define H_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

@@ -1,4 +1,5 @@
-#include "core/graph.h"
+#include "core/clock.h"
+#include "model/graph.h"
 #include "core/proc.h"
 #include "planner/planner.h"
 #include "testutil.h"

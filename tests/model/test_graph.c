@@ -1,6 +1,6 @@
 #include <limits.h>
 
-#include "core/graph.h"
+#include "model/graph.h"
 #include "testutil.h"
 
 static const char base[] =

@@ -1,4 +1,4 @@
-#include "core/jobconfig.h"
+#include "model/jobconfig.h"
 #include "testutil.h"
 
 #define OK "{\"outputs\": [\"a/x=1\"]}"

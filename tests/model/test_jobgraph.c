@@ -1,4 +1,4 @@
-#include "core/jobgraph.h"
+#include "model/jobgraph.h"
 #include "testutil.h"
 
 #define CFG(o) "{\"outputs\":[\"" o "\"],\"inputs\":[],\"args\":[],\"env\":{}}"

@@ -80,6 +80,38 @@ START_TEST(test_parse_ok)
 }
 END_TEST
 
+/* json_parse_object: a syntax error, a root of the wrong type, an object. */
+static const struct parse_object_case {
+	const char *text;
+	const char *want;  /* error, or NULL for success */
+} parse_object_cases[] = {
+	{ "{\"a\": 1}", NULL },
+	{ "[]", "(root): expected a thing {\"a\"}, got an array" },
+	{ "\"x\"", "(root): expected a thing {\"a\"}, got a string" },
+	{ "{", "line 1, column 2: unexpected end of input (expected a member name in "
+	  "double quotes)" },
+};
+
+START_TEST(test_parse_object)
+{
+	const struct parse_object_case *c = &parse_object_cases[_i];
+	struct strbuf err = STRBUF_INIT;
+	cJSON *root = (cJSON *)1;
+	int r = json_parse_object(c->text, strlen(c->text), "a thing {\"a\"}", &root, &err);
+
+	if (c->want) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_ptr_null(root);
+		ck_assert_str_eq(err.buf, c->want);
+	} else {
+		ck_assert_msg(r == 0, "unexpected error: %s", err.buf);
+		ck_assert(cJSON_IsObject(root));
+	}
+	cJSON_Delete(root);
+	strbuf_release(&err);
+}
+END_TEST
+
 START_TEST(test_jpath)
 {
 	struct jpath root = JPATH_ROOT;
@@ -111,7 +143,8 @@ START_TEST(test_jpath)
 END_TEST
 
 /* Typed getters on member "v" of an object. */
-enum getter { G_STRING, G_STRING_OPT, G_NULLABLE, G_STRVEC, G_INT64 };
+enum getter { G_STRING, G_STRING_OPT, G_NULLABLE, G_STRVEC, G_INT64, G_ARRAY, G_ARRAY_OPT,
+	      G_OBJECT };
 
 static const struct getter_case {
 	enum getter g;
@@ -137,6 +170,17 @@ static const struct getter_case {
 	{ G_INT64, "{\"v\": 1.5}", "v: expected an integer, got 1.5" },
 	{ G_INT64, "{\"v\": 1e300}", "v: expected an integer, got 1e+300" },
 	{ G_INT64, "{\"v\": \"1\"}", "v: expected an integer, got a string" },
+	/* G_ARRAY: required, non-empty, of "xs"; G_ARRAY_OPT: optional, may be empty */
+	{ G_ARRAY, "{\"v\": [1, 2]}", NULL },
+	{ G_ARRAY, "{\"v\": []}", "v: expected a non-empty array of xs, got an empty array" },
+	{ G_ARRAY, "{\"v\": {}}", "v: expected a non-empty array of xs, got an object" },
+	{ G_ARRAY, "{}", "v: required member is missing" },
+	{ G_ARRAY_OPT, "{}", NULL },
+	{ G_ARRAY_OPT, "{\"v\": []}", NULL },
+	{ G_ARRAY_OPT, "{\"v\": 3}", "v: expected an array of xs, got a number" },
+	/* G_OBJECT: json_check_object on the root */
+	{ G_OBJECT, "{}", NULL },
+	{ G_OBJECT, "[1]", "(root): expected an x object, got an array" },
 };
 
 START_TEST(test_getters)
@@ -147,6 +191,7 @@ START_TEST(test_getters)
 	struct strvec sv = STRVEC_INIT;
 	cJSON *j = json_parse(c->json, strlen(c->json), &err);
 	const char *s = NULL;
+	const cJSON *a = NULL;
 	int64_t n = 0;
 	int r = -1;
 
@@ -157,6 +202,11 @@ START_TEST(test_getters)
 	case G_NULLABLE: r = json_get_nullable_string(j, &root, "v", &s, &err); break;
 	case G_STRVEC: r = json_get_strvec(j, &root, "v", 1, &sv, &err); break;
 	case G_INT64: r = json_get_int64(j, &root, "v", 1, &n, &err); break;
+	case G_ARRAY:
+		r = json_get_array(j, &root, "v", JSON_REQUIRED | JSON_NONEMPTY, "xs", &a, &err);
+		break;
+	case G_ARRAY_OPT: r = json_get_array(j, &root, "v", 0, "xs", &a, &err); break;
+	case G_OBJECT: r = json_check_object(j, &root, "an x object", &err); break;
 	}
 	if (c->want) {
 		ck_assert_int_eq(r, -1);
@@ -169,6 +219,8 @@ START_TEST(test_getters)
 			ck_assert_int_eq(sv.nr, 2);
 		if (c->g == G_INT64)
 			ck_assert(n == 1700000000123456LL || n == -5);
+		if (c->g == G_ARRAY || c->g == G_ARRAY_OPT)
+			ck_assert(a ? cJSON_IsArray(a) : !strcmp(c->json, "{}"));
 	}
 	strvec_clear(&sv);
 	cJSON_Delete(j);
@@ -235,6 +287,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_syntax, 0, sizeof(syntax_cases) / sizeof(syntax_cases[0]));
 	tcase_add_test(tc, test_deep);
 	tcase_add_test(tc, test_parse_ok);
+	tcase_add_loop_test(tc, test_parse_object, 0,
+			    sizeof(parse_object_cases) / sizeof(parse_object_cases[0]));
 	tcase_add_test(tc, test_jpath);
 	tcase_add_loop_test(tc, test_getters, 0, sizeof(getter_cases) / sizeof(getter_cases[0]));
 	tcase_add_test(tc, test_print);

@@ -1,4 +1,4 @@
-#include "core/manifest.h"
+#include "model/manifest.h"
 #include "testutil.h"
 
 #define H1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "catalog/catalog.h"
-#include "core/buildkey.h"
+#include "model/buildkey.h"
 #include "core/hash.h"
 #include "core/proc.h"
 #include "core/store.h"

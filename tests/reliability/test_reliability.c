@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/graph.h"
-#include "core/jobconfig.h"
+#include "model/graph.h"
+#include "model/jobconfig.h"
 #include "core/json.h"
-#include "core/manifest.h"
-#include "core/ref.h"
+#include "model/manifest.h"
+#include "model/ref.h"
 
 enum decoder { JSON, CONFIGS, MANIFEST, GRAPH, REF };
 

@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "core/jobconfig.h"
-#include "core/ref.h"
+#include "model/jobconfig.h"
+#include "model/ref.h"
 #include "core/strmap.h"
 
 const char *dep_type_name(enum dep_type t)
@@ -66,17 +66,6 @@ int job_config_equal(const struct job_config *a, const struct job_config *b)
 	return 1;
 }
 
-static int check_ref(const char *ref, const struct jpath *p, struct strbuf *err)
-{
-	struct strbuf why = STRBUF_INIT;
-	int ret = 0;
-
-	if (ref_validate(ref, &why) < 0)
-		ret = json_fail(err, p, "%s", why.buf);
-	strbuf_release(&why);
-	return ret;
-}
-
 static int decode_outputs(struct job_config *c, const cJSON *obj, const struct jpath *p,
 			  struct strmap *seen, struct strbuf *err)
 {
@@ -84,19 +73,16 @@ static int decode_outputs(struct job_config *c, const cJSON *obj, const struct j
 	const cJSON *item;
 	size_t i = 0;
 
-	if (json_find(obj, p, "outputs", 1, &item, err) < 0)
+	if (json_get_array(obj, p, "outputs", JSON_REQUIRED | JSON_NONEMPTY, "refs", &item,
+			   err) < 0)
 		return -1;
-	if (!cJSON_IsArray(item) || !item->child)
-		return json_fail(err, &mp, "expected a non-empty array of refs, got %s%s",
-				 cJSON_IsArray(item) ? "an empty " : "",
-				 cJSON_IsArray(item) ? "array" : json_type_name(item));
 	for (const cJSON *e = item->child; e; e = e->next, i++) {
 		struct jpath ep = { &mp, NULL, i };
 
 		if (!cJSON_IsString(e))
 			return json_fail(err, &ep, "expected a ref string, got %s",
 					 json_type_name(e));
-		if (check_ref(e->valuestring, &ep, err) < 0)
+		if (ref_validate_at(e->valuestring, &ep, err) < 0)
 			return -1;
 		if (strmap_contains(seen, e->valuestring))
 			return json_fail(err, &ep, "duplicate output '%s'", e->valuestring);
@@ -115,14 +101,10 @@ static int decode_inputs(struct job_config *c, const cJSON *obj, const struct jp
 	size_t i = 0;
 	int ret = -1;
 
-	if (json_find(obj, p, "inputs", 0, &item, err) < 0)
+	if (json_get_array(obj, p, "inputs", 0, "inputs", &item, err) < 0)
 		goto out;
 	if (!item) {
 		ret = 0;
-		goto out;
-	}
-	if (!cJSON_IsArray(item)) {
-		json_fail(err, &mp, "expected an array of inputs, got %s", json_type_name(item));
 		goto out;
 	}
 	for (const cJSON *e = item->child; e; e = e->next, i++) {
@@ -132,19 +114,15 @@ static int decode_inputs(struct job_config *c, const cJSON *obj, const struct jp
 		const char *type, *ref;
 		int t;
 
-		if (!cJSON_IsObject(e)) {
-			json_fail(err, &ep, "expected an object {\"dep_type\", \"ref\"}, got %s",
-				  json_type_name(e));
-			goto out;
-		}
-		if (json_get_string(e, &ep, "dep_type", 1, &type, err) < 0)
+		if (json_check_object(e, &ep, "an object {\"dep_type\", \"ref\"}", err) < 0 ||
+		    json_get_string(e, &ep, "dep_type", 1, &type, err) < 0)
 			goto out;
 		if ((t = dep_type_parse(type)) < 0) {
 			json_fail(err, &tp, "expected \"materialize\" or \"query\", got '%s'", type);
 			goto out;
 		}
 		if (json_get_string(e, &ep, "ref", 1, &ref, err) < 0 ||
-		    check_ref(ref, &rp, err) < 0)
+		    ref_validate_at(ref, &rp, err) < 0)
 			goto out;
 		if (strmap_contains(outputs, ref)) {
 			json_fail(err, &rp, "'%s' is also an output of this config", ref);
@@ -177,10 +155,8 @@ static int decode_env(struct job_config *c, const cJSON *obj, const struct jpath
 		ret = 0;
 		goto out;
 	}
-	if (!cJSON_IsObject(item)) {
-		json_fail(err, &mp, "expected an object of strings, got %s", json_type_name(item));
+	if (json_check_object(item, &mp, "an object of strings", err) < 0)
 		goto out;
-	}
 	for (const cJSON *e = item->child; e; e = e->next) {
 		struct jpath ep = { &mp, e->string ? e->string : "", 0 };
 
@@ -216,11 +192,8 @@ int job_config_from_json(struct job_config *c, const cJSON *obj,
 	int ret = -1;
 
 	job_config_init(c);
-	if (!cJSON_IsObject(obj)) {
-		json_fail(err, p, "expected a job config object, got %s", json_type_name(obj));
-		goto out;
-	}
-	if (decode_outputs(c, obj, p, &outputs, err) < 0 ||
+	if (json_check_object(obj, p, "a job config object", err) < 0 ||
+	    decode_outputs(c, obj, p, &outputs, err) < 0 ||
 	    decode_inputs(c, obj, p, &outputs, err) < 0 ||
 	    json_get_strvec(obj, p, "args", 0, &c->args, err) < 0 ||
 	    decode_env(c, obj, p, err) < 0)

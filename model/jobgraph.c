@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "core/jobgraph.h"
-#include "core/ref.h"
+#include "model/jobgraph.h"
+#include "model/ref.h"
 
 void job_graph_init(struct job_graph *g)
 {
@@ -66,30 +66,6 @@ void job_graph_add_pruned(struct job_graph *g, const char *ref, const char *job)
 	g->pruned_nr++;
 }
 
-static int check_ref(const char *ref, const struct jpath *p, struct strbuf *err)
-{
-	struct strbuf why = STRBUF_INIT;
-	int ret = 0;
-
-	if (ref_validate(ref, &why) < 0)
-		ret = json_fail(err, p, "%s", why.buf);
-	strbuf_release(&why);
-	return ret;
-}
-
-static int find_array(const cJSON *obj, const struct jpath *p, const char *key,
-		      int required, const char *what, const cJSON **out, struct strbuf *err)
-{
-	struct jpath mp = { p, key, 0 };
-
-	if (json_find(obj, p, key, required, out, err) < 0)
-		return -1;
-	if (*out && !cJSON_IsArray(*out))
-		return json_fail(err, &mp, "expected an array of %s, got %s", what,
-				 json_type_name(*out));
-	return 0;
-}
-
 static int decode_outputs(struct job_graph *g, const cJSON *obj, const struct jpath *p,
 			  struct strbuf *err)
 {
@@ -100,7 +76,7 @@ static int decode_outputs(struct job_graph *g, const cJSON *obj, const struct jp
 	for (size_t i = 0; i < g->outputs.nr; i++) {
 		struct jpath ep = { &mp, NULL, i };
 
-		if (check_ref(g->outputs.v[i], &ep, err) < 0)
+		if (ref_validate_at(g->outputs.v[i], &ep, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -113,7 +89,7 @@ static int decode_nodes(struct job_graph *g, const cJSON *obj, const struct jpat
 	const cJSON *arr;
 	size_t i = 0;
 
-	if (find_array(obj, p, "nodes", 1, "nodes", &arr, err) < 0)
+	if (json_get_array(obj, p, "nodes", JSON_REQUIRED, "nodes", &arr, err) < 0)
 		return -1;
 	for (const cJSON *e = arr->child; e; e = e->next, i++) {
 		struct jpath ep = { &mp, NULL, i };
@@ -125,10 +101,8 @@ static int decode_nodes(struct job_graph *g, const cJSON *obj, const struct jpat
 		struct graph_node *n;
 		int64_t id;
 
-		if (!cJSON_IsObject(e))
-			return json_fail(err, &ep, "expected a node object, got %s",
-					 json_type_name(e));
-		if (json_get_int64(e, &ep, "id", 1, &id, err) < 0)
+		if (json_check_object(e, &ep, "a node object", err) < 0 ||
+		    json_get_int64(e, &ep, "id", 1, &id, err) < 0)
 			return -1;
 		if (id < 0 || (uint64_t)id != i)
 			return json_fail(err, &idp, "expected %zu (node ids are their index), "
@@ -169,7 +143,7 @@ static int decode_edges(struct job_graph *g, const cJSON *obj, const struct jpat
 	const cJSON *arr;
 	size_t i = 0;
 
-	if (find_array(obj, p, "edges", 0, "edges", &arr, err) < 0)
+	if (json_get_array(obj, p, "edges", 0, "edges", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -177,10 +151,8 @@ static int decode_edges(struct job_graph *g, const cJSON *obj, const struct jpat
 		struct jpath ep = { &mp, NULL, i };
 		size_t from, to;
 
-		if (!cJSON_IsObject(e))
-			return json_fail(err, &ep, "expected an object {\"from\", \"to\"}, got %s",
-					 json_type_name(e));
-		if (decode_edge_end(e, &ep, "from", g->nodes_nr, &from, err) < 0 ||
+		if (json_check_object(e, &ep, "an object {\"from\", \"to\"}", err) < 0 ||
+		    decode_edge_end(e, &ep, "from", g->nodes_nr, &from, err) < 0 ||
 		    decode_edge_end(e, &ep, "to", g->nodes_nr, &to, err) < 0)
 			return -1;
 		if (from >= to)
@@ -198,7 +170,7 @@ static int decode_pruned(struct job_graph *g, const cJSON *obj, const struct jpa
 	const cJSON *arr;
 	size_t i = 0;
 
-	if (find_array(obj, p, "pruned", 0, "pruned refs", &arr, err) < 0)
+	if (json_get_array(obj, p, "pruned", 0, "pruned refs", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -207,11 +179,9 @@ static int decode_pruned(struct job_graph *g, const cJSON *obj, const struct jpa
 		struct jpath rp = { &ep, "ref", 0 };
 		const char *ref, *job;
 
-		if (!cJSON_IsObject(e))
-			return json_fail(err, &ep, "expected an object {\"ref\", \"job\"}, got %s",
-					 json_type_name(e));
-		if (json_get_string(e, &ep, "ref", 1, &ref, err) < 0 ||
-		    check_ref(ref, &rp, err) < 0 ||
+		if (json_check_object(e, &ep, "an object {\"ref\", \"job\"}", err) < 0 ||
+		    json_get_string(e, &ep, "ref", 1, &ref, err) < 0 ||
+		    ref_validate_at(ref, &rp, err) < 0 ||
 		    json_get_nullable_string(e, &ep, "job", &job, err) < 0)
 			return -1;
 		job_graph_add_pruned(g, ref, job);
@@ -225,11 +195,8 @@ int job_graph_from_json(struct job_graph *g, const cJSON *obj,
 	int ret = -1;
 
 	job_graph_init(g);
-	if (!cJSON_IsObject(obj)) {
-		json_fail(err, p, "expected a job graph object, got %s", json_type_name(obj));
-		goto out;
-	}
-	if (decode_outputs(g, obj, p, err) < 0 || decode_nodes(g, obj, p, err) < 0 ||
+	if (json_check_object(obj, p, "a job graph object", err) < 0 ||
+	    decode_outputs(g, obj, p, err) < 0 || decode_nodes(g, obj, p, err) < 0 ||
 	    decode_edges(g, obj, p, err) < 0 || decode_pruned(g, obj, p, err) < 0)
 		goto out;
 	ret = 0;
@@ -242,13 +209,12 @@ out:
 int job_graph_parse(struct job_graph *g, const char *text, size_t len, struct strbuf *err)
 {
 	struct jpath root = JPATH_ROOT;
-	cJSON *json = json_parse(text, len, err);
+	cJSON *json;
 	int ret;
 
-	if (!json) {
-		job_graph_init(g);
+	job_graph_init(g);
+	if (!(json = json_parse(text, len, err)))
 		return -1;
-	}
 	ret = job_graph_from_json(g, json, &root, err);
 	cJSON_Delete(json);
 	return ret;

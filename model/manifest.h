@@ -2,10 +2,10 @@
 #define DATABUILD_MANIFEST_H
 
 #include <stdint.h>
-#include "core/jobconfig.h"
+#include "model/jobconfig.h"
 
 /*
- * PartitionManifest (seed): what one job run produced, from what, how.
+ * PartitionManifest: what one job run produced, from what, how.
  *
  * JSON form (all members emitted; decode requires those marked *):
  *   {"run_id"*: "42", "job"*: "daily_summary", "version": "1.2.0",

@@ -1,14 +1,15 @@
 #ifndef DATABUILD_BUILDKEY_H
 #define DATABUILD_BUILDKEY_H
 
-#include "core/graph.h"
+#include "model/graph.h"
 #include "core/hash.h"
-#include "core/jobconfig.h"
+#include "model/jobconfig.h"
 #include "core/strmap.h"
 
 /*
- * Build keys (DESIGN.md, "Staleness"). The build key of a run is SHA-256
- * over, each field framed:
+ * Build keys: what decides whether a live partition is still fresh
+ * (docs/design/model.md, "Build keys"; docs/design/planner.md, "Pruning
+ * and freshness"). The build key of a run is SHA-256 over, each field framed:
  *   "databuild-key-v1", the job label,
  *   the exec argv, and for every argv element that names an existing
  *   regular file (argv[0] always resolved) that file's content hash,

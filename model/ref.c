@@ -1,4 +1,5 @@
-#include "core/ref.h"
+#include "model/ref.h"
+#include "core/json.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -120,6 +121,17 @@ int ref_validate(const char *ref, struct strbuf *err)
 			i += (size_t)n;
 		}
 	}
+}
+
+int ref_validate_at(const char *ref, const struct jpath *p, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = 0;
+
+	if (ref_validate(ref, &why) < 0)
+		ret = json_fail(err, p, "%s", why.buf);
+	strbuf_release(&why);
+	return ret;
 }
 
 size_t ref_dataset_len(const char *ref)

@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "core/manifest.h"
-#include "core/ref.h"
+#include "model/manifest.h"
+#include "model/ref.h"
 
 void manifest_init(struct manifest *m)
 {
@@ -84,15 +84,10 @@ static int get_ref(const cJSON *obj, const struct jpath *p, const char **out,
 		   struct strbuf *err)
 {
 	struct jpath mp = { p, "ref", 0 };
-	struct strbuf why = STRBUF_INIT;
-	int ret = 0;
 
 	if (json_get_string(obj, p, "ref", 1, out, err) < 0)
 		return -1;
-	if (ref_validate(*out, &why) < 0)
-		ret = json_fail(err, &mp, "%s", why.buf);
-	strbuf_release(&why);
-	return ret;
+	return ref_validate_at(*out, &mp, err);
 }
 
 static int dup_nullable(const cJSON *obj, const struct jpath *p, const char *key,
@@ -127,11 +122,9 @@ static int decode_outputs(struct manifest *m, const cJSON *obj, const struct jpa
 	const cJSON *item;
 	size_t i = 0;
 
-	if (json_find(obj, p, "outputs", 1, &item, err) < 0)
+	if (json_get_array(obj, p, "outputs", JSON_REQUIRED | JSON_NONEMPTY, "outputs", &item,
+			   err) < 0)
 		return -1;
-	if (!cJSON_IsArray(item) || !item->child)
-		return json_fail(err, &mp, "expected a non-empty array of outputs, got %s",
-				 cJSON_IsArray(item) ? "an empty array" : json_type_name(item));
 	for (const cJSON *e = item->child; e; e = e->next, i++) {
 		struct jpath ep = { &mp, NULL, i };
 		struct jpath sp = { &ep, "size", 0 };
@@ -139,10 +132,9 @@ static int decode_outputs(struct manifest *m, const cJSON *obj, const struct jpa
 		const char *ref;
 		int64_t size;
 
-		if (!cJSON_IsObject(e))
-			return json_fail(err, &ep, "expected an object {\"ref\", \"sha256\", "
-					 "\"size\"}, got %s", json_type_name(e));
-		if (get_ref(e, &ep, &ref, err) < 0)
+		if (json_check_object(e, &ep, "an object {\"ref\", \"sha256\", \"size\"}",
+				      err) < 0 ||
+		    get_ref(e, &ep, &ref, err) < 0)
 			return -1;
 		o = manifest_add_output(m, ref);
 		if (get_hash(e, &ep, "sha256", 1, 0, o->sha256, err) < 0 ||
@@ -163,13 +155,10 @@ static int decode_inputs(struct manifest *m, const cJSON *obj, const struct jpat
 	const cJSON *item;
 	size_t i = 0;
 
-	if (json_find(obj, p, "inputs", 0, &item, err) < 0)
+	if (json_get_array(obj, p, "inputs", 0, "inputs", &item, err) < 0)
 		return -1;
 	if (!item)
 		return 0;
-	if (!cJSON_IsArray(item))
-		return json_fail(err, &mp, "expected an array of inputs, got %s",
-				 json_type_name(item));
 	for (const cJSON *e = item->child; e; e = e->next, i++) {
 		struct jpath ep = { &mp, NULL, i };
 		struct jpath tp = { &ep, "dep_type", 0 };
@@ -177,10 +166,9 @@ static int decode_inputs(struct manifest *m, const cJSON *obj, const struct jpat
 		const char *ref, *type;
 		int t;
 
-		if (!cJSON_IsObject(e))
-			return json_fail(err, &ep, "expected an object {\"ref\", \"dep_type\", "
-					 "\"sha256\", \"run_id\"}, got %s", json_type_name(e));
-		if (get_ref(e, &ep, &ref, err) < 0)
+		if (json_check_object(e, &ep, "an object {\"ref\", \"dep_type\", \"sha256\", "
+				      "\"run_id\"}", err) < 0 ||
+		    get_ref(e, &ep, &ref, err) < 0)
 			return -1;
 		in = manifest_add_input(m, ref);
 		if (json_get_string(e, &ep, "dep_type", 1, &type, err) < 0)
@@ -206,11 +194,8 @@ int manifest_from_json(struct manifest *m, const cJSON *obj,
 	int ret = -1;
 
 	manifest_init(m);
-	if (!cJSON_IsObject(obj)) {
-		json_fail(err, p, "expected a manifest object, got %s", json_type_name(obj));
-		goto out;
-	}
-	if (dup_required(obj, p, "run_id", &m->run_id, err) < 0 ||
+	if (json_check_object(obj, p, "a manifest object", err) < 0 ||
+	    dup_required(obj, p, "run_id", &m->run_id, err) < 0 ||
 	    dup_required(obj, p, "job", &m->job, err) < 0 ||
 	    dup_nullable(obj, p, "version", &m->version, err) < 0 ||
 	    get_hash(obj, p, "build_key", 1, 0, m->build_key, err) < 0 ||
@@ -240,13 +225,12 @@ out:
 int manifest_parse(struct manifest *m, const char *text, size_t len, struct strbuf *err)
 {
 	struct jpath root = JPATH_ROOT;
-	cJSON *json = json_parse(text, len, err);
+	cJSON *json;
 	int ret;
 
-	if (!json) {
-		manifest_init(m);
+	manifest_init(m);
+	if (!(json = json_parse(text, len, err)))
 		return -1;
-	}
 	ret = manifest_from_json(m, json, &root, err);
 	cJSON_Delete(json);
 	return ret;

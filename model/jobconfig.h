@@ -7,7 +7,7 @@
 #include "core/strbuf.h"
 
 /*
- * JobConfig and DataDep (seed): one fully parameterised run of a job.
+ * JobConfig and DataDep: one fully parameterised run of a job.
  *
  * JSON form:
  *   {"outputs": ["ref", ...],
@@ -42,7 +42,8 @@ struct job_config {
 	struct strvec env;  /* "NAME=value", in JSON member order */
 };
 
-#define JOB_CONFIG_INIT { STRVEC_INIT, NULL, 0, 0, STRVEC_INIT, STRVEC_INIT }
+#define JOB_CONFIG_INIT { .outputs = STRVEC_INIT, .inputs = NULL, .inputs_nr = 0, \
+			  .inputs_alloc = 0, .args = STRVEC_INIT, .env = STRVEC_INIT }
 
 void job_config_init(struct job_config *c);
 void job_config_release(struct job_config *c);
@@ -66,7 +67,7 @@ struct job_config_list {
 	size_t nr, alloc;
 };
 
-#define JOB_CONFIG_LIST_INIT { NULL, 0, 0 }
+#define JOB_CONFIG_LIST_INIT { .items = NULL, .nr = 0, .alloc = 0 }
 
 void job_config_list_release(struct job_config_list *l);
 /* Appends an empty config and returns it. */

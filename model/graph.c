@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/graph.h"
+#include "model/graph.h"
 #include "core/json.h"
 #include "core/strmap.h"
 
@@ -239,14 +239,11 @@ static int decode_argv(const struct graph *g, const cJSON *obj, const struct jpa
 	struct jpath ep = { &mp, NULL, 0 };
 	const cJSON *item;
 
-	if (json_find(obj, p, key, required, &item, err) < 0)
+	if (json_get_array(obj, p, key, (required ? JSON_REQUIRED : 0) | JSON_NONEMPTY,
+			   "strings (an argv)", &item, err) < 0)
 		return -1;
 	if (!item)
 		return 0;
-	if (!cJSON_IsArray(item) || !item->child)
-		return json_fail(err, &mp, "expected a non-empty array of strings (an argv), "
-				 "got %s", cJSON_IsArray(item) ? "an empty array" :
-				 json_type_name(item));
 	if (json_get_strvec(obj, p, key, 1, out, err) < 0)
 		return -1;
 	if (!*out->v[0])
@@ -295,11 +292,9 @@ static int decode_outputs(struct graph *g, size_t ji, const cJSON *obj,
 	const cJSON *item;
 	size_t i = 0;
 
-	if (json_find(obj, p, "outputs", 1, &item, err) < 0)
+	if (json_get_array(obj, p, "outputs", JSON_REQUIRED | JSON_NONEMPTY, "patterns", &item,
+			   err) < 0)
 		return -1;
-	if (!cJSON_IsArray(item) || !item->child)
-		return json_fail(err, &mp, "expected a non-empty array of patterns, got %s",
-				 cJSON_IsArray(item) ? "an empty array" : json_type_name(item));
 	j->outputs = xcalloc(cJSON_GetArraySize(item), sizeof(*j->outputs));
 	for (const cJSON *e = item->child; e; e = e->next, i++) {
 		struct jpath ep = { &mp, NULL, i };
@@ -368,11 +363,8 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 	strvec_init(&j->configure);
 	strvec_init(&j->exec);
 	j->graph_dir = g->dir;
-	if (!cJSON_IsObject(obj)) {
-		json_fail(err, p, "expected a job object, got %s", json_type_name(obj));
-		goto out;
-	}
-	if (json_get_string(obj, p, "label", 1, &label, err) < 0)
+	if (json_check_object(obj, p, "a job object", err) < 0 ||
+	    json_get_string(obj, p, "label", 1, &label, err) < 0)
 		goto out;
 	if (!valid_label(label)) {
 		json_fail(err, &lp, "invalid label '%s': use letters, digits, '_', '.' and '-'",
@@ -411,6 +403,7 @@ out:
 	return ret;
 }
 
+/* The graph object root (checked by json_parse_object) into g. */
 static int decode_graph(struct graph *g, const cJSON *root, struct strbuf *err)
 {
 	struct jpath rp = JPATH_ROOT;
@@ -423,11 +416,6 @@ static int decode_graph(struct graph *g, const cJSON *root, struct strbuf *err)
 	size_t i = 0;
 	int ret = -1;
 
-	if (!cJSON_IsObject(root)) {
-		json_fail(err, &rp, "expected a graph object {\"name\", \"jobs\"}, got %s",
-			  json_type_name(root));
-		goto out;
-	}
 	if (json_get_string(root, &rp, "name", 1, &name, err) < 0)
 		goto out;
 	if (!*name) {
@@ -436,13 +424,9 @@ static int decode_graph(struct graph *g, const cJSON *root, struct strbuf *err)
 	}
 	g->name = xstrdup(name);
 	if (decode_argv(g, root, &rp, "lookup", 0, "lookup", &g->lookup, err) < 0 ||
-	    json_find(root, &rp, "jobs", 1, &jobs, err) < 0)
+	    json_get_array(root, &rp, "jobs", JSON_REQUIRED | JSON_NONEMPTY, "jobs", &jobs,
+			   err) < 0)
 		goto out;
-	if (!cJSON_IsArray(jobs) || !jobs->child) {
-		json_fail(err, &jp, "expected a non-empty array of jobs, got %s",
-			  cJSON_IsArray(jobs) ? "an empty array" : json_type_name(jobs));
-		goto out;
-	}
 	g->jobs = xcalloc(cJSON_GetArraySize(jobs), sizeof(*g->jobs));
 	for (const cJSON *e = jobs->child; e; e = e->next, i++) {
 		struct jpath ep = { &jp, NULL, i };
@@ -468,8 +452,9 @@ int graph_load_text(struct graph *g, const char *path, const char *text,
 	memset(g, 0, sizeof(*g));
 	strvec_init(&g->lookup);
 	set_location(g, path);
-	root = json_parse(text, len, &why);
-	if (!root || decode_graph(g, root, &why) < 0) {
+	if (json_parse_object(text, len, "a graph object {\"name\", \"jobs\"}", &root,
+			      &why) < 0 ||
+	    decode_graph(g, root, &why) < 0) {
 		strbuf_addf(err, "%s: %s", path, why.buf);
 		graph_release(g);
 		goto out;

@@ -1,5 +1,5 @@
-#include "core/pattern.h"
-#include "core/ref.h"
+#include "model/pattern.h"
+#include "model/ref.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 #ifndef DATABUILD_JOBGRAPH_H
 #define DATABUILD_JOBGRAPH_H
 
-#include "core/jobconfig.h"
+#include "model/jobconfig.h"
 
 /*
- * JobGraph (seed): what must run, in dependency order, to produce
+ * JobGraph: what must run, in dependency order, to produce
  * `outputs`.
  *
  * JSON form:

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ref.h"
+#include "model/ref.h"
 
 struct case_ {
 	const char *ref;

@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pattern.h"
+#include "core/clock.h"
+#include "model/pattern.h"
 #include "core/proc.h"
 
 struct parse_case {

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/buildkey.h"
+#include "model/buildkey.h"
 
 void keyer_init(struct keyer *k)
 {

@@ -31,6 +31,13 @@
  */
 int ref_validate(const char *ref, struct strbuf *err);
 
+struct jpath;
+/*
+ * ref_validate for the JSON decoders: 0, or -1 with "<p>: <why>" appended
+ * to err (p the ref's place in the document, why ref_validate's message).
+ */
+int ref_validate_at(const char *ref, const struct jpath *p, struct strbuf *err);
+
 /*
  * Length (1..4) of the printable character that starts s (at most avail
  * bytes are looked at), or 0 if s starts with a control byte (below 0x20,

@@ -2,7 +2,7 @@
 #define DATABUILD_GRAPH_H
 
 #include "core/array.h"
-#include "core/pattern.h"
+#include "model/pattern.h"
 #include "core/strbuf.h"
 
 /*
@@ -73,8 +73,8 @@ const struct pattern *job_match(const struct job *j, const char *ref);
 struct job *graph_job(const struct graph *g, const char *label);
 
 /*
- * Pattern lookup (seed graph.lookup) for one ref: the one job one of whose
- * output patterns matches. Returns the job, or NULL with err:
+ * Pattern lookup for one ref: the one job one of whose output patterns
+ * matches. Returns the job, or NULL with err:
  *   no job produces 'x/y' (patterns: a/{d}, b/{d})        [no match]
  *   ref 'x/y' is claimed by 2 jobs: a (a/{d}), b (x/{d})   [ambiguous]
  * The ref must already be valid.
