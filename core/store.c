@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <pwd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const struct {
@@ -153,8 +156,59 @@ void store_release(struct store *s)
 {
 	free(s->root);
 	free(s->data_dir);
+	if (s->data_fd >= 0)
+		close(s->data_fd);
 	s->root = NULL;
 	s->data_dir = NULL;
+	s->data_fd = -1;
+}
+
+static void add_owner(struct strbuf *out, uid_t uid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+
+	if (!getpwuid_r(uid, &pw, buf, sizeof(buf), &found) && found)
+		strbuf_addf(out, "%s (uid %u)", found->pw_name, (unsigned)uid);
+	else
+		strbuf_addf(out, "uid %u", (unsigned)uid);
+}
+
+/*
+ * Whether the directory at path (st from lstat) may hold a store: 0, or -1
+ * with what is wrong and how to fix it in err.
+ */
+static int check_trusted(const char *root, const char *path, const struct stat *st,
+			 struct strbuf *err)
+{
+	uid_t me = geteuid();
+
+	if (S_ISLNK(st->st_mode)) {
+		strbuf_addf(err, "store '%s': '%s' is a symbolic link; databuild follows no link "
+			    "inside its store (replace it with a directory)", root, path);
+		return -1;
+	}
+	if (!S_ISDIR(st->st_mode)) {
+		strbuf_addf(err, "store '%s': '%s' is not a directory", root, path);
+		return -1;
+	}
+	if (st->st_uid != me && st->st_uid != 0) {
+		strbuf_addf(err, "store '%s': '%s' is owned by ", root, path);
+		add_owner(err, st->st_uid);
+		strbuf_addf(err, ", not by you (uid %u) or root; another user could change what "
+			    "it serves: use a store of your own, or 'chown' it", (unsigned)me);
+		return -1;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
+		strbuf_addf(err, "store '%s': '%s' is %s-writable (mode %04o, owner ", root, path,
+			    (st->st_mode & S_IWOTH) ? "world" : "group",
+			    (unsigned)(st->st_mode & 07777));
+		add_owner(err, st->st_uid);
+		strbuf_addf(err, "), so others could replace what it serves: run 'chmod go-w %s'",
+			    path);
+		return -1;
+	}
+	return 0;
 }
 
 int store_open(struct store *s, const char *root, struct strbuf *err)
@@ -163,8 +217,11 @@ int store_open(struct store *s, const char *root, struct strbuf *err)
 	char *real = NULL;
 	int ret = -1;
 
+	struct stat st;
+
 	s->root = NULL;
 	s->data_dir = NULL;
+	s->data_fd = -1;
 	if (!*root) {
 		strbuf_addstr(err, "store '': empty path");
 		goto out;
@@ -187,9 +244,30 @@ int store_open(struct store *s, const char *root, struct strbuf *err)
 			goto out;
 		}
 	}
+	if (lstat(real, &st) < 0) {
+		strbuf_addf(err, "store '%s': cannot stat '%s': %s", root, real, strerror(errno));
+		goto out;
+	}
+	if (check_trusted(root, real, &st, err) < 0)
+		goto out;
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/data", real);
+	if (lstat(path.buf, &st) < 0) {
+		strbuf_addf(err, "store '%s': cannot stat '%s': %s", root, path.buf,
+			    strerror(errno));
+		goto out;
+	}
+	if (check_trusted(root, path.buf, &st, err) < 0)
+		goto out;
+	s->data_fd = open(path.buf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->data_fd < 0) {
+		strbuf_addf(err, "store '%s': cannot open '%s': %s", root, path.buf,
+			    strerror(errno));
+		goto out;
+	}
 	s->root = real;
 	real = NULL;
-	s->data_dir = xstrfmt("%s/data", s->root);
+	s->data_dir = strbuf_detach(&path, NULL);
 	ret = 0;
 out:
 	free(real);
@@ -215,4 +293,106 @@ void store_staging_path(const struct store *s, const char *run_id, struct strbuf
 void store_log_path(const struct store *s, const char *run_id, struct strbuf *out)
 {
 	strbuf_addf(out, "%s/logs/%s.log", s->root, run_id);
+}
+
+/* One component at a time, for kernels without openat2 (before 5.6). */
+static int open_walk(int dirfd, const char *ref, int flags)
+{
+	struct strbuf part = STRBUF_INIT;
+	const char *p = ref;
+	int fd = -1, cur = dirfd, e;
+
+	for (;;) {
+		const char *slash = strchr(p, '/');
+
+		strbuf_reset(&part);
+		if (!slash) {
+			fd = openat(cur, p, flags | O_NOFOLLOW | O_CLOEXEC);
+			break;
+		}
+		strbuf_add(&part, p, (size_t)(slash - p));
+		fd = openat(cur, part.buf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0) {
+			if (errno == ENOTDIR) {
+				struct stat st;
+
+				/* a link where a directory should be: say so */
+				if (!fstatat(dirfd, ref, &st, AT_SYMLINK_NOFOLLOW) ||
+				    errno != ENOENT)
+					errno = ELOOP;
+			}
+			cur = dirfd;
+			break;
+		}
+		cur = fd;
+		fd = -1;
+		p = slash + 1;
+	}
+	e = errno;
+	if (cur != dirfd)
+		close(cur);
+	strbuf_release(&part);
+	errno = e;
+	return fd;
+}
+
+static int open_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned)(flags | O_NOFOLLOW | O_CLOEXEC);
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = open_walk(dirfd, path, flags);
+	return fd;
+}
+
+int store_open_data(const struct store *s, const char *ref, int flags)
+{
+	return open_beneath(s->data_fd, ref, flags);
+}
+
+int store_open_data_parent(const struct store *s, const char *ref, const char **base)
+{
+	struct strbuf part = STRBUF_INIT;
+	const char *p = ref;
+	int cur, e;
+
+	cur = openat(s->data_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (cur >= 0) {
+		const char *slash = strchr(p, '/');
+		int next;
+
+		if (!slash)
+			break;
+		strbuf_reset(&part);
+		strbuf_add(&part, p, (size_t)(slash - p));
+		if (mkdirat(cur, part.buf, 0755) < 0 && errno != EEXIST) {
+			e = errno;
+			close(cur);
+			cur = -1;
+			errno = e;
+			break;
+		}
+		next = openat(cur, part.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		e = errno;
+		if (next < 0 && e == ENOTDIR) {
+			struct stat st;
+
+			if (!fstatat(cur, part.buf, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
+				e = ELOOP;
+		}
+		close(cur);
+		cur = next;
+		errno = e;
+		p = slash + 1;
+	}
+	*base = p;
+	strbuf_release(&part);
+	return cur;
 }

@@ -21,16 +21,38 @@
 struct store {
 	char *root;      /* absolute */
 	char *data_dir;  /* <root>/data, the DATABUILD_INPUT_DIR */
+	int data_fd;     /* O_PATH descriptor of data/, for opens beneath it (store_open) */
 };
 
 /*
  * Creates the root (and its missing parents) and the missing
- * subdirectories, then resolves the root to an absolute, symlink-free path.
- * 0, or -1 with "store '<root>': ..." in err (s is then left released).
- * store_release frees the strings (safe on a released store).
+ * subdirectories, then resolves the root to an absolute, symlink-free path
+ * and checks that it can be trusted: the root and data/ must be
+ * directories (data/ not a symbolic link), owned by the caller or root,
+ * and not group- or world-writable unless the sticky bit is set. 0, or -1
+ * with "store '<root>': ..." in err naming the path, its owner and mode and
+ * the fix (s is then left released). store_release frees the strings and
+ * closes data_fd (safe on a released store).
  */
 int store_open(struct store *s, const char *root, struct strbuf *err);
 void store_release(struct store *s);
+
+/*
+ * Opens <data>/<ref> with flags (O_RDONLY, O_PATH, ...; O_NOFOLLOW and
+ * O_CLOEXEC are added) resolving beneath data/ without following any
+ * symbolic link (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or one
+ * O_NOFOLLOW component at a time where openat2 is missing). A link on the
+ * way or at the end fails with ELOOP. Returns the fd, or -1 with errno.
+ */
+int store_open_data(const struct store *s, const char *ref, int flags);
+/*
+ * Opens the directory that holds <data>/<ref> beneath data/, creating the
+ * missing directories (mode 0755) one component at a time without
+ * following links. Sets *base to ref's last segment. Returns an
+ * O_DIRECTORY fd, or -1 with errno (ELOOP: a link on the way; ENOTDIR: a
+ * file where a directory should be).
+ */
+int store_open_data_parent(const struct store *s, const char *ref, const char **base);
 
 /* Appends <root>/data/<ref>. */
 void store_data_path(const struct store *s, const char *ref, struct strbuf *out);

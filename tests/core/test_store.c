@@ -277,6 +277,142 @@ START_TEST(test_remove_wide)
 }
 END_TEST
 
+/* A store whose root or data/ others could change is refused, naming the fix. */
+struct trust_case {
+	const char *dir;     /* "" the root, "/data" */
+	mode_t mode;         /* chmod'ed after a first open */
+	int link;            /* data/ replaced by a link to a directory */
+	uid_t owner;         /* chown'ed to this uid when it is not (uid_t)-1 (root only) */
+	const char *want;    /* NULL: opens */
+};
+
+static const struct trust_case trust_cases[] = {
+	{ "", 0777, 0, (uid_t)-1, "/st' is world-writable (mode 0777, owner " },
+	{ "", 0770, 0, (uid_t)-1, "is group-writable (mode 0770, owner " },
+	{ "/data", 0757, 0, (uid_t)-1, "is world-writable" },
+	{ "", 01777, 0, (uid_t)-1, NULL },
+	{ "/data", 01775, 0, (uid_t)-1, NULL },
+	{ "", 0755, 0, (uid_t)-1, NULL },
+	{ "/data", 0755, 1, (uid_t)-1, "/data' is a symbolic link; databuild follows no link" },
+	{ "", 0700, 0, 65534, "is owned by nobody (uid 65534), not by you" },
+	{ "/data", 0755, 0, 65534, "/data' is owned by " },
+};
+
+START_TEST(test_open_trust)
+{
+	const struct trust_case *c = &trust_cases[_i];
+	struct strbuf root = STRBUF_INIT, dir = STRBUF_INIT, err = STRBUF_INIT;
+	struct store s;
+
+	if (c->owner != (uid_t)-1 && geteuid() != 0)
+		return; /* chown needs root */
+	strbuf_addf(&root, "%s/st", tmp);
+	ck_assert_msg(!store_open(&s, root.buf, &err), "%s", err.buf);
+	store_release(&s);
+	strbuf_addf(&dir, "%s%s", root.buf, c->dir);
+	if (c->link) {
+		strbuf_addf(&err, "%s/elsewhere", tmp);
+		ck_assert_int_eq(mkdir(err.buf, 0755), 0);
+		ck_assert_int_eq(remove_tree(dir.buf), 0);
+		ck_assert_int_eq(symlink(err.buf, dir.buf), 0);
+		strbuf_reset(&err);
+	}
+	if (c->owner != (uid_t)-1)
+		ck_assert_int_eq(chown(dir.buf, c->owner, (gid_t)-1), 0);
+	if (!c->link)
+		ck_assert_int_eq(chmod(dir.buf, c->mode), 0);
+	if (!c->want) {
+		ck_assert_msg(!store_open(&s, root.buf, &err), "%s", err.buf);
+		ck_assert_int_ge(s.data_fd, 0);
+		store_release(&s);
+	} else {
+		ck_assert_int_eq(store_open(&s, root.buf, &err), -1);
+		ck_assert_msg(strstr(err.buf, c->want), "'%s' not in '%s'", c->want, err.buf);
+		ck_assert_msg(!strncmp(err.buf, "store '", 7), "%s", err.buf);
+		ck_assert_ptr_null(s.root);
+		store_release(&s);
+	}
+	chmod(dir.buf, 0755);
+	strbuf_release(&root);
+	strbuf_release(&dir);
+	strbuf_release(&err);
+}
+END_TEST
+
+/* Opens beneath data/ never follow a link, wherever it stands. */
+struct beneath_case {
+	const char *ref;
+	int want_errno;      /* 0: opens */
+};
+
+static const struct beneath_case beneath_cases[] = {
+	{ "ok/d=1", 0 },
+	{ "linkfile/d=1", ELOOP },   /* data/linkfile/d=1 -> /etc/passwd */
+	{ "linkdir/d=1", ELOOP },    /* data/linkdir -> a directory outside */
+	{ "ok/missing", ENOENT },
+	{ "absent/d=1", ENOENT },
+};
+
+START_TEST(test_open_beneath)
+{
+	const struct beneath_case *c = &beneath_cases[_i];
+	struct strbuf root = STRBUF_INIT, p = STRBUF_INIT, err = STRBUF_INIT;
+	const char *base;
+	struct store s;
+	int fd;
+
+	strbuf_addf(&root, "%s/st", tmp);
+	ck_assert_msg(!store_open(&s, root.buf, &err), "%s", err.buf);
+	strbuf_addf(&p, "%s/ok", s.data_dir);
+	ck_assert_int_eq(mkdir(p.buf, 0755), 0);
+	strbuf_addstr(&p, "/d=1");
+	touch(p.buf);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/linkfile", s.data_dir);
+	ck_assert_int_eq(mkdir(p.buf, 0755), 0);
+	strbuf_addstr(&p, "/d=1");
+	ck_assert_int_eq(symlink("/etc/passwd", p.buf), 0);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/outside", tmp);
+	ck_assert_int_eq(mkdir(p.buf, 0755), 0);
+	strbuf_addstr(&p, "/d=1");
+	touch(p.buf);
+	strbuf_setlen(&p, p.len - 4);
+	strbuf_addf(&err, "%s/linkdir", s.data_dir);
+	ck_assert_int_eq(symlink(p.buf, err.buf), 0);
+
+	errno = 0;
+	fd = store_open_data(&s, c->ref, O_RDONLY);
+	if (!c->want_errno) {
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+	} else {
+		ck_assert_int_eq(fd, -1);
+		ck_assert_int_eq(errno, c->want_errno);
+	}
+
+	/* the publisher's side: creating the parents of a new ref */
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/new", c->ref);
+	fd = store_open_data_parent(&s, p.buf, &base);
+	if (c->want_errno == ELOOP) {
+		ck_assert_int_eq(fd, -1);
+		ck_assert_int_eq(errno, ELOOP);
+	} else if (c->want_errno == 0) {
+		ck_assert_int_eq(fd, -1);          /* d=1 is a file, not a directory */
+		ck_assert_int_eq(errno, ENOTDIR);
+	} else {
+		ck_assert_int_ge(fd, 0);
+		ck_assert_str_eq(base, "new");
+		close(fd);
+	}
+	store_release(&s);
+	strbuf_release(&root);
+	strbuf_release(&p);
+	strbuf_release(&err);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -286,6 +422,9 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_open_creates, 0, sizeof(dir_cases) / sizeof(dir_cases[0]));
 	tcase_add_test(tc, test_open_relative);
 	tcase_add_test(tc, test_open_errors);
+	tcase_add_loop_test(tc, test_open_trust, 0, sizeof(trust_cases) / sizeof(trust_cases[0]));
+	tcase_add_loop_test(tc, test_open_beneath, 0,
+			    sizeof(beneath_cases) / sizeof(beneath_cases[0]));
 	tcase_add_loop_test(tc, test_paths, 0, sizeof(path_cases) / sizeof(path_cases[0]));
 	tcase_add_test(tc, test_mkdir_parents);
 	tcase_add_test(tc, test_remove_tree);
