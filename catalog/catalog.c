@@ -17,6 +17,7 @@ static const char *const part_status_names[] = {
 	[PART_FAILED] = "failed",
 	[PART_STALE] = "stale",
 	[PART_TAINTED] = "tainted",
+	[PART_DAMAGED] = "damaged",
 };
 
 static const char *const run_status_names[] = {
@@ -478,7 +479,7 @@ int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
 int catalog_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
 			     struct strbuf *err)
 {
-	for (int i = 0; i <= PART_TAINTED; i++)
+	for (int i = 0; i < PART_STATUS_NR; i++)
 		counts[i] = 0;
 	return c->ops->count_partitions(c, status_mask ? status_mask : ~0u, counts, err);
 }

@@ -35,6 +35,8 @@ enum part_status {
 	PART_FAILED,
 	PART_STALE,
 	PART_TAINTED,
+	PART_DAMAGED,      /* its data no longer matches its manifest (error says how) */
+	PART_STATUS_NR     /* the number of statuses, not one */
 };
 
 const char *part_status_name(enum part_status s);
@@ -139,6 +141,7 @@ void event_to_jsonl(const struct event *e, struct strbuf *out);
 #define EV_PARTITION_FAILED   "partition_failed"
 #define EV_PARTITION_TAINTED  "partition_tainted"
 #define EV_PARTITION_STALE    "partition_stale"
+#define EV_PARTITION_DAMAGED  "partition_damaged"
 #define EV_LEASE_WAIT         "lease_wait"      /* waiting on another builder */
 
 /* An exclusive claim on building one partition (see lease_* below). */
@@ -266,7 +269,7 @@ int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err);
 
 /*
  * How many partitions the catalog holds in each status, in one query:
- * counts (PART_TAINTED + 1 entries, indexed by enum part_status) is
+ * counts (PART_STATUS_NR entries, indexed by enum part_status) is
  * overwritten; statuses whose bit (1u << status) is not in status_mask
  * count 0 (status_mask 0 = every status). counts[PART_MISSING] is 0.
  */

@@ -2163,7 +2163,7 @@ static int pg_count_partitions(struct catalog *c, unsigned status_mask, int64_t 
 	for (int i = 0; i < PQntuples(r); i++) {
 		int st = part_status_parse(PQgetvalue(r, i, 0));
 
-		if (st > PART_MISSING && st <= PART_TAINTED && (status_mask & (1u << st)))
+		if (st > PART_MISSING && st < PART_STATUS_NR && (status_mask & (1u << st)))
 			counts[st] += col_i64(r, i, 1);
 	}
 	PQclear(r);

@@ -61,7 +61,7 @@ size_t rows_dir_len(const char *s, size_t n)
 void rows_status_filter(unsigned mask, struct strbuf *out)
 {
 	strbuf_addch(out, ',');
-	for (int i = PART_MISSING; i <= PART_TAINTED; i++)
+	for (int i = PART_MISSING; i < PART_STATUS_NR; i++)
 		if (mask & (1u << i))
 			strbuf_addf(out, "%s,", part_status_name((enum part_status)i));
 }
@@ -110,6 +110,8 @@ static const char *status_event(enum part_status st)
 		return EV_PARTITION_STALE;
 	case PART_TAINTED:
 		return EV_PARTITION_TAINTED;
+	case PART_DAMAGED:
+		return EV_PARTITION_DAMAGED;
 	case PART_FAILED:
 		return EV_PARTITION_FAILED;
 	default:

@@ -1187,7 +1187,7 @@ static int sq_count_partitions(struct catalog *c, unsigned status_mask, int64_t 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int st = part_status_parse((const char *)sqlite3_column_text(s, 0));
 
-		if (st > PART_MISSING && st <= PART_TAINTED && (status_mask & (1u << st)))
+		if (st > PART_MISSING && st < PART_STATUS_NR && (status_mask & (1u << st)))
 			counts[st] += sqlite3_column_int64(s, 1);
 	}
 	if (rc != SQLITE_DONE) {

@@ -41,7 +41,7 @@ static int opt_status(const struct cli_option *opt, const char *arg, struct strb
 		st = part_status_parse(name.buf);
 		if (st <= PART_MISSING) {
 			strbuf_addf(err, "unknown status '%s' (expected live, building, failed, "
-				    "stale or tainted)", name.buf);
+				    "stale, tainted or damaged)", name.buf);
 			goto out;
 		}
 		*mask |= 1u << st;
@@ -162,8 +162,9 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	struct ls_args a = { .prefix = NULL, .mask = 0, .limit = 0, .json = 0 };
 	const struct cli_option options[] = {
 		{ .type = CLI_OPT_CALLBACK, .long_name = "status", .value = &a.mask, .argh = "S",
-		  .cb = opt_status, .choices = "live building failed stale tainted",
-		  .help = "only these statuses: live, building, failed, stale, tainted" },
+		  .cb = opt_status, .choices = "live building failed stale tainted damaged",
+		  .help = "only these statuses: live, building, failed, stale, tainted,\n"
+			  "damaged" },
 		OPT_LONG(0, "limit", &a.limit, "N", 0, 1L << 40,
 			 "print at most N partitions (default: all)"),
 		OPT_FLAG(0, "json", &a.json, "one JSON object per line instead"),

@@ -17,6 +17,7 @@ static const struct cli_command commands[] = {
 	{ "path",      cmd_path,      "print the store path of a live partition's data" },
 	{ "events",    cmd_events,    "print the event log as JSON lines" },
 	{ "taint",     cmd_taint,     "mark partitions (and their downstream) for rebuilding" },
+	{ "verify",    cmd_verify,    "rehash published data against its manifests; report damage" },
 	{ "lookup",    cmd_lookup,    "print the job that produces each REF" },
 	{ "configure", cmd_configure, "print the JobConfigs that configure returns for REF..." },
 };

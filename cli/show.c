@@ -172,7 +172,8 @@ static void show_partition(struct cli *cli, const struct partition *p, struct st
 		field(out, "job", "%s%s%s", p->job, p->version ? " " : "",
 		      p->version ? p->version : "");
 	add_time(out, "updated", p->updated_us);
-	if (p->status == PART_LIVE || p->status == PART_STALE || p->status == PART_TAINTED) {
+	if (p->status == PART_LIVE || p->status == PART_STALE || p->status == PART_TAINTED ||
+	    p->status == PART_DAMAGED) {
 		struct strbuf data = STRBUF_INIT;
 
 		store_data_path(&cli->store, p->ref, &data);

@@ -8,7 +8,7 @@
 int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct strbuf *err)
 {
 	cJSON *root = cJSON_CreateObject(), *parts, *builds = cJSON_CreateArray();
-	int64_t counts[PART_TAINTED + 1], waiting = 0;
+	int64_t counts[PART_STATUS_NR], waiting = 0;
 	int ret = -1;
 
 	if (catalog_count_partitions(c, 0, counts, err) < 0)
@@ -20,7 +20,7 @@ int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct 
 	cJSON_AddStringToObject(root, "freshness", freshness_name(fs->opts->freshness));
 	json_add_int64(root, "started_us", fs->mount_us);
 	parts = cJSON_AddObjectToObject(root, "partitions");
-	for (int i = PART_LIVE; i <= PART_TAINTED; i++)
+	for (int i = PART_LIVE; i < PART_STATUS_NR; i++)
 		json_add_int64(parts, part_status_name((enum part_status)i), counts[i]);
 
 	pthread_rwlock_rdlock(&fs->nodes_lock);

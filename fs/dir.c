@@ -133,6 +133,7 @@ static void dir_add_row(struct fs *fs, struct catalog *c, struct dirh *d, const 
 		break;
 	case PART_STALE:
 	case PART_TAINTED:
+	case PART_DAMAGED:
 		dir_add_node(fs, c, d, name, INODE_PART, p);
 		break;
 	case PART_FAILED:

@@ -569,6 +569,10 @@ static const char *status_reason(const struct pref *r)
 		return "stale: upstream tainted";
 	case PART_TAINTED:
 		return "stale: tainted";
+	case PART_DAMAGED:
+		return "damaged: its data no longer matches its manifest";
+	case PART_STATUS_NR:
+		break;
 	}
 	return "missing";
 }
