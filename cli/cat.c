@@ -22,14 +22,20 @@ static const struct cli_usage usage = {
 		"graph or planning error, 130 interrupted\n",
 };
 
-/* Copies the file at path to stdout: sendfile, else read/write. */
-static int copy_out(const char *ref, const char *path)
+/*
+ * Copies ref's data file (path, opened beneath data/ without following a
+ * link) to stdout: sendfile, else read/write.
+ */
+static int copy_out(const struct store *s, const char *ref, const char *path)
 {
 	char buf[65536];
 	struct stat st;
 	off_t left;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+	int fd = store_open_data(s, ref, O_RDONLY), ret = -1;
 
+	if (fd < 0 && errno == ELOOP)
+		return cli_error(-1, "partition '%s': its data file '%s' is a symbolic link "
+				 "(not served)", ref, path);
 	if (fd < 0)
 		return cli_error(-1, "cannot open '%s' (partition '%s'): %s", path, ref,
 				 strerror(errno));
@@ -119,7 +125,7 @@ static int cat_request(struct cli *cli, struct build_request *r)
 	for (size_t i = 0; i < r->refs.nr && ret == EXIT_OK; i++) {
 		strbuf_reset(&path);
 		store_data_path(&cli->store, r->refs.v[i], &path);
-		if (copy_out(r->refs.v[i], path.buf) < 0)
+		if (copy_out(&cli->store, r->refs.v[i], path.buf) < 0)
 			ret = EXIT_FAILED;
 	}
 	strbuf_release(&path);

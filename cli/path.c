@@ -1,5 +1,9 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/json.h"
@@ -35,7 +39,8 @@ static int path_print(struct cli *cli, int nargs, char **args, int json)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct partition p;
-	int ret = EXIT_USAGE;
+	struct stat st;
+	int ret = EXIT_USAGE, fd;
 
 	partition_init(&p);
 	if (cli_ref_partition(cli, "path", nargs, args, &p) < 0)
@@ -46,6 +51,23 @@ static int path_print(struct cli *cli, int nargs, char **args, int json)
 		goto out;
 	}
 	store_data_path(&cli->store, args[0], &path);
+	fd = store_open_data(&cli->store, args[0], O_PATH);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = ELOOP;
+	}
+	if (fd < 0 && errno == ELOOP) {
+		ret = cli_error(EXIT_FAILED, "partition '%s': its data file '%s' is a symbolic "
+				"link", args[0], path.buf);
+		goto out;
+	}
+	if (fd < 0) {
+		ret = cli_error(EXIT_FAILED, "partition '%s': cannot open its data file '%s': %s",
+				args[0], path.buf, strerror(errno));
+		goto out;
+	}
+	close(fd);
 	print_path(args[0], path.buf, json);
 	ret = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
 out:

@@ -115,13 +115,13 @@ void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 
 struct handle *handle_open_data(struct fs *fs, const char *ref)
 {
-	struct strbuf path = STRBUF_INIT;
 	struct handle *h = NULL;
-	int fd;
+	int fd = store_open_data(fs->opts->store, ref, O_RDONLY);
 
-	store_data_path(fs->opts->store, ref, &path);
-	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
-	strbuf_release(&path);
+	if (fd < 0 && errno == ELOOP) {
+		fs_log(fs, "'%s': its data file is a symbolic link (not served)", ref);
+		errno = ELOOP;
+	}
 	if (fd >= 0) {
 		h = handle_new(HANDLE_DATA);
 		h->fd = fd;
@@ -215,7 +215,9 @@ static void open_text(fuse_req_t req, struct fs *fs, struct node *n,
 		found = catalog_get_partition(c, n->part->path, &p, &err);
 		if (found < 0)
 			goto out_eio;
-		found = sidecar_render(fs, c, n, found ? &p : NULL, &h->text, &err);
+		/* The log may hold secrets: only the mount's owner sees its tail. */
+		found = sidecar_render(fs, c, n, found ? &p : NULL,
+				       fuse_req_ctx(req)->uid == fs->uid, &h->text, &err);
 		if (found < 0)
 			goto out_eio;
 		if (!found) {

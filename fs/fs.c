@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -380,6 +381,10 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 	fuse_loop_cfg_set_idle_threads(cfg, MAX_WORKERS);
 	rc = fuse_session_loop_mt(fs.se, cfg);
 	fs_log(&fs, "stopping (%d)", rc);
+	/* Answer the readers, then unmount: no build holds the mount up. */
+	builders_cancel(&fs);
+	fuse_session_unmount(fs.se);
+	mounted = 0;
 	builders_stop(&fs);
 	if (rc < 0) {
 		strbuf_addf(err, "serving '%s' failed: %s", opts->mountpoint, strerror(-rc));
@@ -480,9 +485,69 @@ int fs_is_mounted(const char *mountpoint)
 	return found;
 }
 
+/*
+ * The pid of the daemon serving the live mount at mountpoint, from its
+ * .databuild/status (read by a child process with a timeout, so that a
+ * wedged daemon cannot hang the caller). 0 if it cannot be told.
+ */
+static pid_t daemon_pid(const char *mountpoint)
+{
+	struct strbuf path = STRBUF_INIT;
+	const char *argv[] = { "cat", NULL, NULL };
+	struct proc_opts po;
+	struct proc_result res = PROC_RESULT_INIT;
+	struct strbuf err = STRBUF_INIT;
+	const char *at;
+	long pid = 0;
+
+	strbuf_addf(&path, "%s/.databuild/status", mountpoint);
+	argv[1] = path.buf;
+	memset(&po, 0, sizeof(po));
+	po.argv = argv;
+	po.timeout_ms = 2000;
+	po.max_output = 1 << 20;
+	if (proc_run(&po, &res, &err) == 0 && proc_ok(&res) &&
+	    (at = strstr(res.out.buf, "\"pid\":")))
+		pid = strtol(at + 6, NULL, 10);
+	proc_result_release(&res);
+	strbuf_release(&err);
+	strbuf_release(&path);
+	return pid > 0 ? (pid_t)pid : 0;
+}
+
+/* Waits up to ms milliseconds for mountpoint to leave the mount table: 1 if it did. */
+static int wait_unmounted(const char *mountpoint, long ms)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	for (long waited = 0; fs_is_mounted(mountpoint); waited += 20) {
+		if (waited >= ms)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return 1;
+}
+
+/*
+ * The mount is busy (a reader blocked in open, a process inside it): asks
+ * its daemon to stop with SIGTERM (it answers every waiting reader with
+ * EIO, cancels its jobs and unmounts), waits up to 5 s, then detaches the
+ * mount lazily. 0, or -1 with err.
+ */
+static int stop_daemon(const char *mountpoint, struct strbuf *err)
+{
+	pid_t pid = daemon_pid(mountpoint);
+
+	if (pid && kill(pid, SIGTERM) == 0 && wait_unmounted(mountpoint, 5000))
+		return 0;
+	if (!fs_is_mounted(mountpoint))
+		return 0;
+	return fusermount(mountpoint, 1, err);
+}
+
 int fs_unmount(const char *mountpoint, struct strbuf *err)
 {
-	struct strbuf abs = STRBUF_INIT;
+	struct strbuf abs = STRBUF_INIT, busy = STRBUF_INIT;
 	struct stat st;
 	char *real = NULL;
 	int ret = -1, dead = stat(mountpoint, &st) < 0 && errno == ENOTCONN;
@@ -499,9 +564,14 @@ int fs_unmount(const char *mountpoint, struct strbuf *err)
 		strbuf_addf(err, "'%s' is not a databuild mount", mountpoint);
 		goto out;
 	}
-	ret = fusermount(abs.buf, dead, err);
+	ret = fusermount(abs.buf, dead, &busy);
+	if (ret < 0 && !dead)
+		ret = stop_daemon(abs.buf, err);
+	else if (ret < 0)
+		strbuf_addbuf(err, &busy);
 out:
 	free(real);
+	strbuf_release(&busy);
 	strbuf_release(&abs);
 	return ret;
 }

@@ -49,7 +49,11 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err);
 
 /*
  * Unmounts mountpoint, also when its daemon has died ("transport endpoint
- * is not connected"). 0 or -1 with err.
+ * is not connected", detached lazily). When the plain unmount fails (the
+ * mount is busy: a reader blocked in open, a process with its cwd inside)
+ * sends SIGTERM to the daemon named by .databuild/status, which answers
+ * every waiting reader with EIO, cancels its jobs and unmounts; after 5 s
+ * without that, detaches the mount lazily. 0 or -1 with err.
  */
 int fs_unmount(const char *mountpoint, struct strbuf *err);
 

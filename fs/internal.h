@@ -33,6 +33,14 @@ enum build_state {
 	BUILD_RUNNING,
 };
 
+/* A slot for a builder thread (waiter.c); wait_lock. */
+struct builder {
+	struct fs *fs;
+	pthread_t thread;
+	int used;   /* thread was started and not joined yet */
+	int done;   /* the thread has left its loop: join it before reuse */
+};
+
 struct waiter {
 	struct waiter *next;
 	fuse_req_t req;
@@ -119,8 +127,9 @@ struct fs {
 	size_t queue_nr, queue_alloc;
 	unsigned long next_batch;
 	int stopping;
-	pthread_t *builders;
-	size_t builders_nr;
+	struct builder *builders;   /* BUILDERS_MAX slots, started on demand */
+	size_t builders_nr;         /* slots allocated (0 once stopped) */
+	size_t builders_running;    /* threads started and not done */
 	int cancel_pipe[2];
 
 	struct strmap manifest_sizes;  /* run_id -> (void *)(size + 1); wait_lock */
@@ -193,7 +202,10 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-/* Opens ref's published data into a new handle; NULL with errno. */
+/*
+ * Opens ref's published data into a new handle, beneath data/ without
+ * following any link (store_open_data: a link is logged, ELOOP); NULL with errno.
+ */
 struct handle *handle_open_data(struct fs *fs, const char *ref);
 struct handle *handle_new(enum handle_kind kind);
 /* Enters h in the table (which owns it from now on) and returns its id. */
@@ -209,9 +221,26 @@ void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 		       struct handle *h);
 void dirh_free(struct dirh *d);
 
-/* waiter.c: builds in flight and the opens waiting on them. */
+/*
+ * waiter.c: builds in flight and the opens waiting on them. Queued
+ * partitions are grouped by the job whose pattern claims them (a ref none
+ * claims goes alone); each group is one executor_build on its own builder
+ * thread, started on demand (at most 64 at once, further groups wait for
+ * a free one), so a hanging configure or job holds only the reads that
+ * need it. A failed batch is retried one ref at a time on its own thread.
+ */
 int builders_start(struct fs *fs, struct strbuf *err);
-/* Cancels running builds, answers every waiter, joins the builders. */
+/*
+ * Stops starting builds, cancels the running ones and answers every
+ * waiting open with EIO, without waiting for anything (idempotent).
+ */
+void builders_cancel(struct fs *fs);
+/*
+ * builders_cancel, then waits for the builder threads; builds still running
+ * after a grace period (a configure or job that ignores the cancellation)
+ * have every child process of the daemon killed (SIGKILL, with its process
+ * group). Joins every thread and answers any waiter left.
+ */
 void builders_stop(struct fs *fs);
 /* Queues req (an open of partition n) on n's build; replies later. */
 void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi);
@@ -224,10 +253,18 @@ struct run_text {
 	char *tail;   /* "log tail:" section, or "" */
 };
 void run_texts_release(struct fs *fs);
-/* Renders n's manifest / error sidecar text: 1 rendered, 0 absent, -1 err. */
+/*
+ * Renders n's manifest / error sidecar text: 1 rendered, 0 absent, -1 err.
+ * The error sidecar has the job log's tail only if show_log (the reader is
+ * the mount's owner: a log may hold secrets).
+ */
 int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
-		   const struct partition *p, struct strbuf *out, struct strbuf *err);
-/* Size of the sidecar (cached per node while its source is unchanged); -1 absent. */
+		   const struct partition *p, int show_log, struct strbuf *out,
+		   struct strbuf *err);
+/*
+ * Size of the sidecar as its owner sees it (cached per node while its
+ * source is unchanged; others read a shorter text through direct_io); -1 absent.
+ */
 int64_t sidecar_size(struct fs *fs, struct catalog *c, struct node *n,
 		     const struct partition *p);
 /* Whether a sidecar of kind exists for partition row p and node part. */

@@ -79,6 +79,38 @@ static void add_indented(struct strbuf *out, const char *text)
 	}
 }
 
+/*
+ * Adds an error message indented. Unless show_log, its lines indented by
+ * four spaces or more (what the executor and the planner quote of a job's
+ * log or a helper's stderr) are left out, with one line saying so.
+ */
+static void add_message(struct strbuf *out, const char *text, int show_log)
+{
+	struct strbuf kept = STRBUF_INIT;
+	const char *s = text;
+	int hidden = 0;
+
+	if (show_log) {
+		add_indented(out, text);
+		return;
+	}
+	while (*s) {
+		const char *nl = strchrnul(s, '\n');
+
+		if (!strncmp(s, "    ", 4)) {
+			if (!hidden++)
+				strbuf_addstr(&kept, "    (output of the job: shown to the mount's owner only)\n");
+		} else {
+			strbuf_add(&kept, s, nl - s);
+			strbuf_addch(&kept, '\n');
+			hidden = 0;
+		}
+		s = *nl ? nl + 1 : nl;
+	}
+	add_indented(out, kept.buf);
+	strbuf_release(&kept);
+}
+
 /* The run-dependent part of an error sidecar, computed once per run. */
 static struct run_text *run_text_get(struct fs *fs, struct catalog *c, const char *run_id,
 				     struct strbuf *err)
@@ -147,7 +179,8 @@ void run_texts_release(struct fs *fs)
 }
 
 static int render_error(struct fs *fs, struct catalog *c, struct node *part,
-			const struct partition *p, struct strbuf *out, struct strbuf *err)
+			const struct partition *p, int show_log, struct strbuf *out,
+			struct strbuf *err)
 {
 	struct run_text *rt = NULL;
 	char *mem = node_error(fs, part, NULL);
@@ -165,14 +198,14 @@ static int render_error(struct fs *fs, struct catalog *c, struct node *part,
 		strbuf_addf(out, "job: %s\n", p->job);
 	strbuf_addstr(out, "error:\n");
 	if (mem)
-		add_indented(out, mem);
+		add_message(out, mem, show_log);
 	else if (rt && rt->error)
-		add_indented(out, rt->error);
+		add_message(out, rt->error, show_log);
 	else if (p && p->error)
-		add_indented(out, p->error);
+		add_message(out, p->error, show_log);
 	else
 		add_indented(out, "the build failed");
-	if (rt)
+	if (rt && show_log)
 		strbuf_addstr(out, rt->tail);
 	ret = 1;
 out:
@@ -181,7 +214,8 @@ out:
 }
 
 int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
-		   const struct partition *p, struct strbuf *out, struct strbuf *err)
+		   const struct partition *p, int show_log, struct strbuf *out,
+		   struct strbuf *err)
 {
 	struct manifest m;
 	cJSON *json;
@@ -190,7 +224,7 @@ int sidecar_render(struct fs *fs, struct catalog *c, struct node *n,
 	if (!sidecar_exists(fs, n->kind, n->part, p))
 		return 0;
 	if (n->kind == INODE_ERROR)
-		return render_error(fs, c, n->part, p, out, err);
+		return render_error(fs, c, n->part, p, show_log, out, err);
 	manifest_init(&m);
 	found = catalog_get_manifest(c, p->published_run, &m, err);
 	if (found > 0) {
@@ -218,7 +252,7 @@ static int64_t manifest_size(struct fs *fs, struct catalog *c, struct node *n,
 		return (int64_t)cached - 1;
 	if (!c)
 		return -1;
-	if (sidecar_render(fs, c, n, p, &text, &err) > 0) {
+	if (sidecar_render(fs, c, n, p, 1, &text, &err) > 0) {
 		size = text.len;
 		pthread_mutex_lock(&fs->wait_lock);
 		strmap_put(&fs->manifest_sizes, p->published_run, (void *)(uintptr_t)(size + 1));
@@ -253,7 +287,7 @@ int64_t sidecar_size(struct fs *fs, struct catalog *c, struct node *n,
 	pthread_mutex_unlock(&fs->wait_lock);
 	if (size >= 0 || !c)
 		goto out;
-	if (sidecar_render(fs, c, n, p, &text, &err) <= 0) {
+	if (sidecar_render(fs, c, n, p, 1, &text, &err) <= 0) {
 		if (err.len)
 			fs_log(fs, "'%s': %s", n->path, err.buf);
 		goto out;
@@ -278,7 +312,7 @@ static const char *const xattr_names[] = {
 /* Whether the store holds published bytes for p: they are published_run's. */
 static int has_data(const struct partition *p)
 {
-	return p->published_run && (p->status == PART_LIVE || p->status == PART_STALE ||
+	return p->published_run && (p->status == PART_LIVE || p->status == PART_STALE || p->status == PART_DAMAGED ||
 				    p->status == PART_TAINTED);
 }
 

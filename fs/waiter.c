@@ -1,14 +1,21 @@
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/array.h"
+#include "model/graph.h"
 #include "model/ref.h"
 #include "executor/executor.h"
 #include "fs/internal.h"
 
-#define BUILDERS 4
+/* At most this many batches build at once; more groups wait in the queue. */
+#define BUILDERS_MAX 64
+/* Seconds a cancelled build gets to end before its processes are killed. */
+#define STOP_GRACE_S 3
 
 /* One executor_build call: the partitions a builder took from the queue. */
 struct batch {
@@ -51,6 +58,8 @@ static void on_interrupt(fuse_req_t req, void *data)
 	}
 }
 
+static void builder_spawn(struct fs *fs);
+
 void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
@@ -75,7 +84,7 @@ void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_
 		n->state = BUILD_QUEUED;
 		ALLOC_GROW(fs->queue, fs->queue_nr + 1, fs->queue_alloc);
 		fs->queue[fs->queue_nr++] = n;
-		pthread_cond_signal(&fs->wait_cond);
+		builder_spawn(fs);
 	}
 	pthread_mutex_unlock(&fs->wait_lock);
 	return;
@@ -367,9 +376,49 @@ static void run_batch(struct batch *b, struct catalog *c)
 	strbuf_release(&why);
 }
 
+/*
+ * Moves the next group of queued partitions into b: the first queued one
+ * and every other queued one of the same job (a ref no job pattern claims
+ * goes alone). wait_lock held. Returns the group's size (0: queue empty).
+ */
+static size_t take_group(struct fs *fs, struct batch *b)
+{
+	const struct graph *g = fs->opts->graph;
+	const struct job *job = NULL;
+	struct strbuf err = STRBUF_INIT;
+	size_t keep = 0, i;
+
+	b->nr = 0;
+	for (i = 0; i < fs->queue_nr && fs->queue[i]->state != BUILD_QUEUED; i++)
+		;
+	if (i < fs->queue_nr) {
+		b->id = ++fs->next_batch;
+		job = graph_lookup(g, fs->queue[i]->path, &err);
+	}
+	for (; i < fs->queue_nr; i++) {
+		struct node *n = fs->queue[i];
+
+		if (n->state != BUILD_QUEUED)
+			continue;
+		if (b->nr && (!job || graph_lookup(g, n->path, &err) != job)) {
+			fs->queue[keep++] = n;
+			continue;
+		}
+		n->state = BUILD_RUNNING;
+		n->batch = b->id;
+		ALLOC_GROW(b->nodes, b->nr + 1, b->alloc);
+		b->nodes[b->nr++] = n;
+	}
+	fs->queue_nr = keep;
+	strbuf_release(&err);
+	return b->nr;
+}
+
+/* Runs one group after another until the queue is empty or the mount stops. */
 static void *builder_main(void *arg)
 {
-	struct fs *fs = arg;
+	struct builder *self = arg;
+	struct fs *fs = self->fs;
 	struct batch b;
 	struct strbuf err = STRBUF_INIT;
 	struct catalog *c;
@@ -378,28 +427,14 @@ static void *builder_main(void *arg)
 	b.fs = fs;
 	for (;;) {
 		pthread_mutex_lock(&fs->wait_lock);
-		while (!fs->stopping && !fs->queue_nr)
-			pthread_cond_wait(&fs->wait_cond, &fs->wait_lock);
-		if (fs->stopping) {
+		if (fs->stopping || !take_group(fs, &b)) {
+			self->done = 1;
+			fs->builders_running--;
+			pthread_cond_broadcast(&fs->wait_cond);
 			pthread_mutex_unlock(&fs->wait_lock);
 			break;
 		}
-		b.id = ++fs->next_batch;
-		b.nr = 0;
-		for (size_t i = 0; i < fs->queue_nr; i++) {
-			struct node *n = fs->queue[i];
-
-			if (n->state != BUILD_QUEUED)
-				continue;
-			n->state = BUILD_RUNNING;
-			n->batch = b.id;
-			ALLOC_GROW(b.nodes, b.nr + 1, b.alloc);
-			b.nodes[b.nr++] = n;
-		}
-		fs->queue_nr = 0;
 		pthread_mutex_unlock(&fs->wait_lock);
-		if (!b.nr)
-			continue;
 		c = fs_catalog(fs, &err);
 		if (!c) {
 			for (size_t i = 0; i < b.nr; i++)
@@ -417,43 +452,57 @@ static void *builder_main(void *arg)
 	return NULL;
 }
 
-int builders_start(struct fs *fs, struct strbuf *err)
+/*
+ * Starts a builder thread if fewer than BUILDERS_MAX run (beyond that the
+ * group waits for a running one to finish its batch). Reuses the slot of a
+ * thread that has exited, joining it first. wait_lock held.
+ */
+static void builder_spawn(struct fs *fs)
 {
+	struct builder *slot = NULL;
 	sigset_t all, old;
-	long n = BUILDERS;
+	int rc;
 
-	fs->builders = xcalloc(n, sizeof(*fs->builders));
+	if (fs->builders_running >= BUILDERS_MAX)
+		return;
+	for (size_t i = 0; i < BUILDERS_MAX && !slot; i++) {
+		struct builder *bd = &fs->builders[i];
+
+		if (!bd->used) {
+			slot = bd;
+		} else if (bd->done) {
+			pthread_join(bd->thread, NULL);
+			bd->used = 0;
+			slot = bd;
+		}
+	}
+	if (!slot)
+		return;
+	slot->fs = fs;
+	slot->done = 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (long i = 0; i < n; i++) {
-		int rc = pthread_create(&fs->builders[i], NULL, builder_main, fs);
-
-		if (rc) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			strbuf_addf(err, "cannot start a builder thread: %s", strerror(rc));
-			return -1;
-		}
-		fs->builders_nr++;
-	}
+	rc = pthread_create(&slot->thread, NULL, builder_main, slot);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		fs_log(fs, "cannot start a builder thread: %s", strerror(rc));
+		return;
+	}
+	slot->used = 1;
+	fs->builders_running++;
+}
+
+int builders_start(struct fs *fs, struct strbuf *err)
+{
+	(void)err;
+	fs->builders = xcalloc(BUILDERS_MAX, sizeof(*fs->builders));
+	fs->builders_nr = BUILDERS_MAX;
 	return 0;
 }
 
-void builders_stop(struct fs *fs)
+/* Answers with EIO every waiter of every node. */
+static void answer_all(struct fs *fs)
 {
-	pthread_mutex_lock(&fs->wait_lock);
-	fs->stopping = 1;
-	pthread_cond_broadcast(&fs->wait_cond);
-	pthread_mutex_unlock(&fs->wait_lock);
-	if (fs->cancel_pipe[1] >= 0 && write(fs->cancel_pipe[1], "x", 1) < 0)
-		fs_log(fs, "cannot cancel the running builds: %s", strerror(errno));
-	for (size_t i = 0; i < fs->builders_nr; i++)
-		pthread_join(fs->builders[i], NULL);
-	fs->builders_nr = 0;
-	free(fs->builders);
-	fs->builders = NULL;
-
-	/* Opens queued but never started: nothing will answer them now. */
 	pthread_rwlock_rdlock(&fs->nodes_lock);
 	for (size_t i = 1; i < fs->nodes_nr; i++) {
 		struct node *n = fs->by_ino[i];
@@ -471,5 +520,98 @@ void builders_stop(struct fs *fs)
 		}
 	}
 	pthread_rwlock_unlock(&fs->nodes_lock);
+}
+
+void builders_cancel(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->wait_lock);
+	if (fs->stopping) {
+		pthread_mutex_unlock(&fs->wait_lock);
+		return;
+	}
+	fs->stopping = 1;
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (fs->cancel_pipe[1] >= 0 && write(fs->cancel_pipe[1], "x", 1) < 0)
+		fs_log(fs, "cannot cancel the running builds: %s", strerror(errno));
+	/*
+	 * Readers first: they must not wait for the jobs to die. A builder
+	 * finds its nodes no longer running and leaves them alone.
+	 */
+	answer_all(fs);
+}
+
+/*
+ * Kills what the builders still wait on after the grace period (a
+ * configure, a lookup or a job that ignores the cancellation): every child
+ * process of the daemon, with its process group when it leads one.
+ */
+static void kill_children(struct fs *fs)
+{
+	struct strbuf path = STRBUF_INIT, list = STRBUF_INIT;
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *de;
+
+	while (tasks && (de = readdir(tasks))) {
+		char *p, *end;
+
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_reset(&path);
+		strbuf_addf(&path, "/proc/self/task/%s/children", de->d_name);
+		strbuf_reset(&list);
+		if (strbuf_read_file(&list, path.buf, 0) < 0)
+			continue;
+		for (p = list.buf; *p; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid <= 0)
+				continue;
+			fs_log(fs, "killing process %ld: its build did not end when cancelled", pid);
+			if (getpgid((pid_t)pid) == (pid_t)pid)
+				kill(-(pid_t)pid, SIGKILL);
+			kill((pid_t)pid, SIGKILL);
+		}
+	}
+	if (tasks)
+		closedir(tasks);
+	strbuf_release(&path);
+	strbuf_release(&list);
+}
+
+void builders_stop(struct fs *fs)
+{
+	struct timespec deadline;
+	int killed = 0;
+
+	builders_cancel(fs);
+	/* No thread starts once stopping is set: the slots are stable. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += STOP_GRACE_S;
+	pthread_mutex_lock(&fs->wait_lock);
+	while (fs->builders_running) {
+		if (!killed && pthread_cond_timedwait(&fs->wait_cond, &fs->wait_lock,
+						      &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&fs->wait_lock);
+			kill_children(fs);
+			killed = 1;
+			pthread_mutex_lock(&fs->wait_lock);
+		} else if (killed) {
+			pthread_cond_wait(&fs->wait_cond, &fs->wait_lock);
+		}
+	}
+	pthread_mutex_unlock(&fs->wait_lock);
+	for (size_t i = 0; i < fs->builders_nr; i++) {
+		if (fs->builders[i].used)
+			pthread_join(fs->builders[i].thread, NULL);
+		fs->builders[i].used = 0;
+	}
+	fs->builders_nr = 0;
+	free(fs->builders);
+	fs->builders = NULL;
+
+	/* Waiters added while the first answer ran: none once stopping is set. */
+	answer_all(fs);
 	fs->queue_nr = 0;
 }

@@ -26,6 +26,7 @@ _job() {  # label pattern
 	printf ',%s' "$(_job fail 'fail/key={key}')"
 	printf ',%s' "$(_job many 'many/n={n}')"
 	printf ',%s' "$(_job badconf 'badconf/key={key}')"
+	printf ',%s' "$(_job hangconf 'hangconf/key={key}')"
 	printf ']}\n'
 } >"$G/databuild.json"
 
