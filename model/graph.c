@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -334,16 +335,16 @@ static int decode_outputs(struct graph *g, size_t ji, const cJSON *obj,
 }
 
 static int decode_nonneg(const cJSON *obj, const struct jpath *p, const char *key,
-			 long *out, struct strbuf *err)
+			 long max, long *out, struct strbuf *err)
 {
 	struct jpath mp = { p, key, 0 };
 	int64_t v = 0;
 
 	if (json_get_int64(obj, p, key, 0, &v, err) < 0)
 		return -1;
-	if (v < 0 || v > INT32_MAX)
-		return json_fail(err, &mp, "expected an integer from 0 to %d, got %lld",
-				 INT32_MAX, (long long)v);
+	if (v < 0 || v > max)
+		return json_fail(err, &mp, "expected an integer from 0 to %ld, got %lld",
+				 max, (long long)v);
 	*out = (long)v;
 	return 0;
 }
@@ -393,8 +394,8 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 		json_fail(err, &vp, "%s", why.buf);
 		goto out;
 	}
-	if (decode_nonneg(obj, p, "timeout_s", &j->timeout_s, err) < 0 ||
-	    decode_nonneg(obj, p, "retries", &j->retries, err) < 0)
+	if (decode_nonneg(obj, p, "timeout_s", JOB_TIMEOUT_MAX_S, &j->timeout_s, err) < 0 ||
+	    decode_nonneg(obj, p, "retries", JOB_RETRIES_MAX, &j->retries, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -471,15 +472,32 @@ int graph_load(struct graph *g, const char *path, struct strbuf *err)
 	struct strbuf text = STRBUF_INIT;
 	int ret = -1;
 
+	struct stat st;
+	int fd;
+
 	memset(g, 0, sizeof(*g));
 	strvec_init(&g->lookup);
-	if (strbuf_read_file(&text, path, GRAPH_FILE_MAX) < 0) {
+	/* O_NONBLOCK: a FIFO must not wait for a writer; a regular file ignores it */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		strbuf_addf(err, "cannot read graph file '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		strbuf_addf(err, "cannot read graph file '%s': not a regular file (%s)", path,
+			    S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+			    S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+		goto out;
+	}
+	if (strbuf_read_fd(&text, fd, GRAPH_FILE_MAX) < 0) {
 		strbuf_addf(err, "cannot read graph file '%s': %s", path,
 			    errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
 		goto out;
 	}
 	ret = graph_load_text(g, path, text.buf, text.len, err);
 out:
+	if (fd >= 0)
+		close(fd);
 	strbuf_release(&text);
 	return ret;
 }

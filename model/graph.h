@@ -22,8 +22,9 @@
  * [A-Za-z0-9_.-]; configure/exec/lookup argv non-empty arrays of strings;
  * version semver MAJOR.MINOR.PATCH[-pre][+build]; patterns valid and no
  * two patterns identical up to placeholder names (`a/{x}` and `a/{y}`
- * could never be told apart), within a job or across jobs; timeout_s and
- * retries non-negative integers. argv[0] of configure, exec and lookup is
+ * could never be told apart), within a job or across jobs; timeout_s an
+ * integer from 0 to JOB_TIMEOUT_MAX_S, retries from 0 to JOB_RETRIES_MAX.
+ * The graph file must be a regular file (a FIFO is refused, never waited on). argv[0] of configure, exec and lookup is
  * resolved: if it contains '/', relative to the graph file's directory
  * (made absolute); otherwise searched in PATH at load time. A missing or
  * non-executable argv[0] is an error naming the job, the member and the
@@ -38,6 +39,10 @@ struct semver {
 int semver_parse(struct semver *v, const char *text, struct strbuf *err);
 void semver_release(struct semver *v);
 
+/* Bounds of a job's "timeout_s" (30 days) and "retries". */
+#define JOB_TIMEOUT_MAX_S 2592000L
+#define JOB_RETRIES_MAX 100L
+
 struct job {
 	char *label;
 	struct pattern *outputs;
@@ -45,7 +50,7 @@ struct job {
 	struct strvec configure;  /* argv[0] resolved to an absolute path */
 	struct strvec exec;       /* argv[0] resolved to an absolute path */
 	struct semver version;
-	long timeout_s;           /* 0: no timeout */
+	long timeout_s;           /* 0: no timeout; at most JOB_TIMEOUT_MAX_S */
 	long retries;
 	const char *graph_dir;    /* the graph's directory (borrowed from struct graph) */
 };

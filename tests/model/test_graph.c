@@ -126,7 +126,13 @@ static const struct bad_case {
 	  "jobs[0].version: expected semver MAJOR.MINOR.PATCH, got 'v1.2.0'" },
 	{ "\"version\": \"1.2.0\"", "\"version\": 1", "jobs[0].version: expected a string, got a number" },
 	{ "\"timeout_s\": 5", "\"timeout_s\": -1",
-	  "jobs[1].timeout_s: expected an integer from 0 to 2147483647, got -1" },
+	  "jobs[1].timeout_s: expected an integer from 0 to 2592000, got -1" },
+	{ "\"timeout_s\": 5", "\"timeout_s\": 2592001",
+	  "jobs[1].timeout_s: expected an integer from 0 to 2592000, got 2592001" },
+	{ "\"retries\": 1", "\"retries\": 100000000",
+	  "jobs[1].retries: expected an integer from 0 to 100, got 100000000" },
+	{ "\"retries\": 1", "\"retries\": -1",
+	  "jobs[1].retries: expected an integer from 0 to 100, got -1" },
 	{ "\"timeout_s\": 5", "\"timeout_s\": 2.5", "jobs[1].timeout_s: expected an integer, got 2.5" },
 	{ "\"retries\": 1", "\"retries\": \"1\"", "jobs[1].retries: expected an integer, got a string" },
 	{ "\"name\": \"g\",", "\"name\": \"g\", \"lookup\": [],",
@@ -182,7 +188,7 @@ START_TEST(test_unreadable)
 	path = xstrfmt("%s/jobs", dir);
 	ck_assert_int_eq(graph_load(&g, path, &err), -1);
 	ck_assert_contains(err.buf, "cannot read graph file '");
-	ck_assert_contains(err.buf, "/jobs': Is a directory");
+	ck_assert_contains(err.buf, "/jobs': not a regular file (a directory)");
 	strbuf_release(&err);
 	strbuf_release(&want);
 	free(path);

@@ -56,3 +56,25 @@ expect_err "jobs/garbage"
 expect_err "Exec format error"
 staging_empty || fail "staging not cleaned"
 pass "an executable that cannot be executed"
+
+# a FIFO, a directory or a device as the graph file: refused at once, never
+# waited on (a FIFO would block an open for reading until a writer came)
+mkfifo "$G/fifo.json"
+mkdir "$G/dir.json"
+for c in "fifo.json|a FIFO" "dir.json|a directory" "/dev/null|a device"; do
+	f=${c%%|*}
+	expect_exit 2 timeout 10 "$DATABUILD" --graph "$f" plan x/1
+	expect_err "databuild: cannot read graph file '$f': not a regular file (${c#*|})"
+	expect_exit 2 timeout 10 "$DATABUILD" --graph "$f" mount "$M"
+	! is_mounted || fail "mounted a graph file that is not a regular file"
+done
+pass "a graph file that is not a regular file is refused, not waited on"
+
+# bounds on retries and timeout_s, with the JSON path
+graph "$(j a 'x/{k}' | sed 's/}$/,"retries":100000000}/')"
+expect_exit 2 db --graph "$G/g.json" build x/4
+expect_err "databuild: $G/g.json: jobs[0].retries: expected an integer from 0 to 100, got 100000000"
+graph "$(j a 'x/{k}' | sed 's/}$/,"timeout_s":99999999}/')"
+expect_exit 2 db --graph "$G/g.json" plan x/4
+expect_err "jobs[0].timeout_s: expected an integer from 0 to 2592000, got 99999999"
+pass "retries and timeout_s are bounded"
