@@ -2,12 +2,15 @@
 #include <unistd.h>
 
 #include "executor/backend.h"
+#include "executor/contain.h"
 #include "executor/internal.h"
 
 /*
  * The local backend: the job is a child process of this host, in its own
  * process group; stopping it signals the group, and when its leader exits
- * whatever the group still holds is killed.
+ * whatever the group still holds is killed, and so is every process that
+ * left the group but still carries the run's DATABUILD_OUTPUT_DIR
+ * (contain_run).
  */
 
 static int local_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
@@ -36,6 +39,7 @@ static void local_reap(struct xrun *x, struct xnode *n, struct run_end *end)
 {
 	(void)x;
 	end->status = child_status(child_reap(n->pid));
+	contain_run(n->staging, n->pid, n->start_us);
 }
 
 /* The cores online: one run each. */

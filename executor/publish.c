@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/proc.h"
 #include "core/store.h"
+#include "executor/contain.h"
 #include "executor/internal.h"
 
 /* Opens ref below dirfd, refusing a symlink anywhere on the way. */
@@ -75,6 +76,27 @@ static int output_open(int outfd, const char *job, const char *ref, struct strbu
 	}
 	(void)job;
 	return fd;
+}
+
+/*
+ * After the run's processes were killed (contain_run): nothing may still
+ * hold the output open for writing, or it could change the bytes after
+ * they were hashed and published. 0, or -1 with why.
+ */
+static int output_unwritten(int fd, const char *ref, struct strbuf *why)
+{
+	struct strbuf holder = STRBUF_INIT;
+	int r = contain_writers(fd, &holder);
+
+	if (r > 0)
+		strbuf_addf(why, "exited 0 but its output '%s' is still open for writing by a "
+			    "process it started%s%s%s; nothing was published", ref,
+			    holder.len ? " (" : "", holder.buf, holder.len ? ")" : "");
+	else if (r < 0)
+		strbuf_addf(why, "exited 0 but whether a process still writes its output '%s' "
+			    "cannot be checked: %s", ref, holder.buf);
+	strbuf_release(&holder);
+	return r ? -1 : 0;
 }
 
 static void sync_dir(struct xrun *x, const char *dir)
@@ -152,7 +174,7 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 		long long size = 0;
 
 		fd = output_open(outfd, n->gn->job, outs->v[i], why);
-		if (fd < 0)
+		if (fd < 0 || output_unwritten(fd, outs->v[i], why) < 0)
 			goto out;
 		o = manifest_add_output(m, outs->v[i]);
 		if (sha256_fd(fd, outs->v[i], o->sha256, &size, &err) < 0) {

@@ -21,7 +21,7 @@ _job() {  # label pattern [extra members] [exec argv]
 write_graph() {
 	local sep= k
 	printf '{"name":"reliability_fixture","jobs":['
-	for k in ok block sig fill fifo dir dev cfg; do
+	for k in ok block sig fill fifo dir dev cfg escape escape_noenv; do
 		printf '%s%s' "$sep" "$(_job $k "$k/{k}")"
 		sep=,
 	done

@@ -1,0 +1,291 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/array.h"
+#include "core/clock.h"
+#include "executor/contain.h"
+
+/* Rounds of kill and re-scan: each catches what the last one's victims forked. */
+#define CONTAIN_ROUNDS 20
+/* How long the killed processes of a run may take to exit, in all. */
+#define CONTAIN_WAIT_MS 5000
+
+/* A process of /proc, as far as containment needs it. */
+struct proc_info {
+	pid_t pid, ppid, pgrp;
+	char state;
+	unsigned long long start;  /* clock ticks after boot */
+};
+
+/* Parses /proc/PID/stat: 0, or -1 if the process is gone. */
+static int read_stat(int procfd, const char *name, struct proc_info *pi)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	const char *p;
+	int fd, ret = -1;
+
+	strbuf_addf(&path, "%s/stat", name);
+	fd = openat(procfd, path.buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || strbuf_read_fd(&text, fd, 4096) < 0)
+		goto out;
+	p = strrchr(text.buf, ')');
+	/* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+	 * utime stime cutime cstime priority nice num_threads itrealvalue starttime */
+	if (!p || sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &pi->state, &pi->ppid, &pi->pgrp,
+			 &pi->start) != 4)
+		goto out;
+	pi->pid = (pid_t)atol(name);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&text);
+	return ret;
+}
+
+/* Whether the environment of process name holds the NUL-terminated entry want. */
+static int has_env(int procfd, const char *name, const char *want, size_t want_len)
+{
+	struct strbuf path = STRBUF_INIT, env = STRBUF_INIT;
+	int fd, found = 0;
+
+	strbuf_addf(&path, "%s/environ", name);
+	fd = openat(procfd, path.buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && strbuf_read_fd(&env, fd, (size_t)1 << 20) >= 0) {
+		for (size_t at = 0; at < env.len; at += strlen(env.buf + at) + 1) {
+			if (env.len - at >= want_len && !memcmp(env.buf + at, want, want_len)) {
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&env);
+	return found;
+}
+
+/* One scan: kills what belongs to the run; pushes our children among them to reap. */
+/* The processes one round killed: to wait until they are gone, and to reap ours. */
+struct reap_list {
+	pid_t *pids;          /* children of this process, reaped by pid */
+	size_t nr, alloc;
+	int *pidfds;          /* every process killed: readable once it has exited */
+	size_t fds_nr, fds_alloc;
+};
+
+/* Kills pid through a pidfd (no pid reuse race) and keeps the pidfd to wait on. */
+static int kill_one(pid_t pid, struct reap_list *reap)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return kill(pid, SIGKILL) == 0;
+	if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+		close(fd);
+		return 0;
+	}
+	ALLOC_GROW(reap->pidfds, reap->fds_nr + 1, reap->fds_alloc);
+	reap->pidfds[reap->fds_nr++] = fd;
+	return 1;
+}
+
+/* Waits (up to CONTAIN_WAIT_MS in all) until every killed process has exited. */
+static void wait_killed(struct reap_list *reap)
+{
+	long long deadline = mono_ms() + CONTAIN_WAIT_MS;
+
+	for (size_t i = 0; i < reap->fds_nr; i++) {
+		struct pollfd p = { .fd = reap->pidfds[i], .events = POLLIN };
+		long long left = deadline - mono_ms();
+
+		if (left > 0)
+			while (poll(&p, 1, (int)left) < 0 && errno == EINTR)
+				;
+		close(reap->pidfds[i]);
+	}
+	reap->fds_nr = 0;
+}
+
+/* What belongs to a run: its process group, or its environment if it started since. */
+struct run_match {
+	const char *want;          /* "DATABUILD_OUTPUT_DIR=<staging>/out" */
+	size_t want_len;           /* with the NUL: no longer id matches */
+	pid_t pgid;
+	unsigned long long since;  /* the run's start, clock ticks after boot (rounded down) */
+};
+
+static int kill_round(int procfd, const struct run_match *m, struct reap_list *reap)
+{
+	DIR *d = fdopendir(dup(procfd));
+	uid_t me = geteuid();
+	pid_t self = getpid();
+	struct dirent *de;
+	int killed = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct proc_info pi;
+		struct stat st;
+
+		if (!isdigit((unsigned char)de->d_name[0]) || atol(de->d_name) == self)
+			continue;
+		if (fstatat(procfd, de->d_name, &st, 0) < 0 || st.st_uid != me ||
+		    read_stat(procfd, de->d_name, &pi) < 0 || pi.state == 'Z')
+			continue;
+		if (pi.pgrp != m->pgid &&
+		    (pi.start < m->since || !has_env(procfd, de->d_name, m->want, m->want_len)))
+			continue;
+		killed += kill_one(pi.pid, reap);
+		if (pi.ppid == self) {
+			ALLOC_GROW(reap->pids, reap->nr + 1, reap->alloc);
+			reap->pids[reap->nr++] = pi.pid;
+		}
+	}
+	closedir(d);
+	return killed;
+}
+
+/* start_us (wall clock) as clock ticks after boot, rounded down by one tick. */
+static unsigned long long boot_ticks(long long start_us)
+{
+	struct timespec boot;
+	long long boot_us, tck = sysconf(_SC_CLK_TCK);
+
+	if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0 || tck <= 0)
+		return 0;
+	boot_us = (long long)boot.tv_sec * 1000000 + boot.tv_nsec / 1000 - (now_us() - start_us);
+	return boot_us <= 0 ? 0 : (unsigned long long)(boot_us * tck / 1000000) - 1;
+}
+
+int contain_run(const char *staging, pid_t pgid, long long start_us)
+{
+	char *want = xstrfmt("DATABUILD_OUTPUT_DIR=%s/out", staging);
+	struct run_match m = { .want = want, .want_len = strlen(want) + 1, .pgid = pgid,
+			       .since = boot_ticks(start_us) };
+	struct reap_list reap = { .pids = NULL, .pidfds = NULL };
+	int procfd, total = 0;
+
+	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		goto out;
+	for (int round = 0; round < CONTAIN_ROUNDS; round++) {
+		int killed;
+
+		reap.nr = 0;
+		killed = kill_round(procfd, &m, &reap);
+		wait_killed(&reap);
+		for (size_t i = 0; i < reap.nr; i++)
+			while (waitpid(reap.pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+		total += killed;
+		if (!killed)
+			break;
+	}
+	close(procfd);
+out:
+	free(reap.pids);
+	free(reap.pidfds);
+	free(want);
+	return total;
+}
+
+/* /proc/PID/fdinfo/N flags mode bits (octal): write or read-write. */
+static int fdinfo_writes(int procfd, const char *pid, const char *fd)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	const char *flags;
+	int f, ret = 0;
+
+	strbuf_addf(&path, "%s/fdinfo/%s", pid, fd);
+	f = openat(procfd, path.buf, O_RDONLY | O_CLOEXEC);
+	if (f >= 0 && strbuf_read_fd(&text, f, 4096) >= 0 &&
+	    (flags = strstr(text.buf, "flags:")))
+		ret = (strtol(flags + 6, NULL, 8) & O_ACCMODE) != O_RDONLY;
+	if (f >= 0)
+		close(f);
+	strbuf_release(&path);
+	strbuf_release(&text);
+	return ret;
+}
+
+/* The fallback: a process of ours with a descriptor on (dev, ino) open for writing. */
+static int scan_writers(const struct stat *want, struct strbuf *why)
+{
+	int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uid_t me = geteuid();
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (procfd < 0 || !(d = fdopendir(dup(procfd)))) {
+		strbuf_addf(why, "cannot read /proc: %s", strerror(errno));
+		if (procfd >= 0)
+			close(procfd);
+		return -1;
+	}
+	while (!found && (de = readdir(d))) {
+		struct strbuf dir = STRBUF_INIT;
+		struct dirent *fe;
+		struct stat st;
+		DIR *fds;
+		int dfd;
+
+		if (!isdigit((unsigned char)de->d_name[0]) ||
+		    fstatat(procfd, de->d_name, &st, 0) < 0 || st.st_uid != me)
+			continue;
+		strbuf_addf(&dir, "%s/fd", de->d_name);
+		dfd = openat(procfd, dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fds = dfd >= 0 ? fdopendir(dfd) : NULL;
+		while (fds && !found && (fe = readdir(fds))) {
+			if (isdigit((unsigned char)fe->d_name[0]) &&
+			    fstatat(dirfd(fds), fe->d_name, &st, 0) == 0 &&
+			    st.st_dev == want->st_dev && st.st_ino == want->st_ino &&
+			    fdinfo_writes(procfd, de->d_name, fe->d_name)) {
+				strbuf_addf(why, "process %s", de->d_name);
+				found = 1;
+			}
+		}
+		if (fds)
+			closedir(fds);
+		else if (dfd >= 0)
+			close(dfd);
+		strbuf_release(&dir);
+	}
+	closedir(d);
+	close(procfd);
+	return found;
+}
+
+int contain_writers(int fd, struct strbuf *why)
+{
+	struct stat st;
+
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EBUSY)
+		return 1;
+	if (fstat(fd, &st) < 0) {
+		strbuf_addf(why, "cannot stat it: %s", strerror(errno));
+		return -1;
+	}
+	return scan_writers(&st, why);
+}

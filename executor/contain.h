@@ -1,0 +1,35 @@
+#ifndef DATABUILD_EXECUTOR_CONTAIN_H
+#define DATABUILD_EXECUTOR_CONTAIN_H
+
+#include <sys/types.h>
+#include "core/strbuf.h"
+
+/*
+ * Containment of a local run (docs/design/executor.md, "Containment"): a
+ * job's processes must not outlive it, and nothing may hold an output open
+ * for writing when it is published.
+ */
+
+/*
+ * Kills (SIGKILL) every process of this user that is left of a run whose
+ * main process has exited: those in its process group pgid, and those whose
+ * environment holds DATABUILD_OUTPUT_DIR=<staging>/out, the run's private
+ * staging directory, unique across stores and hosts (a helper that left the
+ * group with setsid keeps it; only processes started since start_us, the
+ * run's start on the now_us clock, are read). Waits until they are gone. Repeats until none is found
+ * (bounded) and reaps those that are children of this process, by pid.
+ * Returns how many were killed.
+ */
+int contain_run(const char *staging, pid_t pgid, long long start_us);
+
+/*
+ * Whether some process holds the file open at fd (opened O_RDONLY) for
+ * writing or has it mapped writable: takes a read lease and drops it at
+ * once (F_SETLEASE fails with EAGAIN when anyone has it open for writing);
+ * where the filesystem has no leases, scans /proc/PID/fdinfo of this
+ * user's processes. 1 held (why names the holder when it is known), 0 not,
+ * -1 cannot tell (why says why).
+ */
+int contain_writers(int fd, struct strbuf *why);
+
+#endif
