@@ -147,6 +147,38 @@ static int output_unchanged(int outfd, const char *ref, const struct stat *was)
 }
 
 /*
+ * Renames the staged ref (below outfd) to <data>/ref, creating its
+ * directories beneath data/ without following any link: a link on the way
+ * fails the run, and nothing is ever written where it points.
+ */
+static int publish_rename(struct xrun *x, int outfd, const char *ref, const char *path,
+			  struct strbuf *why)
+{
+	const char *base;
+	int pfd = store_open_data_parent(x->s, ref, &base), ret = -1;
+
+	if (pfd < 0) {
+		if (errno == ELOOP)
+			strbuf_addf(why, "cannot publish output '%s' to '%s': a directory on the way "
+				    "is a symbolic link; databuild follows no link in its store", ref,
+				    path);
+		else
+			strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path,
+				    strerror(errno));
+		return -1;
+	}
+	if (renameat(outfd, ref, pfd, base) < 0) {
+		strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path,
+			    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	close(pfd);
+	return ret;
+}
+
+/*
  * One output at a time (open, verify, hash, fchmod, close), so any number
  * of outputs needs two descriptors; every output is checked, and checked
  * again unchanged, before the first is renamed. Durability works on paths
@@ -202,12 +234,8 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 		strbuf_reset(&path);
 		store_data_path(x->s, outs->v[i], &path);
 		sync_dirs_add(x, path.buf);
-		if (mkdir_parents(path.buf, 0755) < 0 ||
-		    renameat(outfd, outs->v[i], AT_FDCWD, path.buf) < 0) {
-			strbuf_addf(why, "cannot publish output '%s' to '%s': %s", outs->v[i],
-				    path.buf, strerror(errno));
+		if (publish_rename(x, outfd, outs->v[i], path.buf, why) < 0)
 			goto out;
-		}
 		strvec_push(&x->sync_files, path.buf);
 	}
 	free(m->run_id);
@@ -276,8 +304,13 @@ static int settle_abandoned(struct xrun *x, const char *ref, struct partition *p
 	if (r < 0)
 		goto out;
 	if (r > 0 && p->status == PART_LIVE) {
-		store_data_path(x->s, ref, &path);
-		if (sha256_file(path.buf, hex, NULL, &herr) < 0 || strcmp(hex, p->sha256)) {
+		int fd = store_open_data(x->s, ref, O_RDONLY | O_NONBLOCK);
+		int differs = fd < 0 || sha256_fd(fd, ref, hex, NULL, &herr) < 0 ||
+			      strcmp(hex, p->sha256);
+
+		if (fd >= 0)
+			close(fd);
+		if (differs) {
 			char *why = xstrfmt("data of '%s' differs from its manifest after run %s "
 					    "was interrupted", ref, run_id);
 

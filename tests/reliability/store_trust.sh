@@ -2,7 +2,8 @@
 # A store that others could change is refused before anything is read or
 # run (docs/security.md): group- or world-writable without the sticky bit,
 # owned by another user, or a data/ that is a symbolic link. Every command
-# exits 2 naming the path, its mode or owner, and the fix.
+# exits 2 naming the path, its mode or owner, and the fix. Below data/,
+# publishing follows no link.
 . "$SOURCE_ROOT/tests/reliability/lib_rel.sh"
 
 expect_exit 0 db build ok/a
@@ -56,6 +57,18 @@ if [ "$(id -u)" = 0 ]; then
 	chown root "$S"
 	pass "a store owned by another user is refused"
 fi
+
+# Publishing never writes through a link found below data/.
+mkdir "$T/elsewhere"
+mv "$S/data/ok" "$T/elsewhere/ok"
+ln -s "$T/elsewhere/ok" "$S/data/ok"
+expect_exit 1 db build ok/through-link
+expect_err "cannot publish output 'ok/through-link' to '$S/data/ok/through-link': a directory on the way is a symbolic link; databuild follows no link in its store"
+[ ! -e "$T/elsewhere/ok/through-link" ] || fail "publishing wrote through a symbolic link"
+rm "$S/data/ok"
+mv "$T/elsewhere/ok" "$S/data/ok"
+staging_empty || fail "staging not cleaned"
+pass "publishing never writes through a link below data/"
 
 expect_exit 0 db cat ok/a
 [ "$(cat "$T/out")" = "ok ok/a" ] || fail "the store does not serve again once trusted"
