@@ -35,7 +35,7 @@ static int configure_all(struct cli *cli, const struct strvec *refs, const struc
 		for (size_t k = i; k < refs->nr; k++)
 			if (jobs[k] == jobs[i])
 				strvec_push(&group, refs->v[k]);
-		if (planner_configure(&cli->graph, jobs[i], &group, timeout_ms, &list, &err) < 0) {
+		if (planner_configure(&cli->graph, jobs[i], &group, timeout_ms, -1, &list, &err) < 0) {
 			cli_fail(EXIT_USAGE, &err);
 			goto out;
 		}
@@ -77,7 +77,7 @@ int cmd_configure(struct cli *cli, int argc, char **argv)
 	long timeout_s = 60;
 	const struct cli_option options[] = {
 		OPT_TIMEOUT(&timeout_s,
-			    "kill a configure (or lookup) after this long (default 60)"),
+			    "kill a configure (or lookup) after this long (default 120)"),
 		OPT_END(),
 	};
 	int n = cli_parse_options(argc, argv, &usage, options, 0);

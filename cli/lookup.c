@@ -37,7 +37,7 @@ int lookup_refs_jobs(struct cli *cli, const char *cmd, int nargs, char **args,
 	if (bad || cli_load_graph(cli) < 0)
 		goto out;
 	*jobs = xcalloc(refs->nr, sizeof(**jobs));
-	if (planner_lookup(&cli->graph, refs, *jobs, timeout_s * 1000, &err) < 0) {
+	if (planner_lookup(&cli->graph, refs, *jobs, timeout_s * 1000, -1, &err) < 0) {
 		cli_fail(EXIT_USAGE, &err);
 		goto out;
 	}
@@ -92,7 +92,7 @@ int cmd_lookup(struct cli *cli, int argc, char **argv)
 	int as_json = 0;
 	const struct cli_option options[] = {
 		OPT_FLAG(0, "json", &as_json, "print JSON"),
-		OPT_TIMEOUT(&timeout_s, "kill the lookup executable after this long (default 60)"),
+		OPT_TIMEOUT(&timeout_s, "kill the lookup executable after this long (default 120)"),
 		OPT_END(),
 	};
 	int n = cli_parse_options(argc, argv, &usage, options, 0);

@@ -225,7 +225,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 			   "and writes outputs to DIR, and plans as if nothing were\n"
 			   "built yet (the catalog is not consulted)"),
 		OPT_TIMEOUT(&a.timeout_s,
-			    "kill a configure (or lookup) after this long (default 60)"),
+			    "kill a configure (or lookup) after this long (default 120)"),
 		OPT_END(),
 	};
 	int n = cli_parse_options(argc, argv, &usage, options, 0);

@@ -227,6 +227,7 @@ enum run_slot {
 	SLOT_STDOUT,
 	SLOT_STDERR,
 	SLOT_EXIT,    /* the pidfd: POLLIN once the leader has exited */
+	SLOT_CANCEL,  /* opts->cancel_fd: POLLIN => stop */
 	SLOT_NR,
 };
 
@@ -344,6 +345,9 @@ static void fill_pollset(const struct run *r, struct pollfd pfd[SLOT_NR])
 	pfd[SLOT_STDOUT] = (struct pollfd){ r->out[0], POLLIN, 0 };
 	pfd[SLOT_STDERR] = (struct pollfd){ r->err[0], POLLIN, 0 };
 	pfd[SLOT_EXIT] = (struct pollfd){ r->phase == RUN_WATCHING ? r->pidfd : -1, POLLIN, 0 };
+	pfd[SLOT_CANCEL] = (struct pollfd){
+		r->phase == RUN_WATCHING && r->opts->cancel_fd > 0 ? r->opts->cancel_fd : -1,
+		POLLIN, 0 };
 }
 
 /* How long poll may sleep: until the grace ends, the deadline, or a tick. */
@@ -406,6 +410,15 @@ static void check_output_limit(struct run *r)
 	r->phase = RUN_STOPPED;
 }
 
+/* Stops when the caller cancels (the group is killed on the way out). */
+static void check_cancel(struct run *r, const struct pollfd pfd[SLOT_NR])
+{
+	if (r->phase != RUN_WATCHING || !pfd[SLOT_CANCEL].revents)
+		return;
+	r->res->end = PROC_CANCELLED;
+	r->phase = RUN_STOPPED;
+}
+
 /* Once the leader has exited, kills what is left of its group and drains. */
 static void check_exit(struct run *r, const struct pollfd pfd[SLOT_NR])
 {
@@ -444,6 +457,7 @@ static int run_watch(struct run *r, struct strbuf *err)
 		feed_stdin(r, &pfd[SLOT_STDIN]);
 		read_output(r, pfd);
 		check_output_limit(r);
+		check_cancel(r, pfd);
 		if (r->phase == RUN_STOPPED)
 			return 0;
 		check_exit(r, pfd);
@@ -546,6 +560,9 @@ void proc_describe(const struct proc_result *res, long timeout_ms, struct strbuf
 		break;
 	case PROC_SPAWN_FAILED:
 		strbuf_addf(out, "could not be started: %s", strerror(res->status));
+		break;
+	case PROC_CANCELLED:
+		strbuf_addstr(out, "was cancelled");
 		break;
 	}
 }

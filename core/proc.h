@@ -37,6 +37,7 @@ struct proc_opts {
 	size_t input_len;
 	long timeout_ms;
 	size_t max_output;
+	int cancel_fd;            /* readable => kill the child (PROC_CANCELLED); <= 0: none */
 };
 
 enum proc_end {
@@ -45,6 +46,7 @@ enum proc_end {
 	PROC_TIMED_OUT,
 	PROC_TOO_MUCH_OUTPUT,
 	PROC_SPAWN_FAILED, /* status = errno */
+	PROC_CANCELLED,  /* cancel_fd became readable: its process group was killed */
 };
 
 struct proc_result {
@@ -73,7 +75,7 @@ int proc_ok(const struct proc_result *res);
 /*
  * Appends "exited with status 3" / "was killed by signal 9 (Killed)" /
  * "timed out after 60 s" / "printed more than N bytes" / "could not be
- * started: <strerror>". timeout_ms <= 0 uses the timeout recorded in res.
+ * started: <strerror>" / "was cancelled". timeout_ms <= 0 uses the timeout recorded in res.
  */
 void proc_describe(const struct proc_result *res, long timeout_ms, struct strbuf *out);
 

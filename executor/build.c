@@ -5,7 +5,7 @@
 #include "core/strmap.h"
 #include "executor/internal.h"
 
-#define CONFIGURE_TIMEOUT_MS 60000
+#define CONFIGURE_TIMEOUT_MS 120000
 
 const char *node_state_name(enum node_state s)
 {
@@ -190,7 +190,7 @@ static int exec_plan(const struct graph *g, struct catalog *c, const struct strv
 	partition_init(&p);
 	for (size_t i = 0; i < refs->nr; i++)
 		strmap_put(&wanted, refs->v[i], (void *)1);
-	if (planner_lookup(g, refs, jobs, CONFIGURE_TIMEOUT_MS, err) < 0)
+	if (planner_lookup(g, refs, jobs, CONFIGURE_TIMEOUT_MS, cancel_fd, err) < 0)
 		goto out;
 	for (size_t i = 0; i < refs->nr; i++) {
 		struct strvec jrefs = STRVEC_INIT;
@@ -209,7 +209,8 @@ static int exec_plan(const struct graph *g, struct catalog *c, const struct strv
 		for (size_t k = i; k < refs->nr; k++)
 			if (jobs[k] == jobs[i] && strvec_find(&jrefs, refs->v[k]) < 0)
 				strvec_push(&jrefs, refs->v[k]);
-		if (planner_configure(g, jobs[i], &jrefs, CONFIGURE_TIMEOUT_MS, &list, err) < 0) {
+		if (planner_configure(g, jobs[i], &jrefs, CONFIGURE_TIMEOUT_MS, cancel_fd, &list,
+				      err) < 0) {
 			strvec_clear(&jrefs);
 			job_config_list_release(&list);
 			goto out;

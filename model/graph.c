@@ -395,6 +395,8 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 		goto out;
 	}
 	if (decode_nonneg(obj, p, "timeout_s", JOB_TIMEOUT_MAX_S, &j->timeout_s, err) < 0 ||
+	    decode_nonneg(obj, p, "configure_timeout_s", JOB_TIMEOUT_MAX_S,
+			  &j->configure_timeout_s, err) < 0 ||
 	    decode_nonneg(obj, p, "retries", JOB_RETRIES_MAX, &j->retries, err) < 0)
 		goto out;
 	ret = 0;

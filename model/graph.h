@@ -51,6 +51,7 @@ struct job {
 	struct strvec exec;       /* argv[0] resolved to an absolute path */
 	struct semver version;
 	long timeout_s;           /* 0: no timeout; at most JOB_TIMEOUT_MAX_S */
+	long configure_timeout_s; /* 0: the caller's (120 s by default); at most JOB_TIMEOUT_MAX_S */
 	long retries;
 	const char *graph_dir;    /* the graph's directory (borrowed from struct graph) */
 };

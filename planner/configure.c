@@ -6,7 +6,7 @@
 #include "planner/internal.h"
 #include "planner/planner.h"
 
-#define CONFIGURE_TIMEOUT_MS 60000
+#define CONFIGURE_TIMEOUT_MS 120000
 #define CONFIGURE_MAX_OUTPUT ((size_t)256 << 20)
 #define REFS_SHOWN 5
 #define STDERR_LINES 10
@@ -21,7 +21,7 @@ void helper_add_stderr_tail(struct strbuf *err, const struct proc_result *res)
 }
 
 int helper_run(const struct graph *g, const char *const *argv, long timeout_ms,
-	       size_t max_output, const char *what, struct proc_result *res,
+	       int cancel_fd, size_t max_output, const char *what, struct proc_result *res,
 	       struct strbuf *err)
 {
 	struct proc_opts opts = { 0 };
@@ -32,6 +32,7 @@ int helper_run(const struct graph *g, const char *const *argv, long timeout_ms,
 	opts.cwd = g->dir;
 	opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 	opts.max_output = max_output;
+	opts.cancel_fd = cancel_fd;
 	if (proc_run(&opts, res, &why) < 0) {
 		strbuf_addf(err, "%s: %s", what, why.buf);
 		goto out;
@@ -101,7 +102,7 @@ out:
 }
 
 int planner_configure(const struct graph *g, const struct job *job,
-		      const struct strvec *refs, long timeout_ms,
+		      const struct strvec *refs, long timeout_ms, int cancel_fd,
 		      struct job_config_list *out, struct strbuf *err)
 {
 	struct strvec argv = STRVEC_INIT;
@@ -112,15 +113,17 @@ int planner_configure(const struct graph *g, const struct job *job,
 	int ret = -1;
 
 	*out = empty;
-	if (timeout_ms == 0)
+	if (job->configure_timeout_s > 0)
+		timeout_ms = job->configure_timeout_s * 1000;
+	else if (timeout_ms == 0)
 		timeout_ms = CONFIGURE_TIMEOUT_MS;
 	strbuf_addf(&what, "job '%s': configure for ", job->label);
 	refs_describe(refs->v, refs->nr, REFS_SHOWN, &what);
 
 	strvec_pushv(&argv, job->configure.v);
 	strvec_pushv(&argv, refs->v);
-	if (helper_run(g, (const char *const *)argv.v, timeout_ms, CONFIGURE_MAX_OUTPUT, what.buf,
-		       &res, err) < 0)
+	if (helper_run(g, (const char *const *)argv.v, timeout_ms, cancel_fd, CONFIGURE_MAX_OUTPUT,
+		       what.buf, &res, err) < 0)
 		goto out;
 	if (job_config_list_parse(out, res.out.buf, res.out.len, &why) < 0) {
 		strbuf_addf(err, "%s printed an invalid answer: %s", what.buf, why.buf);

@@ -7,7 +7,7 @@
 #include "planner/internal.h"
 #include "planner/planner.h"
 
-#define LOOKUP_TIMEOUT_MS 60000
+#define LOOKUP_TIMEOUT_MS 120000
 #define LOOKUP_MAX_OUTPUT ((size_t)256 << 20)
 #define REFS_SHOWN 5
 #define ERRORS_SHOWN 10
@@ -73,7 +73,8 @@ static int decode_answer(const struct graph *g, const cJSON *root,
 }
 
 static int lookup_exec(const struct graph *g, const struct strvec *refs,
-		       const struct job **jobs_out, long timeout_ms, struct strbuf *err)
+		       const struct job **jobs_out, long timeout_ms, int cancel_fd,
+		       struct strbuf *err)
 {
 	struct strvec argv = STRVEC_INIT;
 	struct strvec unique = STRVEC_INIT;
@@ -96,8 +97,8 @@ static int lookup_exec(const struct graph *g, const struct strvec *refs,
 	refs_describe(unique.v, unique.nr, REFS_SHOWN, &what);
 	strvec_pushv(&argv, g->lookup.v);
 	strvec_pushv(&argv, unique.v);
-	if (helper_run(g, (const char *const *)argv.v, timeout_ms, LOOKUP_MAX_OUTPUT, what.buf,
-		       &res, err) < 0)
+	if (helper_run(g, (const char *const *)argv.v, timeout_ms, cancel_fd, LOOKUP_MAX_OUTPUT,
+		       what.buf, &res, err) < 0)
 		goto out;
 	if (json_parse_object(res.out.buf, res.out.len, "an object {\"job label\": [refs...]}",
 			      &root, &why) < 0 ||
@@ -133,7 +134,8 @@ out:
 }
 
 int planner_lookup(const struct graph *g, const struct strvec *refs,
-		   const struct job **jobs_out, long timeout_ms, struct strbuf *err)
+		   const struct job **jobs_out, long timeout_ms, int cancel_fd,
+		   struct strbuf *err)
 {
 	for (size_t i = 0; i < refs->nr; i++)
 		jobs_out[i] = NULL;
@@ -143,5 +145,5 @@ int planner_lookup(const struct graph *g, const struct strvec *refs,
 		return lookup_patterns(g, refs, jobs_out, err);
 	if (timeout_ms == 0)
 		timeout_ms = LOOKUP_TIMEOUT_MS;
-	return lookup_exec(g, refs, jobs_out, timeout_ms, err);
+	return lookup_exec(g, refs, jobs_out, timeout_ms, cancel_fd, err);
 }

@@ -364,7 +364,7 @@ static int configure_job(struct planner *p, const struct job *job, struct pref *
 			goto out;
 		p->stats.configure_calls++;
 		if (planner_configure(p->g, job, &args, p->opts->configure_timeout_ms,
-				      &list, p->err) < 0)
+				      p->opts->cancel_fd, &list, p->err) < 0)
 			goto out;
 		for (size_t k = 0; k < list.nr; k++)
 			if (add_config(p, job, &list.items[k]) < 0)
@@ -399,7 +399,7 @@ static int lookup(struct planner *p, struct pref **wave, size_t nr, const struct
 		if (p->g->lookup.nr && check_cancel(p) < 0)
 			goto out;
 		if (planner_lookup(p->g, &names, jobs + start, p->opts->configure_timeout_ms,
-				   p->err) < 0)
+				   p->opts->cancel_fd, p->err) < 0)
 			goto out;
 	}
 	ret = 0;

@@ -29,7 +29,7 @@ struct planner_opts {
 	enum freshness freshness;
 	int force;                 /* plan every requested ref even if fresh */
 	int ignore_catalog;        /* plan as if nothing were live (data-dir renders) */
-	long configure_timeout_ms; /* default 60000 */
+	long configure_timeout_ms; /* unless the job sets configure_timeout_s; default 120000 */
 	/*
 	 * Bytes of argv (strings and pointers) one configure or lookup call may
 	 * take; a wave whose refs of one job exceed it calls configure several
@@ -38,13 +38,13 @@ struct planner_opts {
 	size_t arg_max;
 	/*
 	 * Readable => stop planning (-1: never): checked before every wave and
-	 * every configure or lookup call; planner_plan then fails with
-	 * "planning cancelled" (a configure already running finishes first).
+	 * every configure or lookup call, and a configure or lookup running
+	 * then is killed; planner_plan then fails.
 	 */
 	int cancel_fd;
 };
 #define PLANNER_OPTS_INIT { .freshness = FRESH_KEYS, .force = 0, .ignore_catalog = 0, \
-			    .configure_timeout_ms = 60000, .arg_max = 0, .cancel_fd = -1 }
+			    .configure_timeout_ms = 120000, .arg_max = 0, .cancel_fd = -1 }
 /* 1 if fd (>= 0) is readable now, without consuming anything. */
 int planner_cancelled(int fd);
 
@@ -75,10 +75,13 @@ int planner_plan(const struct graph *g, struct catalog *c, const struct strvec *
  * Runs `job`'s configure with refs and decodes its answer; verifies every
  * requested ref is an output of exactly one config and every ref in them
  * is valid. Errors name the job, the refs, the JSON path and the tail of
- * stderr. (The foundation's job protocol, configure side.)
+ * stderr. (The foundation's job protocol, configure side.) The configure
+ * is killed after the job's configure_timeout_s if it has one, else
+ * timeout_ms (0: the default, 120 s), or as soon as cancel_fd (<= 0: none)
+ * becomes readable ("... was cancelled").
  */
 int planner_configure(const struct graph *g, const struct job *job,
-		      const struct strvec *refs, long timeout_ms,
+		      const struct strvec *refs, long timeout_ms, int cancel_fd,
 		      struct job_config_list *out, struct strbuf *err);
 
 /*
@@ -87,7 +90,8 @@ int planner_configure(const struct graph *g, const struct job *job,
  * refs->v[i], the job (index-aligned). Errors name the ref and candidates.
  */
 int planner_lookup(const struct graph *g, const struct strvec *refs,
-		   const struct job **jobs_out, long timeout_ms, struct strbuf *err);
+		   const struct job **jobs_out, long timeout_ms, int cancel_fd,
+		   struct strbuf *err);
 
 /* Renderers: `databuild plan --format F`. */
 enum plan_format {

@@ -204,6 +204,32 @@ START_TEST(test_large_io)
 }
 END_TEST
 
+START_TEST(test_cancel)
+{
+	/* a child that never ends, and its background child: both gone at cancel */
+	const char *argv[] = { "/bin/sh", "-c", "sleep 1000 & echo $!; exec sleep 1000", NULL };
+	struct strbuf err = STRBUF_INIT, desc = STRBUF_INIT;
+	struct proc_result r = PROC_RESULT_INIT;
+	struct proc_opts o = { .argv = argv, .timeout_ms = 60000 };
+	long long t0 = mono_ms();
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);  /* cancelled from the start */
+	o.cancel_fd = p[0];
+	ck_assert_msg(!proc_run(&o, &r, &err), "%s", err.buf);
+	ck_assert_int_eq(r.end, PROC_CANCELLED);
+	ck_assert_int_lt(mono_ms() - t0, 30000);
+	proc_describe(&r, 0, &desc);
+	ck_assert_str_eq(desc.buf, "was cancelled");
+	close(p[0]);
+	close(p[1]);
+	proc_result_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&desc);
+}
+END_TEST
+
 START_TEST(test_large_output_no_read)
 {
 	/* the child never reads a large stdin and prints a lot */
@@ -455,6 +481,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, test_path_env_cwd);
 	tcase_add_test(tc, test_large_io);
 	tcase_add_test(tc, test_large_output_no_read);
+	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_background_killed);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_closed_std_fds);

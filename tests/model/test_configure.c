@@ -178,7 +178,7 @@ START_TEST(test_configure_fails)
 	load(&g, NULL);
 	split(&refs, c->refs);
 	start = mono_ms();
-	ck_assert_int_eq(planner_configure(&g, graph_job(&g, c->job), &refs, c->timeout_ms, &l,
+	ck_assert_int_eq(planner_configure(&g, graph_job(&g, c->job), &refs, c->timeout_ms, -1, &l,
 					   &err), -1);
 	if (c->timeout_ms)  /* killed, not waited for (sleep 30) */
 		ck_assert_msg(mono_ms() - start < 20000, "took %lld ms", mono_ms() - start);
@@ -205,7 +205,7 @@ START_TEST(test_configure_ok)
 
 	load(&g, NULL);
 	split(&refs, "ok/2024-01-01 ok/2024-01-02 ok/2024-01-03");
-	ck_assert_msg(planner_configure(&g, graph_job(&g, "ok"), &refs, 0, &l, &err) == 0,
+	ck_assert_msg(planner_configure(&g, graph_job(&g, "ok"), &refs, 0, -1, &l, &err) == 0,
 		      "%s", err.buf);
 	ck_assert_int_eq(l.nr, 3);
 	ck_assert_str_eq(l.items[1].outputs.v[0], "ok/2024-01-02");
@@ -221,7 +221,7 @@ START_TEST(test_configure_ok)
 	/* a config may produce more than was asked for */
 	strvec_clear(&refs);
 	split(&refs, "extra/1 extra/2");
-	ck_assert_msg(planner_configure(&g, graph_job(&g, "extra"), &refs, 0, &l, &err) == 0,
+	ck_assert_msg(planner_configure(&g, graph_job(&g, "extra"), &refs, 0, -1, &l, &err) == 0,
 		      "%s", err.buf);
 	ck_assert_int_eq(l.nr, 1);
 	ck_assert_int_eq(l.items[0].outputs.nr, 3);
@@ -246,14 +246,14 @@ START_TEST(test_lookup_patterns)
 
 	load(&g, NULL);
 	split(&refs, "ok/1 fail/2 ok/3");
-	ck_assert_msg(planner_lookup(&g, &refs, jobs, 0, &err) == 0, "%s", err.buf);
+	ck_assert_msg(planner_lookup(&g, &refs, jobs, 0, -1, &err) == 0, "%s", err.buf);
 	ck_assert_str_eq(jobs[0]->label, "ok");
 	ck_assert_str_eq(jobs[1]->label, "fail");
 	ck_assert_ptr_eq(jobs[2], jobs[0]);
 
 	strvec_clear(&refs);
 	split(&refs, "ok/1 nowhere/1 ok/2 nowhere/2");
-	ck_assert_int_eq(planner_lookup(&g, &refs, jobs, 0, &err), -1);
+	ck_assert_int_eq(planner_lookup(&g, &refs, jobs, 0, -1, &err), -1);
 	ck_assert_contains(err.buf, "no job produces 'nowhere/1' (patterns: ok/{x}, extra/{x}");
 	ck_assert_contains(err.buf, "\nno job produces 'nowhere/2' (patterns: ");
 	ck_assert_ptr_null(jobs[1]);
@@ -301,7 +301,7 @@ START_TEST(test_lookup_exec)
 	load(&g, c->mode);
 	split(&refs, c->refs);
 	if (!c->want) {
-		ck_assert_msg(planner_lookup(&g, &refs, jobs, c->timeout_ms, &err) == 0, "%s",
+		ck_assert_msg(planner_lookup(&g, &refs, jobs, c->timeout_ms, -1, &err) == 0, "%s",
 			      err.buf);
 		for (size_t i = 0; i < refs.nr; i++)
 			ck_assert_int_eq(strncmp(refs.v[i], jobs[i]->label, strlen(jobs[i]->label)),
@@ -310,7 +310,7 @@ START_TEST(test_lookup_exec)
 		ck_assert_int_eq(strbuf_read_file(&args, argspath, 0), 0);
 		ck_assert_str_eq(args.buf, "ok/1 fail/1 ok/2\n");
 	} else {
-		ck_assert_int_eq(planner_lookup(&g, &refs, jobs, c->timeout_ms, &err), -1);
+		ck_assert_int_eq(planner_lookup(&g, &refs, jobs, c->timeout_ms, -1, &err), -1);
 		ck_assert_contains(err.buf, c->want);
 	}
 	graph_release(&g);
