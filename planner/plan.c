@@ -30,6 +30,7 @@ struct pref {
 	unsigned forced : 1;
 	unsigned needed : 1;
 	unsigned listed : 1;      /* in out->pruned */
+	struct pnode *wanted_by;  /* the first config that has it as an input (expand) */
 };
 
 struct pnode {
@@ -232,6 +233,8 @@ static int expand(struct planner *p, struct pnode *n)
 		struct pref *r = ref_get(p, cfg->inputs[i].ref);
 
 		n->in[i] = r;
+		if (!r->wanted_by)
+			r->wanted_by = n;
 		if (cfg->inputs[i].type == DEP_MATERIALIZE) {
 			if (need(p, r) < 0)
 				return -1;
@@ -378,6 +381,32 @@ out:
 	return ret;
 }
 
+/*
+ * After a failed lookup of wave[start..end): says which job's config asked
+ * for the input the error names, if one did.
+ */
+static void add_wanted_by(struct planner *p, struct pref **wave, size_t start, size_t end)
+{
+	struct strbuf quoted = STRBUF_INIT;
+
+	for (size_t i = start; i < end; i++) {
+		const struct pnode *n = wave[i]->wanted_by;
+
+		if (!n)
+			continue;
+		strbuf_reset(&quoted);
+		strbuf_addf(&quoted, "'%s'", wave[i]->ref);
+		if (!strstr(p->err->buf, quoted.buf))
+			continue;
+		strbuf_addf(p->err, "\n  '%s' is an input of job '%s', in its config for '%s'",
+			    wave[i]->ref, n->job->label, n->config.outputs.v[0]);
+		if (n->config.outputs.nr > 1)
+			strbuf_addf(p->err, " (and %zu more outputs)", n->config.outputs.nr - 1);
+		break;
+	}
+	strbuf_release(&quoted);
+}
+
 static int lookup(struct planner *p, struct pref **wave, size_t nr, const struct job **jobs)
 {
 	struct strvec names = STRVEC_INIT;
@@ -399,8 +428,10 @@ static int lookup(struct planner *p, struct pref **wave, size_t nr, const struct
 		if (p->g->lookup.nr && check_cancel(p) < 0)
 			goto out;
 		if (planner_lookup(p->g, &names, jobs + start, p->opts->configure_timeout_ms,
-				   p->opts->cancel_fd, p->err) < 0)
+				   p->opts->cancel_fd, p->err) < 0) {
+			add_wanted_by(p, wave, start, i);
 			goto out;
+		}
 	}
 	ret = 0;
 out:

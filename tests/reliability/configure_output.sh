@@ -73,3 +73,10 @@ expect_exit 0 db build --force cfg/x
 kill "$(cat "$STATE/bg.pid")" 2>/dev/null || true
 pass "a configure's lingering child does not hold up the build"
 catalog_agrees || fail "catalog and store disagree"
+
+# an input that no job produces: the error says which job's config asked for it
+cfg "printf '[{\"outputs\":[\"%s\"],\"inputs\":[{\"dep_type\":\"materialize\",\"ref\":\"nowhere/x\"}],\"args\":[\"ok\",\"%s\"]}]' \"\$1\" \"\$1\""
+expect_exit 2 db build cfg/needs-nowhere
+expect_err "no job produces 'nowhere/x'"
+expect_err "'nowhere/x' is an input of job 'cfg', in its config for 'cfg/needs-nowhere'"
+pass "an input no job produces names the job and the config that asked for it"
