@@ -12,8 +12,13 @@
 #include "executor/executor.h"
 #include "fs/internal.h"
 
-/* At most this many batches build at once; more groups wait in the queue. */
-#define BUILDERS_MAX 64
+/*
+ * At most this many batches build at once; more groups wait in the queue.
+ * Each holds a few catalog connections (its own, the executor's, the
+ * callbacks'): with a PostgreSQL catalog the mount must stay well inside
+ * the server's connection limit (100 by default) beside other clients.
+ */
+#define BUILDERS_MAX 16
 /* Seconds a cancelled build gets to end before its processes are killed. */
 #define STOP_GRACE_S 3
 
