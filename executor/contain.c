@@ -29,11 +29,17 @@ struct proc_info {
 	unsigned long long start;  /* clock ticks after boot */
 };
 
-/* Parses /proc/PID/stat: 0, or -1 if the process is gone. */
+/*
+ * Parses /proc/PID/stat: 0, or -1 if the process is gone. Fields are split by
+ * hand: after the command (which may hold anything) come state, ppid, pgrp,
+ * then 16 more, the 20th after ')' being starttime.
+ */
 static int read_stat(int procfd, const char *name, struct proc_info *pi)
 {
 	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	unsigned long long field[20];
 	const char *p;
+	char *end;
 	int fd, ret = -1;
 
 	strbuf_addf(&path, "%s/stat", name);
@@ -41,12 +47,23 @@ static int read_stat(int procfd, const char *name, struct proc_info *pi)
 	if (fd < 0 || strbuf_read_fd(&text, fd, 4096) < 0)
 		goto out;
 	p = strrchr(text.buf, ')');
-	/* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
-	 * utime stime cutime cstime priority nice num_threads itrealvalue starttime */
-	if (!p || sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu", &pi->state, &pi->ppid, &pi->pgrp,
-			 &pi->start) != 4)
+	if (!p || p[1] != ' ' || !p[2])
 		goto out;
+	pi->state = p[2];
+	p += 3;
+	for (int i = 1; i < 20; i++) {
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		/* strtoll: a few fields (priority, nice) may be negative */
+		field[i] = (unsigned long long)strtoll(p, &end, 10);
+		if (end == p || errno)
+			goto out;
+		p = end;
+	}
+	pi->ppid = (pid_t)field[1];
+	pi->pgrp = (pid_t)field[2];
+	pi->start = field[19];
 	pi->pid = (pid_t)atol(name);
 	ret = 0;
 out:
@@ -80,7 +97,6 @@ static int has_env(int procfd, const char *name, const char *want, size_t want_l
 	return found;
 }
 
-/* One scan: kills what belongs to the run; pushes our children among them to reap. */
 /* The processes one round killed: to wait until they are gone, and to reap ours. */
 struct reap_list {
 	pid_t *pids;          /* children of this process, reaped by pid */
@@ -130,6 +146,7 @@ struct run_match {
 	unsigned long long since;  /* the run's start, clock ticks after boot (rounded down) */
 };
 
+/* One scan: kills what belongs to the run; pushes our children among them to reap. */
 static int kill_round(int procfd, const struct run_match *m, struct reap_list *reap)
 {
 	DIR *d = fdopendir(dup(procfd));
@@ -140,6 +157,7 @@ static int kill_round(int procfd, const struct run_match *m, struct reap_list *r
 
 	if (!d)
 		return 0;
+	rewinddir(d);  /* the dup shares procfd's offset, at the end after a round */
 	while ((de = readdir(d))) {
 		struct proc_info pi;
 		struct stat st;
