@@ -66,6 +66,11 @@ struct catalog_ops {
 		     int64_t build_id, struct strvec *changed, struct strbuf *err);
 	int (*lineage)(struct catalog *c, const char *ref, int downstream,
 		       struct strvec *refs, struct strbuf *err);
+	int (*set_ident)(struct catalog *c, const char *ref, const char *published_run,
+			 const char *ident, struct strbuf *err);
+	int (*get_meta)(struct catalog *c, const char *key, char **value, struct strbuf *err);
+	int (*set_meta)(struct catalog *c, const char *key, const char *value,
+			struct strbuf *err);
 	int (*set_status)(struct catalog *c, const char *ref, enum part_status status,
 			  const char *error, struct strbuf *err);
 

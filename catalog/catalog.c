@@ -1,4 +1,9 @@
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -8,6 +13,7 @@
 #include "catalog/postgres.h"
 #endif
 #include "core/array.h"
+#include "core/hash.h"
 #include "core/json.h"
 
 static const char *const part_status_names[] = {
@@ -75,6 +81,7 @@ void partition_release(struct partition *p)
 	free(p->run_id);
 	free(p->error);
 	free(p->published_run);
+	free(p->ident);
 	partition_init(p);
 }
 
@@ -297,8 +304,8 @@ params:
 	return strbuf_detach(&out, NULL);
 }
 
-int catalog_open(struct catalog *c, const struct store *store, const char *location,
-		 struct strbuf *err)
+static int open_location(struct catalog *c, const struct store *store, const char *location,
+			 struct strbuf *err)
 {
 	size_t n;
 	int ret = -1;
@@ -350,6 +357,75 @@ out:
 		c->ops = NULL;
 	}
 	return ret;
+}
+
+/*
+ * A catalog serves one store: both carry the store's id. A catalog without
+ * one is new (it takes the store's) unless the store already published
+ * something: then the catalog was emptied, truncated or replaced, and
+ * opening it would report everything as never built.
+ */
+static int check_store_id(struct catalog *c, struct strbuf *err)
+{
+	char id[STORE_ID_LEN + 1];
+	char *mine = NULL;
+	int has_id, has_data, ret = -1;
+
+	if (catalog_get_meta(c, CATALOG_META_STORE_ID, &mine, err) < 0)
+		goto out;
+	has_id = store_id(c->store, 0, id, err);
+	if (has_id < 0)
+		goto out;
+	if (mine && has_id && !strcmp(mine, id)) {
+		ret = 0;
+		goto out;
+	}
+	if (mine) {
+		strbuf_addf(err, "catalog '%s' belongs to another store (id %s), not to store '%s' "
+			    "(%s%s): point --catalog at this store's catalog, or rebuild one "
+			    "from the store with 'databuild recover'", c->location, mine,
+			    c->store->root, has_id ? "id " : "which has no store.id",
+			    has_id ? id : "");
+		goto out;
+	}
+	has_data = has_id ? store_has_published(c->store) : 0;
+	if (has_data < 0) {
+		strbuf_addf(err, "store '%s': cannot list it: %s", c->store->root, strerror(errno));
+		goto out;
+	}
+	if (has_data) {
+		strbuf_addf(err, "catalog '%s' is empty or was replaced: it does not carry the id "
+			    "of store '%s' (%s), which holds published partitions; nothing was "
+			    "changed. Rebuild the catalog from the store with 'databuild "
+			    "recover'", c->location, c->store->root, id);
+		goto out;
+	}
+	/* a new store, or one from before store ids: the catalog takes its id */
+	if (store_id(c->store, 1, id, err) < 0 ||
+	    catalog_set_meta(c, CATALOG_META_STORE_ID, id, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(mine);
+	return ret;
+}
+
+int catalog_open(struct catalog *c, const struct store *store, const char *location,
+		 struct strbuf *err)
+{
+	if (open_location(c, store, location, err) < 0)
+		return -1;
+	if (check_store_id(c, err) < 0) {
+		catalog_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+int catalog_open_unchecked(struct catalog *c, const struct store *store,
+			   const char *location, struct strbuf *err)
+{
+	return open_location(c, store, location, err);
 }
 
 void catalog_close(struct catalog *c)
@@ -494,6 +570,74 @@ int catalog_lineage(struct catalog *c, const char *ref, int downstream,
 		    struct strvec *refs, struct strbuf *err)
 {
 	return c->ops->lineage(c, ref, downstream, refs, err);
+}
+
+int catalog_set_ident(struct catalog *c, const char *ref, const char *published_run,
+		      const char *ident, struct strbuf *err)
+{
+	return c->ops->set_ident(c, ref, published_run, ident, err);
+}
+
+int catalog_check_data(struct catalog *c, struct partition *p, struct strbuf *why,
+		       struct strbuf *err)
+{
+	char hex[SHA256_HEX_SIZE], ident[STORE_IDENT_MAX];
+	struct strbuf e = STRBUF_INIT;
+	long long size = -1;
+	struct stat st;
+	int kind, fd = -1, ret = -1;
+
+	if ((p->status != PART_LIVE && p->status != PART_STALE && p->status != PART_TAINTED) ||
+	    !p->published_run || !p->sha256[0])
+		return 0;
+	kind = store_check_data(c->store, p->ref, p->ident, p->size, NULL, why);
+	if (kind < 0) {
+		strbuf_addf(err, "partition '%s': %s", p->ref, why->buf);
+		goto out;
+	}
+	if (kind == STORE_CHANGED) {
+		/* same size, other identity: a copied store, or bytes changed in place */
+		fd = store_open_data(c->store, p->ref, O_RDONLY);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size == p->size &&
+		    sha256_fd(fd, p->ref, hex, &size, &e) == 0 && !strcmp(hex, p->sha256)) {
+			store_ident_format(&st, ident);
+			if (catalog_set_ident(c, p->ref, p->published_run, ident, err) < 0)
+				goto out;
+			free(p->ident);
+			p->ident = xstrdup(ident);
+			strbuf_reset(why);
+			kind = STORE_INTACT;
+		} else if (size >= 0) {
+			strbuf_reset(why);
+			strbuf_addstr(why, "its data file changed since it was published "
+				      "(its bytes no longer match the manifest's sha256)");
+		}
+	}
+	if (kind != STORE_INTACT) {
+		if (catalog_set_status(c, p->ref, PART_DAMAGED, why->buf, err) < 0)
+			goto out;
+		p->status = PART_DAMAGED;
+		free(p->error);
+		p->error = xstrdup(why->buf);
+	}
+	ret = kind != STORE_INTACT;
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&e);
+	return ret;
+}
+
+int catalog_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err)
+{
+	*value = NULL;
+	return c->ops->get_meta(c, key, value, err);
+}
+
+int catalog_set_meta(struct catalog *c, const char *key, const char *value,
+		     struct strbuf *err)
+{
+	return c->ops->set_meta(c, key, value, err);
 }
 
 int catalog_set_status(struct catalog *c, const char *ref, enum part_status status,

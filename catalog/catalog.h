@@ -57,6 +57,8 @@ struct partition {
 	char *error;                         /* failed: one-line reason, else NULL */
 	char *published_run;                 /* run of the last publish (its manifest
 						holds the data's lineage), or NULL */
+	char *ident;                         /* the published data file's identity
+						(core/store.h), or NULL if unknown */
 };
 
 void partition_init(struct partition *p);
@@ -162,9 +164,18 @@ struct catalog {
  * <store>/catalog.db; "sqlite:PATH" another SQLite file; further schemes
  * (postgresql://) select other backends. A corrupt, unreadable or newer-
  * than-supported catalog fails with a message naming the file.
+ *
+ * The catalog must belong to the store: both carry the store's id
+ * (core/store.h store_id, CATALOG_META_STORE_ID). A catalog with another
+ * store's id is refused; one with no id takes the store's, unless the
+ * store already holds published data (the catalog was emptied, truncated
+ * or replaced): that is refused too, naming `databuild recover`.
  */
 int catalog_open(struct catalog *c, const struct store *store, const char *location,
 		 struct strbuf *err);
+/* catalog_open without the store id check: for `databuild recover` alone. */
+int catalog_open_unchecked(struct catalog *c, const struct store *store,
+			   const char *location, struct strbuf *err);
 void catalog_close(struct catalog *c);
 
 /* 1 found (out filled), 0 unknown ref (out->status = PART_MISSING), -1 error. */
@@ -291,6 +302,38 @@ int catalog_taint(struct catalog *c, const struct strvec *refs, int downstream,
  */
 int catalog_lineage(struct catalog *c, const char *ref, int downstream,
 		    struct strvec *refs, struct strbuf *err);
+/*
+ * Records a new identity for ref's data file, found intact by a rehash
+ * against its manifest (after the store was copied or restored, every
+ * inode and ctime changes): only while ref is live and published_run is
+ * still its published run, else nothing changes.
+ */
+int catalog_set_ident(struct catalog *c, const char *ref, const char *published_run,
+		      const char *ident, struct strbuf *err);
+/*
+ * Checks the data file of p, a partition just read (live, stale or
+ * tainted, with published data; others are left alone and count as
+ * intact) against what its publish recorded, by fstat (store_check_data).
+ * Only when that differs in identity but not in size is the file rehashed:
+ * the same bytes re-record the identity (catalog_set_ident) and count as
+ * intact. Damage marks p damaged in the catalog with its event
+ * (EV_PARTITION_DAMAGED, the reason in the error) and in p. Returns 0
+ * intact, 1 damaged (why says what is wrong), -1 error. Not for FUSE
+ * handlers: it may read the whole file.
+ */
+int catalog_check_data(struct catalog *c, struct partition *p, struct strbuf *why,
+		       struct strbuf *err);
+
+/*
+ * Facts the catalog keeps about itself, such as the id of the store it
+ * belongs to (CATALOG_META_STORE_ID). get: 1 found (*value the caller's),
+ * 0 none (*value NULL), -1 error.
+ */
+#define CATALOG_META_STORE_ID "store_id"
+int catalog_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err);
+int catalog_set_meta(struct catalog *c, const char *key, const char *value,
+		     struct strbuf *err);
+
 /*
  * Sets one partition's status (creating the row if needed; PART_MISSING
  * forgets the partition). Stale, tainted and failed append their event.

@@ -92,10 +92,15 @@ static const char *const pg_migrations[CATALOG_PG_VERSION] = {
 	"  run_id BIGINT,"
 	"  payload TEXT);"
 	"CREATE INDEX runs_by_job ON runs(job, status, end_us);",
+	/* 1 -> 2: published files' identities; the store id and other facts */
+	"ALTER TABLE partitions ADD COLUMN ident TEXT;"
+	"CREATE TABLE meta ("
+	"  key TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  value TEXT NOT NULL);",
 };
 
 #define PART_COLS "ref, status, build_key, sha256, size, version, job, run_id, " \
-	"created_us, updated_us, error, published_run"
+	"created_us, updated_us, error, published_run, ident"
 #define LIST_SQL(range) "SELECT " PART_COLS " FROM partitions WHERE " range \
 	" AND ($3::text IS NULL OR strpos($3::text, ',' || status || ',') > 0)" \
 	" ORDER BY ref LIMIT $4::bigint"
@@ -140,6 +145,9 @@ enum stmt_id {
 	ST_EV_INSERT,
 	ST_EV_READ,
 	ST_EV_LAST,
+	ST_PART_IDENT,
+	ST_META_GET,
+	ST_META_SET,
 	ST_COUNT,
 	ST_SET_MAN_PUT,
 	ST_SET_MI_DELETE,
@@ -173,7 +181,7 @@ static const char *const stmt_sql[ST__NR] = {
 	[ST_PART_PUBLISH] =
 		"UPDATE partitions SET status = 'live', build_key = $2, sha256 = $3, size = $4,"
 		" version = $5, job = $6, run_id = $7, published_run = $7, updated_us = $8,"
-		" error = NULL WHERE ref = $1",
+		" error = NULL, ident = NULLIF($9, '') WHERE ref = $1",
 	[ST_PART_STATUS] =
 		"UPDATE partitions SET status = $2, error = $3, updated_us = $4 WHERE ref = $1",
 	[ST_PART_BUILDING] =
@@ -224,6 +232,11 @@ static const char *const stmt_sql[ST__NR] = {
 	[ST_EV_READ] = "SELECT seq, time_us, build_id, type, ref, run_id, payload FROM events"
 		" WHERE seq > $1 ORDER BY seq LIMIT $2::bigint",
 	[ST_EV_LAST] = "SELECT max(seq) FROM events",
+	[ST_PART_IDENT] = "UPDATE partitions SET ident = $3 WHERE ref = $1 AND status = 'live'"
+		" AND published_run = $2",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = $1",
+	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES ($1, $2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_COUNT] = "SELECT status, count(*) FROM partitions GROUP BY status",
 	/* publish_batch: one statement per table for many manifests (arrays) */
 	[ST_SET_MAN_PUT] = "INSERT INTO manifests (run_id, json)"
@@ -244,8 +257,9 @@ static const char *const stmt_sql[ST__NR] = {
 	[ST_SET_PART_PUBLISH] =
 		"UPDATE partitions p SET status = 'live', build_key = u.k, sha256 = u.h, size = u.s,"
 		" version = u.v, job = u.j, run_id = u.i, published_run = u.i, updated_us = u.t,"
-		" error = NULL FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],"
-		" $5::text[], $6::text[], $7::bigint[], $8::bigint[]) AS u(r, k, h, s, v, j, i, t)"
+		" error = NULL, ident = NULLIF(u.d, '') FROM unnest($1::text[], $2::text[],"
+		" $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],"
+		" $9::text[]) AS u(r, k, h, s, v, j, i, t, d)"
 		" WHERE p.ref = u.r",
 	[ST_SET_RUN_FINISH] =
 		"UPDATE runs SET status = 'succeeded', end_us = u.t, exit_status = 0, error = NULL"
@@ -777,6 +791,7 @@ static void read_partition(const PGresult *r, int row, struct partition *p)
 	p->updated_us = col_i64(r, row, 9);
 	p->error = col_dup(r, row, 10);
 	p->published_run = col_dup(r, row, 11);
+	p->ident = col_dup(r, row, 12);
 }
 
 static int pg_get_partition(struct catalog *c, const char *ref, struct partition *out,
@@ -1466,6 +1481,57 @@ static int pg_set_run_pid(struct catalog *c, const char *run_id, long pid,
 	return 0;
 }
 
+static int pg_set_ident(struct catalog *c, const char *ref, const char *published_run,
+			const char *ident, struct strbuf *err)
+{
+	struct args a;
+	int64_t id;
+	int rc;
+
+	if (rows_run_id(c, published_run, &id, err) < 0)
+		return -1;
+	args_init(&a);
+	a_text(&a, ref);
+	a_int(&a, id);
+	a_text(&a, ident);
+	rc = exec_stmt(c, ST_PART_IDENT, &a, NULL, err);
+	args_release(&a);
+	return rc;
+}
+
+static int pg_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err)
+{
+	struct args a;
+	PGresult *r;
+	int rc = -1;
+
+	args_init(&a);
+	a_text(&a, key);
+	r = query(c, ST_META_GET, &a, err);
+	if (r) {
+		rc = PQntuples(r) > 0;
+		if (rc)
+			*value = col_dup(r, 0, 0);
+		PQclear(r);
+	}
+	args_release(&a);
+	return rc;
+}
+
+static int pg_set_meta(struct catalog *c, const char *key, const char *value,
+		       struct strbuf *err)
+{
+	struct args a;
+	int rc;
+
+	args_init(&a);
+	a_text(&a, key);
+	a_text(&a, value);
+	rc = exec_stmt(c, ST_META_SET, &a, NULL, err);
+	args_release(&a);
+	return rc;
+}
+
 static int finish_run_row(struct catalog *c, int64_t id, enum run_status status, int64_t t,
 			  int exit_status, const char *error, struct strbuf *err)
 {
@@ -1560,6 +1626,7 @@ static int publish_send(struct catalog *c, const struct manifest *m, int64_t id,
 		a_text(&a, m->job);
 		a_int(&a, id);
 		a_int(&a, t);
+		a_text(&a, o->ident);
 		if (pipe_send(c, ST_PART_PUBLISH, &a, err) < 0)
 			goto out;
 		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
@@ -1735,6 +1802,7 @@ enum {
 	A_PI_REF, A_PI_DS, A_PI_NAME, A_PI_T,
 	A_DS_PATH, A_DS_PARENT, A_DS_NAME,
 	A_PP_REF, A_PP_KEY, A_PP_SHA, A_PP_SIZE, A_PP_VER, A_PP_JOB, A_PP_RUN, A_PP_T,
+	A_PP_IDENT,
 	A_RF_RUN, A_RF_T,
 	A_EV_T, A_EV_BUILD, A_EV_TYPE, A_EV_REF, A_EV_RUN, A_EV_PAYLOAD,
 	A__NR
@@ -1789,6 +1857,7 @@ static void publish_collect(struct arr *a, const struct manifest *m, int64_t id,
 		arr_add(&a[A_PP_JOB], m->job);
 		arr_int(&a[A_PP_RUN], id);
 		arr_int(&a[A_PP_T], t);
+		arr_add(&a[A_PP_IDENT], o->ident);
 		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
 			 (long long)o->size);
 		arr_int(&a[A_EV_T], t);
@@ -1831,7 +1900,7 @@ static int publish_set(struct catalog *c, const struct manifest *const *ms, size
 		{ ST_SET_MI_INSERT, A_MI_RUN, 5 },
 		{ ST_SET_PART_INSERT, A_PI_REF, 4 },
 		{ ST_SET_DS_INSERT, A_DS_PATH, 3 },
-		{ ST_SET_PART_PUBLISH, A_PP_REF, 8 },
+		{ ST_SET_PART_PUBLISH, A_PP_REF, 9 },
 		{ ST_SET_RUN_FINISH, A_RF_RUN, 2 },
 		{ ST_SET_EV_INSERT, A_EV_T, 6 },
 	};
@@ -2650,6 +2719,9 @@ const struct catalog_ops catalog_pg_ops = {
 	.get_build = pg_get_build,
 	.begin_run = pg_begin_run,
 	.set_run_pid = pg_set_run_pid,
+	.set_ident = pg_set_ident,
+	.get_meta = pg_get_meta,
+	.set_meta = pg_set_meta,
 	.publish = pg_publish,
 	.publish_batch = pg_publish_batch,
 	.finish_run = pg_finish_run,

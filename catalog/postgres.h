@@ -30,7 +30,7 @@ extern const struct catalog_ops catalog_pg_ops;
 int catalog_pg_open(struct catalog *c, const char *conninfo, struct strbuf *err);
 
 /* The schema version this build writes (table databuild_schema). */
-#define CATALOG_PG_VERSION 1
+#define CATALOG_PG_VERSION 2
 /* Advisory lock class of the catalog ("dbLD"); the second key picks the lock. */
 #define CATALOG_PG_LOCK_CLASS 1684163652
 #define CATALOG_PG_LOCK_WRITE 1

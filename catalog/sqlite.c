@@ -89,10 +89,15 @@ const char *const catalog_sqlite_migrations[CATALOG_SQLITE_VERSION] = {
 	/* 1 -> 2: downstream lineage and ETA lookups without table scans */
 	"CREATE INDEX manifest_inputs_by_input ON manifest_inputs(input_ref);"
 	"CREATE INDEX runs_by_job ON runs(job, status, end_us);",
+	/* 2 -> 3: published files' identities; the store id and other facts */
+	"ALTER TABLE partitions ADD COLUMN ident TEXT;"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 #define PART_COLS "ref, status, build_key, sha256, size, version, job, run_id, " \
-	"created_us, updated_us, error, published_run"
+	"created_us, updated_us, error, published_run, ident"
 #define LIST_SQL(range) "SELECT " PART_COLS " FROM partitions WHERE " range \
 	" AND (?3 IS NULL OR instr(?3, ',' || status || ',') > 0) ORDER BY ref LIMIT ?4"
 #define RUN_COLS "id, build_id, job, config_json, status, pid, host, start_us, end_us, " \
@@ -135,6 +140,9 @@ enum stmt_id {
 	ST_EV_INSERT,
 	ST_EV_READ,
 	ST_EV_LAST,
+	ST_PART_IDENT,
+	ST_META_GET,
+	ST_META_SET,
 	ST__NR
 };
 
@@ -162,7 +170,7 @@ static const char *const stmt_sql[ST__NR] = {
 	[ST_PART_PUBLISH] =
 		"UPDATE partitions SET status = 'live', build_key = ?2, sha256 = ?3, size = ?4,"
 		" version = ?5, job = ?6, run_id = ?7, published_run = ?7, updated_us = ?8,"
-		" error = NULL WHERE ref = ?1",
+		" error = NULL, ident = ?9 WHERE ref = ?1",
 	[ST_PART_STATUS] =
 		"UPDATE partitions SET status = ?2, error = ?3, updated_us = ?4 WHERE ref = ?1",
 	[ST_PART_BUILDING] =
@@ -206,6 +214,11 @@ static const char *const stmt_sql[ST__NR] = {
 	[ST_EV_READ] = "SELECT seq, time_us, build_id, type, ref, run_id, payload FROM events"
 		" WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_EV_LAST] = "SELECT max(seq) FROM events",
+	[ST_PART_IDENT] = "UPDATE partitions SET ident = ?3 WHERE ref = ?1 AND status = 'live'"
+		" AND published_run = ?2",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 struct sq {
@@ -262,15 +275,18 @@ static int exec_done(struct catalog *c, sqlite3_stmt *s, struct strbuf *err)
 	return 0;
 }
 
-/* SQLITE_ROW -> 1, SQLITE_DONE -> 0, else -1 with err (statement reset). */
+/* SQLITE_ROW -> 1, SQLITE_DONE -> 0 (statement reset), else -1 with err (statement reset). */
 static int step_row(struct catalog *c, sqlite3_stmt *s, struct strbuf *err)
 {
 	int rc = sqlite3_step(s);
 
 	if (rc == SQLITE_ROW)
 		return 1;
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		/* no row: reset now, or the next bind on s fails and keeps old values */
+		done(s);
 		return 0;
+	}
 	db_fail(c, err);
 	done(s);
 	return -1;
@@ -401,6 +417,7 @@ static void read_partition(sqlite3_stmt *s, struct partition *p)
 	p->updated_us = sqlite3_column_int64(s, 9);
 	p->error = col_dup(s, 10);
 	p->published_run = col_id(s, 11);
+	p->ident = col_dup(s, 12);
 }
 
 static int sq_get_partition(struct catalog *c, const char *ref, struct partition *out,
@@ -880,6 +897,48 @@ static int sq_set_run_pid(struct catalog *c, const char *run_id, long pid,
 	return 0;
 }
 
+static int sq_set_ident(struct catalog *c, const char *ref, const char *published_run,
+			const char *ident, struct strbuf *err)
+{
+	int64_t id;
+	sqlite3_stmt *s;
+
+	if (rows_run_id(c, published_run, &id, err) < 0 || !(s = stmt(c, ST_PART_IDENT, err)))
+		return -1;
+	bind_text(s, 1, ref);
+	sqlite3_bind_int64(s, 2, id);
+	bind_text(s, 3, ident);
+	return exec_done(c, s, err);
+}
+
+static int sq_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_META_GET, err);
+	int rc;
+
+	if (!s)
+		return -1;
+	bind_text(s, 1, key);
+	rc = step_row(c, s, err);
+	if (rc > 0)
+		*value = col_dup(s, 0);
+	if (rc >= 0)
+		done(s);
+	return rc;
+}
+
+static int sq_set_meta(struct catalog *c, const char *key, const char *value,
+		       struct strbuf *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_META_SET, err);
+
+	if (!s)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
+	return exec_done(c, s, err);
+}
+
 static int finish_run_row(struct catalog *c, int64_t id, enum run_status status, int64_t t,
 			  int exit_status, const char *error, struct strbuf *err)
 {
@@ -972,6 +1031,7 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 		bind_text(s, 6, m->job);
 		sqlite3_bind_int64(s, 7, id);
 		sqlite3_bind_int64(s, 8, t);
+		bind_text(s, 9, *o->ident ? o->ident : NULL);
 		if (exec_done(c, s, err) < 0)
 			goto out;
 		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
@@ -1479,6 +1539,9 @@ const struct catalog_ops catalog_sqlite_ops = {
 	.get_build = sq_get_build,
 	.begin_run = sq_begin_run,
 	.set_run_pid = sq_set_run_pid,
+	.set_ident = sq_set_ident,
+	.get_meta = sq_get_meta,
+	.set_meta = sq_set_meta,
 	.publish = sq_publish,
 	.publish_batch = sq_publish_batch,
 	.finish_run = sq_finish_run,

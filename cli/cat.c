@@ -23,22 +23,26 @@ static const struct cli_usage usage = {
 };
 
 /*
- * Copies ref's data file (path, opened beneath data/ without following a
- * link) to stdout: sendfile, else read/write.
+ * Copies the data file of p (live: opened beneath data/ without following
+ * a link, and checked against the identity its publish recorded) to
+ * stdout: sendfile, else read/write. Damaged data is never copied.
  */
-static int copy_out(const struct store *s, const char *ref, const char *path)
+static int copy_out(const struct store *s, const struct partition *p, const char *path)
 {
+	struct strbuf why = STRBUF_INIT;
 	char buf[65536];
 	struct stat st;
 	off_t left;
-	int fd = store_open_data(s, ref, O_RDONLY), ret = -1;
+	int fd, ret = -1, kind;
 
-	if (fd < 0 && errno == ELOOP)
-		return cli_error(-1, "partition '%s': its data file '%s' is a symbolic link "
-				 "(not served)", ref, path);
-	if (fd < 0)
-		return cli_error(-1, "cannot open '%s' (partition '%s'): %s", path, ref,
-				 strerror(errno));
+	kind = store_check_data(s, p->ref, p->ident, p->size, &fd, &why);
+	if (kind != STORE_INTACT) {
+		cli_error(-1, "partition '%s' (%s): %s%s", p->ref, path, why.buf,
+			  kind > 0 ? "; not served" : "");
+		strbuf_release(&why);
+		return -1;
+	}
+	strbuf_release(&why);
 	if (fstat(fd, &st) < 0) {
 		cli_error(-1, "cannot stat '%s': %s", path, strerror(errno));
 		goto out;
@@ -75,18 +79,24 @@ out:
 	return ret;
 }
 
-/* 1 if every ref is live, 0 if not, -1 on a catalog error (printed; exit 2). */
+/*
+ * 1 if every ref is live with intact data, 0 if not (damage found is
+ * recorded, and the build rebuilds it), -1 on a catalog error (printed;
+ * exit 2).
+ */
 static int all_live(struct cli *cli, const struct strvec *refs)
 {
 	int ret = 1;
 
 	for (size_t i = 0; i < refs->nr && ret == 1; i++) {
-		struct strbuf err = STRBUF_INIT;
+		struct strbuf err = STRBUF_INIT, why = STRBUF_INIT;
 		struct partition p;
 		int r;
 
 		partition_init(&p);
 		r = catalog_get_partition(&cli->catalog, refs->v[i], &p, &err);
+		if (r > 0 && p.status == PART_LIVE)
+			r = catalog_check_data(&cli->catalog, &p, &why, &err) < 0 ? -1 : r;
 		if (r < 0) {
 			cli_fail(EXIT_USAGE, &err);
 			ret = -1;
@@ -95,6 +105,7 @@ static int all_live(struct cli *cli, const struct strvec *refs)
 		}
 		partition_release(&p);
 		strbuf_release(&err);
+		strbuf_release(&why);
 	}
 	return ret;
 }
@@ -123,10 +134,18 @@ static int cat_request(struct cli *cli, struct build_request *r)
 	int ret = cli_open_catalog(cli) < 0 ? EXIT_USAGE : cat_build(cli, r);
 
 	for (size_t i = 0; i < r->refs.nr && ret == EXIT_OK; i++) {
+		struct strbuf err = STRBUF_INIT;
+		struct partition p;
+
+		partition_init(&p);
 		strbuf_reset(&path);
 		store_data_path(&cli->store, r->refs.v[i], &path);
-		if (copy_out(&cli->store, r->refs.v[i], path.buf) < 0)
+		if (catalog_get_partition(&cli->catalog, r->refs.v[i], &p, &err) < 0)
+			ret = cli_fail(EXIT_USAGE, &err);
+		else if (copy_out(&cli->store, &p, path.buf) < 0)
 			ret = EXIT_FAILED;
+		partition_release(&p);
+		strbuf_release(&err);
 	}
 	strbuf_release(&path);
 	build_request_release(r);

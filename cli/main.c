@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
 	{ "events",    cmd_events,    "print the event log as JSON lines" },
 	{ "taint",     cmd_taint,     "mark partitions (and their downstream) for rebuilding" },
 	{ "verify",    cmd_verify,    "rehash published data against its manifests; report damage" },
+	{ "recover",   cmd_recover,   "rebuild the catalog from the store (after it was lost or emptied)" },
 	{ "lookup",    cmd_lookup,    "print the job that produces each REF" },
 	{ "configure", cmd_configure, "print the JobConfigs that configure returns for REF..." },
 };

@@ -37,10 +37,9 @@ static void print_path(const char *ref, const char *path, int json)
 /* Prints where the data of the live partition REF is: an exit code. */
 static int path_print(struct cli *cli, int nargs, char **args, int json)
 {
-	struct strbuf path = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT, why = STRBUF_INIT, err = STRBUF_INIT;
 	struct partition p;
-	struct stat st;
-	int ret = EXIT_USAGE, fd;
+	int ret = EXIT_USAGE, damaged;
 
 	partition_init(&p);
 	if (cli_ref_partition(cli, "path", nargs, args, &p) < 0)
@@ -51,28 +50,25 @@ static int path_print(struct cli *cli, int nargs, char **args, int json)
 		goto out;
 	}
 	store_data_path(&cli->store, args[0], &path);
-	fd = store_open_data(&cli->store, args[0], O_PATH);
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -1;
-		errno = ELOOP;
-	}
-	if (fd < 0 && errno == ELOOP) {
-		ret = cli_error(EXIT_FAILED, "partition '%s': its data file '%s' is a symbolic "
-				"link", args[0], path.buf);
+	/* a path is handed out only to data that is what was published */
+	damaged = catalog_check_data(&cli->catalog, &p, &why, &err);
+	if (damaged < 0) {
+		ret = cli_fail(EXIT_FAILED, &err);
 		goto out;
 	}
-	if (fd < 0) {
-		ret = cli_error(EXIT_FAILED, "partition '%s': cannot open its data file '%s': %s",
-				args[0], path.buf, strerror(errno));
+	if (damaged) {
+		ret = cli_error(EXIT_FAILED, "partition '%s' is damaged (%s): %s; it is now marked "
+				"damaged, and reading or building it rebuilds it", args[0], path.buf,
+				why.buf);
 		goto out;
 	}
-	close(fd);
 	print_path(args[0], path.buf, json);
 	ret = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
 out:
 	partition_release(&p);
 	strbuf_release(&path);
+	strbuf_release(&why);
+	strbuf_release(&err);
 	return ret;
 }
 

@@ -28,6 +28,7 @@ static const struct cli_usage usage = {
 struct damage {
 	const char *kind;     /* "missing", "link", "type", "permissions", "size", "bytes", "unreadable" */
 	struct strbuf why;    /* one line for people */
+	char ident[STORE_IDENT_MAX];  /* intact: the file's identity now */
 };
 
 struct verify {
@@ -84,6 +85,8 @@ static void check_data(const struct store *s, const struct partition *p, struct 
 		d->kind = "bytes";
 		strbuf_addf(&d->why, "its bytes changed (sha256 %.12s..., its manifest says "
 			    "%.12s...)", hex, p->sha256);
+	} else {
+		store_ident_format(&st, d->ident);
 	}
 out:
 	if (fd >= 0)
@@ -118,7 +121,7 @@ static void report(struct verify *v, const struct partition *p, const struct dam
 /* One partition: 0, or -1 (printed) when the catalog cannot record a repair. */
 static int verify_one(struct verify *v, const struct partition *p)
 {
-	struct damage d = { .kind = NULL, .why = STRBUF_INIT };
+	struct damage d = { .kind = NULL, .why = STRBUF_INIT, .ident = "" };
 	struct strbuf err = STRBUF_INIT;
 	int ret = -1;
 
@@ -130,6 +133,16 @@ static int verify_one(struct verify *v, const struct partition *p)
 	if (p->size > 0)
 		v->bytes += p->size;
 	report(v, p, &d);
+	/*
+	 * Intact bytes under another identity (a store copied or restored, or
+	 * published before identities were recorded): record the one they have
+	 * now, so that opens check against it.
+	 */
+	if (!d.kind && *d.ident && p->published_run && (!p->ident || strcmp(p->ident, d.ident)) &&
+	    catalog_set_ident(&v->cli->catalog, p->ref, p->published_run, d.ident, &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
 	if (d.kind) {
 		v->damaged++;
 		if (v->repair &&

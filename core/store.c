@@ -1,15 +1,19 @@
 #include "core/store.h"
 #include "core/array.h"
+#include "core/fd.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <linux/openat2.h>
 #include <pwd.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,6 +25,7 @@ static const struct {
 	{ "staging", 0700 },
 	{ "logs", 0700 },
 	{ "locks", 0700 },
+	{ "manifests", 0700 },
 };
 
 static int make_dir(const char *path, mode_t mode)
@@ -395,4 +400,259 @@ int store_open_data_parent(const struct store *s, const char *ref, const char **
 	*base = p;
 	strbuf_release(&part);
 	return cur;
+}
+
+void store_ident_format(const struct stat *st, char out[STORE_IDENT_MAX])
+{
+	snprintf(out, STORE_IDENT_MAX, "%llu:%llu:%lld:%lld:%lld",
+		 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+		 (long long)st->st_size,
+		 (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec,
+		 (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec);
+}
+
+/* Says which part of the identity moved, for the damage message. */
+static void ident_diff(const char *was, const char *now, struct strbuf *why)
+{
+	static const char *const what[] = { "device", "inode", "size", "mtime", "ctime" };
+	const char *a = was, *b = now;
+	int first = 1;
+
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]) && *a && *b; i++) {
+		size_t la = strcspn(a, ":"), lb = strcspn(b, ":");
+
+		if (la != lb || memcmp(a, b, la)) {
+			strbuf_addf(why, "%s%s", first ? "" : ", ", what[i]);
+			first = 0;
+		}
+		a += la + (a[la] == ':');
+		b += lb + (b[lb] == ':');
+	}
+}
+
+int store_check_data(const struct store *s, const char *ref, const char *ident,
+		     long long size, int *fdp, struct strbuf *why)
+{
+	char now[STORE_IDENT_MAX];
+	struct stat st;
+	int fd, ret = -1;
+
+	if (fdp)
+		*fdp = -1;
+	fd = open_beneath(s->data_fd, ref, fdp ? O_RDONLY : O_PATH);
+	if (fd < 0) {
+		switch (errno) {
+		case ENOENT:
+			strbuf_addstr(why, "its data file is missing");
+			return STORE_MISSING;
+		case ELOOP:
+			strbuf_addstr(why, "its data file is a symbolic link (or one is on its way)");
+			return STORE_LINK;
+		case ENOTDIR:
+			strbuf_addstr(why, "a directory on the way to its data file is not a directory");
+			return STORE_NOT_FILE;
+		default:
+			strbuf_addf(why, "cannot open its data file: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (fstat(fd, &st) < 0) {
+		strbuf_addf(why, "cannot stat its data file: %s", strerror(errno));
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode)) {  /* O_PATH | O_NOFOLLOW opens the link itself */
+		strbuf_addstr(why, "its data file is a symbolic link (or one is on its way)");
+		ret = STORE_LINK;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		strbuf_addstr(why, "its data file is not a regular file");
+		ret = STORE_NOT_FILE;
+		goto out;
+	}
+	if (size >= 0 && st.st_size != size) {
+		strbuf_addf(why, "its data file changed since it was published (size %lld -> %lld "
+			    "bytes)", size, (long long)st.st_size);
+		ret = STORE_CHANGED;
+		goto out;
+	}
+	store_ident_format(&st, now);
+	if (ident && *ident && strcmp(ident, now)) {
+		strbuf_addstr(why, "its data file changed since it was published (");
+		ident_diff(ident, now, why);
+		strbuf_addstr(why, " differ)");
+		ret = STORE_CHANGED;
+		goto out;
+	}
+	ret = STORE_INTACT;
+	if (fdp) {
+		*fdp = fd;
+		fd = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Fills buf with random bytes: 0, or -1 with errno. */
+static int getrandom_all(void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom((char *)buf + got, len - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+void store_manifest_path(const struct store *s, const char *run_id, struct strbuf *out)
+{
+	strbuf_addf(out, "%s/manifests/%s.json", s->root, run_id);
+}
+
+int store_put_manifest(const struct store *s, const char *run_id, const char *text,
+		       size_t len, struct strbuf *path, struct strbuf *err)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	int fd, ret = -1;
+
+	store_manifest_path(s, run_id, path);
+	strbuf_addf(&tmp, "%s/manifests/.%s.json.tmp", s->root, run_id);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		strbuf_addf(err, "cannot write manifest '%s': %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, text, len) < 0 || close(fd) < 0) {
+		strbuf_addf(err, "cannot write manifest '%s': %s", tmp.buf, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp.buf);
+		goto out;
+	}
+	if (rename(tmp.buf, path->buf) < 0) {
+		strbuf_addf(err, "cannot publish manifest '%s': %s", path->buf, strerror(errno));
+		unlink(tmp.buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&tmp);
+	return ret;
+}
+
+/* 1 if directory <root>/name holds an entry not starting with '.', 0 if not, -1. */
+static int dir_used(const struct store *s, const char *name)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int used = 0;
+
+	store_path(s, name, &path);
+	d = opendir(path.buf);
+	strbuf_release(&path);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while (!used && (de = readdir(d)))
+		used = de->d_name[0] != '.';
+	closedir(d);
+	return used;
+}
+
+int store_has_published(const struct store *s)
+{
+	int m = dir_used(s, "manifests"), d = m > 0 ? 1 : dir_used(s, "data");
+
+	return m < 0 || d < 0 ? -1 : (m > 0 || d > 0);
+}
+
+/* Whether text is STORE_ID_LEN lowercase hex digits (and a newline or not). */
+static int id_valid(const char *text, size_t len)
+{
+	if (len == STORE_ID_LEN + 1 && text[STORE_ID_LEN] == '\n')
+		len--;
+	if (len != STORE_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)text[i]) || isupper((unsigned char)text[i]))
+			return 0;
+	return 1;
+}
+
+int store_id(const struct store *s, int create, char out[STORE_ID_LEN + 1], struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, tmp = STRBUF_INIT;
+	unsigned char raw[STORE_ID_LEN / 2];
+	int fd = -1, ret = -1;
+
+	store_path(s, "store.id", &path);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = open(path.buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			break;
+		if (errno != ENOENT) {
+			strbuf_addf(err, "store '%s': cannot read '%s': %s", s->root, path.buf,
+				    strerror(errno));
+			goto out;
+		}
+		if (!create) {
+			ret = 0;
+			goto out;
+		}
+		/* a new id, made whole before it appears: link(2) never replaces */
+		if (getrandom_all(raw, sizeof(raw)) < 0) {
+			strbuf_addf(err, "store '%s': cannot make an id: %s", s->root,
+				    strerror(errno));
+			goto out;
+		}
+		strbuf_reset(&text);
+		for (size_t i = 0; i < sizeof(raw); i++)
+			strbuf_addf(&text, "%02x", raw[i]);
+		strbuf_addch(&text, '\n');
+		strbuf_reset(&tmp);
+		strbuf_addf(&tmp, "%s.%ld.tmp", path.buf, (long)getpid());
+		fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 || write_all(fd, text.buf, text.len) < 0 || fsync(fd) < 0 ||
+		    (link(tmp.buf, path.buf) < 0 && errno != EEXIST)) {
+			strbuf_addf(err, "store '%s': cannot write '%s': %s", s->root, path.buf,
+				    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			unlink(tmp.buf);
+			fd = -1;
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+		unlink(tmp.buf);
+	}
+	strbuf_reset(&text);
+	if (fd < 0 || strbuf_read_fd(&text, fd, 256) < 0) {
+		strbuf_addf(err, "store '%s': cannot read '%s': %s", s->root, path.buf,
+			    strerror(errno));
+		goto out;
+	}
+	if (!id_valid(text.buf, text.len)) {
+		strbuf_addf(err, "store '%s': '%s' does not hold a store id (%d hex digits)",
+			    s->root, path.buf, STORE_ID_LEN);
+		goto out;
+	}
+	memcpy(out, text.buf, STORE_ID_LEN);
+	out[STORE_ID_LEN] = '\0';
+	ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&text);
+	strbuf_release(&tmp);
+	return ret;
 }

@@ -1,6 +1,8 @@
 #ifndef DATABUILD_STORE_H
 #define DATABUILD_STORE_H
 
+#include <sys/stat.h>
+
 #include "core/strbuf.h"
 
 /*
@@ -11,9 +13,14 @@
  *   <root>/staging/<run_id>/   a run's private DATABUILD_OUTPUT_DIR
  *   <root>/logs/<run_id>.log   stdout+stderr of each run
  *   <root>/locks/<hh>/<sha256(ref)>.lock  per-partition lease files
+ *   <root>/manifests/<run_id>.json  the manifest of every publish, written
+ *                              before its data is renamed into data/, so
+ *                              the catalog can be rebuilt from the store
+ *   <root>/store.id            the store's id (32 hex digits), which its
+ *                              catalog carries too
  *   <root>/daemon.log          the mount daemon's log
  *
- * The root, staging/, logs/ and locks/ are created mode 0700 and data/
+ * The root, staging/, logs/, locks/ and manifests/ are created mode 0700 and data/
  * mode 0755 (an existing root keeps its mode). Published files are
  * replaced only by rename(2), so a reader holding one never sees it
  * change.
@@ -53,6 +60,62 @@ int store_open_data(const struct store *s, const char *ref, int flags);
  * file where a directory should be).
  */
 int store_open_data_parent(const struct store *s, const char *ref, const char **base);
+
+/*
+ * A published file's identity, recorded when it is published and checked
+ * by fstat on every open (never a rehash on that path): the text
+ * "DEV:INO:SIZE:MTIME_NS:CTIME_NS" in decimal. Any write, truncation,
+ * chmod, replacement or timestamp change moves at least one of them
+ * (restoring mtime moves ctime).
+ */
+#define STORE_IDENT_MAX 112
+void store_ident_format(const struct stat *st, char out[STORE_IDENT_MAX]);
+
+/* What store_check_data found. */
+enum store_damage {
+	STORE_INTACT = 0,
+	STORE_MISSING,      /* no file at <data>/<ref> */
+	STORE_LINK,         /* a symbolic link on the way or at the end */
+	STORE_NOT_FILE,     /* a directory, FIFO, device... */
+	STORE_CHANGED,      /* identity or size differs from the record */
+};
+
+/*
+ * Checks <data>/<ref> against what was recorded when it was published:
+ * its identity (NULL or "": unknown, for partitions published before
+ * identities were recorded; then only the size is compared) and size
+ * (< 0: unknown). One open beneath data/ and one fstat; nothing is read.
+ * With fdp non-NULL an intact file is opened O_RDONLY and its descriptor
+ * handed over in *fdp (-1 otherwise), so what was checked is what is
+ * served. Returns STORE_INTACT, a damage kind with why saying what is
+ * wrong ("its data file is missing", "its data file changed since it was
+ * published (size 10 -> 12 bytes)"), or -1 with errno and why on other
+ * errors (EACCES, EIO...).
+ */
+int store_check_data(const struct store *s, const char *ref, const char *ident,
+		     long long size, int *fdp, struct strbuf *why);
+
+/* Appends <root>/manifests/<run_id>.json. */
+void store_manifest_path(const struct store *s, const char *run_id, struct strbuf *out);
+/*
+ * Writes text as <root>/manifests/<run_id>.json (mode 0600, through a
+ * temporary file and a rename, so it is whole or absent); its path is
+ * appended to path. Not synced: the caller syncs it with the data. 0, or
+ * -1 with err naming the file.
+ */
+int store_put_manifest(const struct store *s, const char *run_id, const char *text,
+		       size_t len, struct strbuf *path, struct strbuf *err);
+/* 1 if the store holds published data or manifests, 0 if none, -1 (errno). */
+int store_has_published(const struct store *s);
+
+/*
+ * The store's id, the text of <root>/store.id. Returns 1 with out filled;
+ * 0 if there is none and create is 0; -1 with err. With create, a missing
+ * id is made (random) and written whole; two processes making one at
+ * once end up with the same.
+ */
+#define STORE_ID_LEN 32
+int store_id(const struct store *s, int create, char out[STORE_ID_LEN + 1], struct strbuf *err);
 
 /* Appends <root>/data/<ref>. */
 void store_data_path(const struct store *s, const char *ref, struct strbuf *out);

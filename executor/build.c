@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/strmap.h"
 #include "executor/internal.h"
 
@@ -114,11 +115,67 @@ static int finish(struct catalog *c, const struct executor_opts *o, int64_t buil
 	return ret;
 }
 
+/* Whether the planning error names ref ('ref' quoted, as planner errors do). */
+static int names_ref(const char *error, const char *ref)
+{
+	size_t n = strlen(ref);
+
+	for (const char *at = strchr(error, '\''); at; at = strchr(at + 1, '\''))
+		if (!strncmp(at + 1, ref, n) && at[n + 1] == '\'')
+			return 1;
+	return 0;
+}
+
 /*
- * Planning refs failed (err): answers every ref and closes the build;
- * returns 130 if cancel_fd asked for it, else 2.
+ * Records a planning failure (a configure that failed, hung or answered
+ * nonsense) in the catalog like a failed run: each requested ref of the
+ * graph that the error names (or the only one) becomes failed with the
+ * error and an EV_PARTITION_FAILED event, unless it has data to keep
+ * serving (live, stale, tainted): that one keeps its status and gets the
+ * event alone. A ref no job produces is not recorded.
  */
-static int plan_failed(struct catalog *c, const struct strvec *refs,
+static void record_plan_failure(const struct graph *g, struct catalog *c,
+				const struct strvec *refs, int64_t build_id, const char *error)
+{
+	struct strbuf e = STRBUF_INIT;
+
+	for (size_t i = 0; i < refs->nr; i++) {
+		const char *ref = refs->v[i];
+		struct partition p;
+		struct event ev = { .build_id = build_id, .type = (char *)EV_PARTITION_FAILED };
+		cJSON *payload;
+		char *text;
+
+		if ((refs->nr > 1 && !names_ref(error, ref)) || !graph_lookup(g, ref, &e)) {
+			strbuf_reset(&e);
+			continue;
+		}
+		partition_init(&p);
+		if (catalog_get_partition(c, ref, &p, &e) < 0 ||
+		    p.status == PART_LIVE || p.status == PART_STALE || p.status == PART_TAINTED) {
+			payload = cJSON_CreateObject();
+			cJSON_AddStringToObject(payload, "error", error);
+			cJSON_AddStringToObject(payload, "kept", part_status_name(p.status));
+			text = cJSON_PrintUnformatted(payload);
+			cJSON_Delete(payload);
+			ev.ref = (char *)ref;
+			ev.payload = text;
+			catalog_append_event(c, &ev, NULL, &e);
+			free(text);
+		} else {
+			catalog_set_status(c, ref, PART_FAILED, error, &e);
+		}
+		partition_release(&p);
+		strbuf_reset(&e);
+	}
+	strbuf_release(&e);
+}
+
+/*
+ * Planning refs failed (err): answers every ref, records the failure and
+ * closes the build; returns 130 if cancel_fd asked for it, else 2.
+ */
+static int plan_failed(const struct graph *g, struct catalog *c, const struct strvec *refs,
 		       const struct executor_opts *o, int64_t build_id, int64_t *seq,
 		       struct build_summary *sum, struct strbuf *err)
 {
@@ -128,6 +185,8 @@ static int plan_failed(struct catalog *c, const struct strvec *refs,
 		sum->cancelled_by_request = 1;
 		strbuf_reset(err);
 		strbuf_addstr(err, "cancelled while planning");
+	} else {
+		record_plan_failure(g, c, refs, build_id, err->buf);
 	}
 	fail_refs(o, refs, err);
 	return finish(c, o, build_id, seq, cancelled ? 130 : 2);
@@ -167,7 +226,7 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 	po.force = opts->force;
 	po.cancel_fd = opts->cancel_fd;
 	if (planner_plan(g, c, refs, &po, &plan, &stats, err) < 0) {
-		ret = plan_failed(c, refs, opts, build_id, &seq, sum, err);
+		ret = plan_failed(g, c, refs, opts, build_id, &seq, sum, err);
 		goto out;
 	}
 	if (!plan.outputs.nr)
@@ -273,7 +332,7 @@ int executor_exec(const struct graph *g, struct catalog *c, const struct store *
 		goto out;
 	}
 	if (exec_plan(g, c, refs, opts->cancel_fd, &plan, err) < 0) {
-		ret = plan_failed(c, refs, opts, build_id, &seq, sum, err);
+		ret = plan_failed(g, c, refs, opts, build_id, &seq, sum, err);
 		goto out;
 	}
 	ret = run_plan(g, c, s, &plan, &o, build_id, seq, sum, err);

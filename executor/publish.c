@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "core/json.h"
 #include "core/proc.h"
 #include "core/store.h"
 #include "executor/contain.h"
@@ -149,13 +150,16 @@ static int output_unchanged(int outfd, const char *ref, const struct stat *was)
 /*
  * Renames the staged ref (below outfd) to <data>/ref, creating its
  * directories beneath data/ without following any link: a link on the way
- * fails the run, and nothing is ever written where it points.
+ * fails the run, and nothing is ever written where it points. The
+ * published file's identity (taken after the rename, which moves its
+ * ctime) goes to ident, for the catalog to record with its hash.
  */
 static int publish_rename(struct xrun *x, int outfd, const char *ref, const char *path,
-			  struct strbuf *why)
+			  char ident[STORE_IDENT_MAX], struct strbuf *why)
 {
 	const char *base;
 	int pfd = store_open_data_parent(x->s, ref, &base), ret = -1;
+	struct stat st;
 
 	if (pfd < 0) {
 		if (errno == ELOOP)
@@ -172,9 +176,39 @@ static int publish_rename(struct xrun *x, int outfd, const char *ref, const char
 			    strerror(errno));
 		goto out;
 	}
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		strbuf_addf(why, "cannot stat published output '%s' at '%s': %s", ref, path,
+			    strerror(errno));
+		goto out;
+	}
+	store_ident_format(&st, ident);
 	ret = 0;
 out:
 	close(pfd);
+	return ret;
+}
+
+/* Writes m into the store's manifests/ (synced with the data). */
+static int put_manifest(struct xrun *x, const struct manifest *m, struct strbuf *why)
+{
+	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT, text = STRBUF_INIT;
+	cJSON *o = manifest_to_json(m);
+	int ret = -1;
+
+	json_print(o, &text);
+	if (store_put_manifest(x->s, m->run_id, text.buf, text.len, &path, &err) < 0) {
+		strbuf_addf(why, "exited 0 but %s", err.buf);
+		goto out;
+	}
+	strvec_push(&x->sync_files, path.buf);
+	strbuf_setlen(&path, (size_t)(strrchr(path.buf, '/') - path.buf));
+	sync_dir(x, path.buf);  /* manifests/ */
+	ret = 0;
+out:
+	cJSON_Delete(o);
+	strbuf_release(&path);
+	strbuf_release(&err);
+	strbuf_release(&text);
 	return ret;
 }
 
@@ -230,14 +264,6 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 			goto out;
 		}
 	}
-	for (i = 0; i < outs->nr; i++) {
-		strbuf_reset(&path);
-		store_data_path(x->s, outs->v[i], &path);
-		sync_dirs_add(x, path.buf);
-		if (publish_rename(x, outfd, outs->v[i], path.buf, why) < 0)
-			goto out;
-		strvec_push(&x->sync_files, path.buf);
-	}
 	free(m->run_id);
 	m->run_id = xstrdup(n->run_id);
 	free(m->job);
@@ -252,6 +278,22 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 	m->log_path = xstrdup(n->log_path);
 	free(m->host);
 	m->host = xstrdup(x->host);
+	/*
+	 * The manifest goes into the store before any output is renamed: the
+	 * store alone can then always tell what every published file is
+	 * (databuild recover), and a manifest whose outputs never arrived is
+	 * told apart by their hashes.
+	 */
+	if (put_manifest(x, m, why) < 0)
+		goto out;
+	for (i = 0; i < outs->nr; i++) {
+		strbuf_reset(&path);
+		store_data_path(x->s, outs->v[i], &path);
+		sync_dirs_add(x, path.buf);
+		if (publish_rename(x, outfd, outs->v[i], path.buf, m->outputs[i].ident, why) < 0)
+			goto out;
+		strvec_push(&x->sync_files, path.buf);
+	}
 	ret = 0;
 out:
 	if (fd >= 0)

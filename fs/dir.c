@@ -137,6 +137,8 @@ static void dir_add_row(struct fs *fs, struct catalog *c, struct dirh *d, const 
 		dir_add_node(fs, c, d, name, INODE_PART, p);
 		break;
 	case PART_FAILED:
+		/* the ref (reading it tries again) beside what went wrong */
+		dir_add_node(fs, c, d, name, INODE_PART, p);
 		strbuf_addf(&side, "%s%s", name, SIDECAR_ERROR);
 		dir_add_node(fs, c, d, side.buf, INODE_ERROR, p);
 		break;

@@ -113,20 +113,32 @@ void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 		handle_unregister(fs, fi->fh);
 }
 
-struct handle *handle_open_data(struct fs *fs, const char *ref)
+struct handle *handle_open_data(struct fs *fs, const struct partition *p, struct strbuf *why)
 {
 	struct handle *h = NULL;
-	int fd = store_open_data(fs->opts->store, ref, O_RDONLY);
+	int fd, kind;
 
-	if (fd < 0 && errno == ELOOP) {
-		fs_log(fs, "'%s': its data file is a symbolic link (not served)", ref);
-		errno = ELOOP;
-	}
-	if (fd >= 0) {
+	kind = store_check_data(fs->opts->store, p->ref, p->ident, p->size, &fd, why);
+	if (kind > 0) {
+		fs_log(fs, "'%s' is damaged, not served: %s", p->ref, why->buf);
+		errno = ESTALE;
+	} else if (kind < 0) {
+		fs_log(fs, "open '%s' in the store: %s", p->ref, why->buf);
+		errno = EIO;
+	} else {
 		h = handle_new(HANDLE_DATA);
 		h->fd = fd;
 	}
 	return h;
+}
+
+/* Keeps what an open found wrong with n's data, for .error if its rebuild fails. */
+static void note_damage(struct fs *fs, struct node *n, const char *why)
+{
+	pthread_mutex_lock(&fs->wait_lock);
+	free(n->damage);
+	n->damage = xstrdup(why);
+	pthread_mutex_unlock(&fs->wait_lock);
 }
 
 static int same(const char *a, const char *b)
@@ -178,8 +190,12 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 		saverr = EIO;
 		goto out_err;
 	}
-	if (serve_directly(fs, n, &p))
-		h = handle_open_data(fs, n->path);
+	if (serve_directly(fs, n, &p)) {
+		/* damage is rebuilt by the build a waiter starts (its plan checks again) */
+		h = handle_open_data(fs, &p, &err);
+		if (!h && errno == ESTALE)
+			note_damage(fs, n, err.buf);
+	}
 	if (!h) {
 		waiter_add(fs, n, req, fi);
 		goto out;

@@ -33,6 +33,7 @@ void nodes_release(struct fs *fs)
 		struct node *n = fs->by_ino[i];
 
 		free(n->error);
+		free(n->damage);
 		free(n->served_run);
 		free(n->inval_run);
 		free(n->verified_run);

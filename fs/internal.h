@@ -64,6 +64,7 @@ struct node {
 	struct waiter *waiters;
 	size_t waiters_nr;
 	char *error;           /* the last failure seen by this mount, or NULL */
+	char *damage;          /* what an open found wrong with its data, until rebuilt */
 	unsigned long error_gen;
 	char *served_run;      /* the run whose bytes the page cache may hold */
 	char *verified_run;    /* FRESH_KEYS: the run a build of this mount found fresh */
@@ -203,10 +204,13 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 /*
- * Opens ref's published data into a new handle, beneath data/ without
- * following any link (store_open_data: a link is logged, ELOOP); NULL with errno.
+ * Opens the published data of p (a partition just read from the catalog)
+ * into a new handle, beneath data/ without following any link, and
+ * checks it by fstat against the identity and size its publish recorded
+ * (store_check_data; nothing is read). NULL with errno: ESTALE when the
+ * file is damaged (missing, a link, changed), why saying how.
  */
-struct handle *handle_open_data(struct fs *fs, const char *ref);
+struct handle *handle_open_data(struct fs *fs, const struct partition *p, struct strbuf *why);
 struct handle *handle_new(enum handle_kind kind);
 /* Enters h in the table (which owns it from now on) and returns its id. */
 uint64_t handle_register(struct fs *fs, struct handle *h);

@@ -169,14 +169,14 @@ static void finish_ok(struct batch *b, struct node *n)
 	n->inval_run = p.published_run ? xstrdup(p.published_run) : NULL;
 	free(n->error);
 	n->error = NULL;
+	free(n->damage);
+	n->damage = NULL;
 	n->error_gen++;
 	free(n->verified_run);
 	n->verified_run = p.published_run ? xstrdup(p.published_run) : NULL;
 	free(n->served_run);
 	n->served_run = p.published_run ? xstrdup(p.published_run) : NULL;
 	pthread_mutex_unlock(&fs->wait_lock);
-	partition_release(&p);
-	strbuf_release(&err);
 
 	/*
 	 * The kernel must drop the placeholder's attributes before any reply,
@@ -192,10 +192,10 @@ static void finish_ok(struct batch *b, struct node *n)
 	pthread_mutex_unlock(&fs->wait_lock);
 	while (w) {
 		struct waiter *next = w->next;
-		struct handle *h = handle_open_data(fs, n->path);
+		struct handle *h = handle_open_data(fs, &p, &err);
 
+		strbuf_reset(&err);
 		if (!h) {
-			fs_log(fs, "open '%s' in the store: %s", n->path, strerror(errno));
 			fuse_reply_err(w->req, EIO);
 		} else {
 			/*
@@ -210,6 +210,8 @@ static void finish_ok(struct batch *b, struct node *n)
 		free(w);
 		w = next;
 	}
+	partition_release(&p);
+	strbuf_release(&err);
 }
 
 static void finish_failed(struct batch *b, struct node *n, const char *error)
@@ -223,7 +225,10 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 	stopping = fs->stopping;
 	if (!stopping) {
 		free(n->error);
-		n->error = xstrdup(error && *error ? error : "the build failed");
+		n->error = n->damage ?
+			xstrfmt("its data was damaged (%s), and rebuilding it failed: %s", n->damage,
+				error && *error ? error : "the build failed") :
+			xstrdup(error && *error ? error : "the build failed");
 		n->error_gen++;
 	}
 	free(n->inval_run);

@@ -1,6 +1,7 @@
 #ifndef DATABUILD_MANIFEST_H
 #define DATABUILD_MANIFEST_H
 
+#include "core/store.h"
 #include <stdint.h>
 #include "model/jobconfig.h"
 
@@ -32,6 +33,12 @@ struct manifest_output {
 	char *ref;
 	char sha256[SHA256_HEX_LEN + 1];
 	int64_t size;
+	/*
+	 * The published file's identity in the store (core/store.h), set by
+	 * the publisher after the rename and recorded by the catalog with the
+	 * hash; not part of the manifest's JSON. "" if unknown.
+	 */
+	char ident[STORE_IDENT_MAX];
 };
 
 struct manifest_input {

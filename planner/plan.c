@@ -174,6 +174,14 @@ static int fetch(struct planner *p, struct pref *r)
 		return 0;
 	partition_init(&part);
 	found = catalog_get_partition(p->c, r->ref, &part, p->err);
+	if (found > 0) {
+		/* served bytes are the published bytes: damage found is rebuilt */
+		struct strbuf why = STRBUF_INIT;
+
+		if (catalog_check_data(p->c, &part, &why, p->err) < 0)
+			found = -1;
+		strbuf_release(&why);
+	}
 	if (found <= 0) {
 		partition_release(&part);
 		return found;

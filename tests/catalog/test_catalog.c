@@ -400,12 +400,13 @@ START_TEST(test_migrate_from_v1)
 				 "'manifest_inputs_by_input'"), 0);
 
 	OK(catalog_open(&old, &store, loc, &err));
-	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), CATALOG_SQLITE_VERSION);
 	ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
-				 "('manifest_inputs_by_input', 'runs_by_job')"), 2);
+				 "('manifest_inputs_by_input', 'runs_by_job', 'meta')"), 3);
 	ck_assert_int_eq(catalog_get_partition(&old, "a/x=1", &p, &err), 1);
 	ck_assert_int_eq(p.status, PART_LIVE);
 	ck_assert_str_eq(p.run_id, "7");
+	ck_assert_ptr_null(p.ident);  /* published before identities: unknown */
 	partition_release(&p);
 	ck_assert_int_eq(catalog_get_manifest(&old, "7", &m, &err), 1);
 	ck_assert_str_eq(m.job, "old");
@@ -418,7 +419,7 @@ START_TEST(test_migrate_from_v1)
 	/* idempotent: opening an up-to-date catalog changes nothing */
 	OK(catalog_open(&old, &store, loc, &err));
 	catalog_close(&old);
-	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), CATALOG_SQLITE_VERSION);
 	free(path);
 	free(loc);
 }
@@ -566,6 +567,12 @@ START_TEST(test_publish_roundtrip)
 	run_record_release(&r);
 	ck_assert_int_eq(catalog_get_run(&cat, "12345", &r, &err), 0);
 	run_record_release(&r);
+	/* a lookup that found nothing leaves the handle usable for the next */
+	ck_assert_int_eq(catalog_get_run(&cat, id, &r, &err), 1);
+	ck_assert_str_eq(r.run_id, id);
+	run_record_release(&r);
+	ck_assert_int_eq(catalog_get_manifest(&cat, id, &m, &err), 1);
+	manifest_release(&m);
 
 	OK(catalog_last_durations(&cat, "daily", 5, &avg, &err));
 	ck_assert_int_eq(avg, 1500);

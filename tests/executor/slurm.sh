@@ -102,6 +102,8 @@ pass "exit status, signal and srun errors map to failed runs"
 # forwarding drops them about one time in four), also in a store whose path
 # holds the characters of srun's filename patterns
 S2="$T/store 100%t %%"
+main_catalog=${DATABUILD_CATALOG-}
+new_test_catalog   # (a catalog serves one store)
 DATABUILD_STORE=$S2 expect_exit 1 db --executor slurm build -j 5 signal/1 signal/2 signal/3 signal/4 signal/5
 for d in 1 2 3 4 5; do
 	log=$(grep -l "to the log from signal $d\$" "$S2"/logs/*.log) ||
@@ -118,6 +120,7 @@ DATABUILD_STORE=$S2 expect_exit 1 db --executor slurm build env/d
 expect_err "$S2/logs/.task0' is not a symlink to '.'"
 [ "$(cat "$S2/logs/.task0")" = "not a link" ] || fail "the file in the link's place was changed"
 pass "a log link that is not one fails the run, naming it"
+[ -z "$main_catalog" ] || DATABUILD_CATALOG=$main_catalog
 
 # --- a timeout ends the Slurm job too
 expect_exit 1 db --executor slurm build slow/a

@@ -311,6 +311,33 @@ static void content_hash(const char *ref, int generation, char out[SHA256_HEX_SI
 }
 
 /*
+ * Writes ref's content (content_hash's text) as its published data file,
+ * as the publisher leaves it: its size, and its identity into ident.
+ */
+static int64_t fx_write_data(struct fx *f, const char *ref, char ident[STORE_IDENT_MAX])
+{
+	char *text = xstrfmt("content of %s, generation %d", ref, f->generation);
+	struct strbuf path = STRBUF_INIT;
+	int64_t len = (int64_t)strlen(text);
+	struct stat st;
+	FILE *fp;
+
+	store_data_path(&f->store, ref, &path);
+	ck_assert_int_eq(mkdir_parents(path.buf, 0755), 0);
+	unlink(path.buf);
+	fp = fopen(path.buf, "w");
+	ck_assert_msg(fp != NULL, "cannot write '%s'", path.buf);
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(chmod(path.buf, 0444), 0);
+	ck_assert_int_eq(stat(path.buf, &st), 0);
+	store_ident_format(&st, ident);
+	strbuf_release(&path);
+	free(text);
+	return len;
+}
+
+/*
  * Publishes ref's config (from the table) as a synthetic run: every output
  * live with a content hash and the build key computed now from the
  * current hashes of its inputs (which must be live).
@@ -372,7 +399,7 @@ static void fx_publish(struct fx *f, const char *ref)
 		struct manifest_output *o = manifest_add_output(&m, cfg->outputs.v[i]);
 
 		content_hash(cfg->outputs.v[i], f->generation, o->sha256);
-		o->size = 100;
+		o->size = fx_write_data(f, cfg->outputs.v[i], o->ident);
 	}
 	job_config_copy(&m.config, cfg);
 	ck_assert_msg(catalog_publish(&f->cat, &m, &err) == 0, "%s", err.buf);
