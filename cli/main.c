@@ -11,6 +11,7 @@ static const struct cli_command commands[] = {
 	{ "plan",      cmd_plan,      "print the job graph that would produce REF..." },
 	{ "exec",      cmd_exec,      "configure and run just the job(s) of REF... (inputs must be live)" },
 	{ "mount",     cmd_mount,     "serve the store as a filesystem at MOUNTPOINT" },
+	{ "serve",     cmd_serve,     "serve the JSON API over HTTP (default 127.0.0.1:8707)" },
 	{ "umount",    cmd_umount,    "unmount MOUNTPOINT (also after its daemon died)" },
 	{ "ls",        cmd_ls,        "list partitions in the catalog" },
 	{ "show",      cmd_show,      "print a partition's status and manifest" },

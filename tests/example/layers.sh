@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The layering of docs/design/architecture.md: each folder includes only
 # itself and the folders below it,
-#   cli → fs → executor → planner → catalog → model → core
-# read from every #include "folder/..." of every .c and .h file.
+#   cli → fs, service → executor → planner → catalog → model → core
+# read from every #include "folder/..." of every .c and .h file. fs/ and
+# service/ are peers (two faces over the same engine): neither includes
+# the other.
 . "$SOURCE_ROOT/tests/lib.sh"
 
-layers=(core model catalog planner executor fs cli)
+layers=(core model catalog planner executor fs service cli)
 rank() {
 	local i
+	[ "$1" = service ] && set -- fs  # a peer of fs/
 	for i in "${!layers[@]}"; do
 		[ "${layers[i]}" = "$1" ] && { echo "$i"; return; }
 	done
@@ -25,7 +28,8 @@ for dir in "${layers[@]}"; do
 			to=${to%%/*}
 			r=$(rank "$to")
 			checked=$((checked + 1))
-			if [ "$r" -lt 0 ] || [ "$r" -gt "$mine" ]; then
+			if [ "$r" -lt 0 ] || [ "$r" -gt "$mine" ] ||
+				{ [ "$r" -eq "$mine" ] && [ "$to" != "$dir" ]; }; then
 				echo "FAIL: ${f#"$SOURCE_ROOT"/}: '$line' reaches up from $dir to $to" >&2
 				bad=1
 			fi
