@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "model/graph.h"
+#include "model/ref.h"
 #include "core/json.h"
 #include "core/strmap.h"
 
@@ -98,6 +99,16 @@ static void job_release(struct job *j)
 	strvec_clear(&j->configure);
 	strvec_clear(&j->exec);
 	semver_release(&j->version);
+	for (size_t i = 0; i < j->vars_nr; i++) {
+		free(j->vars[i].name);
+		if (j->vars[i].owned) {
+			domain_release(j->vars[i].domain);
+			free(j->vars[i].domain);
+		}
+	}
+	free(j->vars);
+	free(j->source);
+	pattern_release(&j->source_pattern);
 }
 
 void graph_release(struct graph *g)
@@ -105,6 +116,9 @@ void graph_release(struct graph *g)
 	for (size_t i = 0; i < g->jobs_nr; i++)
 		job_release(&g->jobs[i]);
 	free(g->jobs);
+	for (size_t i = 0; i < g->domains_nr; i++)
+		domain_release(&g->domains[i]);
+	free(g->domains);
 	free(g->path);
 	free(g->dir);
 	free(g->name);
@@ -349,6 +363,212 @@ static int decode_nonneg(const cJSON *obj, const struct jpath *p, const char *ke
 	return 0;
 }
 
+/* Parses a domain (named or inline) and resolves a command's argv[0]. */
+static int decode_domain(struct graph *g, struct domain *d, const char *name,
+			 const cJSON *item, const struct jpath *p, struct strbuf *err)
+{
+	struct jpath cp = { p, "command", 0 };
+	char *what;
+	int ret;
+
+	if (domain_parse(d, name, item, p, g->dir, err) < 0)
+		return -1;
+	if (d->kind != DOMAIN_COMMAND)
+		return 0;
+	what = xstrfmt("domain '%s' command", name);
+	ret = resolve_argv0(g, &d->argv, &cp, what, err);
+	free(what);
+	return ret;
+}
+
+static void describe_domain_names(const struct graph *g, struct strbuf *out)
+{
+	if (!g->domains_nr) {
+		strbuf_addstr(out, "the graph has no \"domains\"");
+		return;
+	}
+	strbuf_addstr(out, "domains: ");
+	for (size_t i = 0; i < g->domains_nr; i++)
+		strbuf_addf(out, "%s%s", i ? ", " : "", g->domains[i].name);
+}
+
+static int decode_domains(struct graph *g, const cJSON *root, const struct jpath *rp,
+			  struct strbuf *err)
+{
+	struct jpath dp = { rp, "domains", 0 };
+	const cJSON *obj;
+
+	if (json_find(root, rp, "domains", 0, &obj, err) < 0)
+		return -1;
+	if (!obj)
+		return 0;
+	if (json_check_object(obj, &dp, "an object of named domains", err) < 0)
+		return -1;
+	g->domains = xcalloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*g->domains));
+	for (const cJSON *m = obj->child; m; m = m->next) {
+		struct jpath mp = { &dp, m->string, 0 };
+
+		if (!valid_label(m->string))
+			return json_fail(err, &mp, "invalid domain name '%s': use letters, digits, "
+					 "'_', '.' and '-'", m->string);
+		if (graph_domain(g, m->string))
+			return json_fail(err, &mp, "duplicate member");
+		g->domains_nr++;
+		if (decode_domain(g, &g->domains[g->domains_nr - 1], m->string, m, &mp, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether name is a placeholder of one of j's output patterns. */
+static int job_has_var(const struct job *j, const char *name)
+{
+	for (size_t i = 0; i < j->outputs_nr; i++)
+		if (strvec_find(&j->outputs[i].names, name) >= 0)
+			return 1;
+	return 0;
+}
+
+static void describe_vars(const struct job *j, struct strbuf *out)
+{
+	struct strvec all = STRVEC_INIT;
+
+	for (size_t i = 0; i < j->outputs_nr; i++)
+		for (size_t k = 0; k < j->outputs[i].names.nr; k++)
+			if (strvec_find(&all, j->outputs[i].names.v[k]) < 0)
+				strvec_push(&all, j->outputs[i].names.v[k]);
+	if (!all.nr)
+		strbuf_addstr(out, "its outputs have no placeholders");
+	else
+		strbuf_addstr(out, "variables: ");
+	for (size_t i = 0; i < all.nr; i++)
+		strbuf_addf(out, "%s%s", i ? ", " : "", all.v[i]);
+	strvec_clear(&all);
+}
+
+static int decode_partitions(struct graph *g, struct job *j, const cJSON *obj,
+			     const struct jpath *p, struct strbuf *err)
+{
+	struct jpath pp = { p, "partitions", 0 };
+	const cJSON *parts;
+
+	if (json_find(obj, p, "partitions", 0, &parts, err) < 0)
+		return -1;
+	if (!parts)
+		return 0;
+	if (json_check_object(parts, &pp, "an object {\"variable\": \"domain\" | {domain}}",
+			      err) < 0)
+		return -1;
+	j->vars = xcalloc((size_t)cJSON_GetArraySize(parts) + 1, sizeof(*j->vars));
+	for (const cJSON *m = parts->child; m; m = m->next) {
+		struct jpath mp = { &pp, m->string, 0 };
+		struct job_var *v;
+
+		if (!job_has_var(j, m->string)) {
+			struct strbuf vars = STRBUF_INIT;
+
+			describe_vars(j, &vars);
+			json_fail(err, &mp, "'%s' is not a variable of job '%s' (%s)", m->string,
+				  j->label, vars.buf);
+			strbuf_release(&vars);
+			return -1;
+		}
+		if (job_domain(j, m->string))
+			return json_fail(err, &mp, "duplicate member");
+		v = &j->vars[j->vars_nr++];
+		v->name = xstrdup(m->string);
+		if (cJSON_IsString(m)) {
+			v->domain = graph_domain(g, m->valuestring);
+			if (!v->domain) {
+				struct strbuf names = STRBUF_INIT;
+
+				describe_domain_names(g, &names);
+				json_fail(err, &mp, "no domain '%s' (%s)", m->valuestring, names.buf);
+				strbuf_release(&names);
+				return -1;
+			}
+		} else if (cJSON_IsObject(m)) {
+			char *name = xstrfmt("%s.%s", j->label, m->string);
+			int r;
+
+			v->domain = xcalloc(1, sizeof(*v->domain));
+			v->owned = 1;
+			r = decode_domain(g, v->domain, name, m, &mp, err);
+			free(name);
+			if (r < 0)
+				return -1;
+		} else {
+			return json_fail(err, &mp, "expected a domain name or a domain object, got %s",
+					 json_type_name(m));
+		}
+	}
+	return 0;
+}
+
+/* A source job: "source" instead of configure and exec. */
+static int decode_source(struct graph *g, struct job *j, const cJSON *obj,
+			 const struct jpath *p, const char *source, struct strbuf *err)
+{
+	static const char *const forbidden[] = { "configure", "exec" };
+	struct jpath sp = { p, "source", 0 };
+	struct jpath op = { p, "outputs", 0 };
+	struct strbuf why = STRBUF_INIT;
+	const struct pattern *out;
+	const char *rel = source;
+	int ret = -1;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct jpath fp = { p, forbidden[i], 0 };
+		const cJSON *m;
+
+		if (json_find(obj, p, forbidden[i], 0, &m, err) < 0)
+			goto out;
+		if (m) {
+			json_fail(err, &fp, "job '%s' is a source (it has \"source\"): it has no %s",
+				  j->label, forbidden[i]);
+			goto out;
+		}
+	}
+	if (j->outputs_nr != 1) {
+		json_fail(err, &op, "source job '%s' has one output pattern, got %zu", j->label,
+			  j->outputs_nr);
+		goto out;
+	}
+	if (!*source) {
+		json_fail(err, &sp, "expected a non-empty path pattern");
+		goto out;
+	}
+	if (source[0] == '/') {
+		j->source = xstrdup(source);
+	} else {
+		while (rel[0] == '.' && rel[1] == '/')
+			for (rel += 2; *rel == '/'; rel++)
+				;
+		j->source = xstrfmt("%s%s%s", g->dir, strcmp(g->dir, "/") ? "/" : "", rel);
+	}
+	if (pattern_parse(&j->source_pattern, j->source + 1, &why) < 0) {
+		json_fail(err, &sp, "invalid source '%s': %s", j->source, why.buf);
+		goto out;
+	}
+	out = &j->outputs[0];
+	for (size_t i = 0; i < j->source_pattern.names.nr; i++)
+		if (strvec_find(&out->names, j->source_pattern.names.v[i]) < 0) {
+			json_fail(err, &sp, "placeholder '{%s}' of source '%s' is not in the output "
+				  "pattern '%s'", j->source_pattern.names.v[i], j->source, out->text);
+			goto out;
+		}
+	for (size_t i = 0; i < out->names.nr; i++)
+		if (strvec_find(&j->source_pattern.names, out->names.v[i]) < 0) {
+			json_fail(err, &sp, "source '%s' has no placeholder '{%s}' of the output "
+				  "pattern '%s'", j->source, out->names.v[i], out->text);
+			goto out;
+		}
+	ret = 0;
+out:
+	strbuf_release(&why);
+	return ret;
+}
+
 static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct jpath *p,
 		      struct strmap *labels, struct strmap *shapes, struct strbuf *err)
 {
@@ -357,7 +577,7 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 	struct jpath vp = { p, "version", 0 };
 	struct strbuf what = STRBUF_INIT;
 	struct strbuf why = STRBUF_INIT;
-	const char *label, *version;
+	const char *label, *version, *source;
 	void *prev;
 	int ret = -1;
 
@@ -379,14 +599,22 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 	}
 	strmap_put(labels, label, (void *)(uintptr_t)(ji + 1));
 	j->label = xstrdup(label);
-	if (decode_outputs(g, ji, obj, p, shapes, err) < 0)
+	if (decode_outputs(g, ji, obj, p, shapes, err) < 0 ||
+	    json_get_string(obj, p, "source", 0, &source, err) < 0)
 		goto out;
-	strbuf_addf(&what, "job '%s' configure", label);
-	if (decode_argv(g, obj, p, "configure", 1, what.buf, &j->configure, err) < 0)
-		goto out;
-	strbuf_reset(&what);
-	strbuf_addf(&what, "job '%s' exec", label);
-	if (decode_argv(g, obj, p, "exec", 1, what.buf, &j->exec, err) < 0)
+	if (source) {
+		if (decode_source(g, j, obj, p, source, err) < 0)
+			goto out;
+	} else {
+		strbuf_addf(&what, "job '%s' configure", label);
+		if (decode_argv(g, obj, p, "configure", 1, what.buf, &j->configure, err) < 0)
+			goto out;
+		strbuf_reset(&what);
+		strbuf_addf(&what, "job '%s' exec", label);
+		if (decode_argv(g, obj, p, "exec", 1, what.buf, &j->exec, err) < 0)
+			goto out;
+	}
+	if (decode_partitions(g, j, obj, p, err) < 0)
 		goto out;
 	if (json_get_string(obj, p, "version", 0, &version, err) < 0)
 		goto out;
@@ -427,6 +655,7 @@ static int decode_graph(struct graph *g, const cJSON *root, struct strbuf *err)
 	}
 	g->name = xstrdup(name);
 	if (decode_argv(g, root, &rp, "lookup", 0, "lookup", &g->lookup, err) < 0 ||
+	    decode_domains(g, root, &rp, err) < 0 ||
 	    json_get_array(root, &rp, "jobs", JSON_REQUIRED | JSON_NONEMPTY, "jobs", &jobs,
 			   err) < 0)
 		goto out;
@@ -567,4 +796,408 @@ void refs_describe(const char *const *refs, size_t nr, size_t max, struct strbuf
 		strbuf_addf(out, "%s'%s'", i ? ", " : "", refs[i]);
 	if (nr > max)
 		strbuf_addf(out, " and %zu more", nr - max);
+}
+
+struct domain *graph_domain(const struct graph *g, const char *name)
+{
+	for (size_t i = 0; i < g->domains_nr; i++)
+		if (!strcmp(g->domains[i].name, name))
+			return &g->domains[i];
+	return NULL;
+}
+
+struct domain *job_domain(const struct job *j, const char *var)
+{
+	for (size_t i = 0; i < j->vars_nr; i++)
+		if (!strcmp(j->vars[i].name, var))
+			return j->vars[i].domain;
+	return NULL;
+}
+
+int graph_domains_refresh(struct graph *g, struct strbuf *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < g->domains_nr; i++)
+		if (domain_refresh(&g->domains[i], ret ? NULL : err) < 0)
+			ret = -1;
+	for (size_t i = 0; i < g->jobs_nr; i++)
+		for (size_t k = 0; k < g->jobs[i].vars_nr; k++)
+			if (g->jobs[i].vars[k].owned &&
+			    domain_refresh(g->jobs[i].vars[k].domain, ret ? NULL : err) < 0)
+				ret = -1;
+	return ret;
+}
+
+/*
+ * Appends p's text with its i-th placeholder replaced by the value of
+ * the same name in (names, values).
+ */
+static void pattern_fill(const struct pattern *p, const struct strvec *names,
+			 const char *const *values, struct strbuf *out)
+{
+	size_t k = 0;
+
+	for (const char *s = p->text; *s; s++) {
+		if (*s != '{') {
+			strbuf_addch(out, *s);
+			continue;
+		}
+		strbuf_addstr(out, values[strvec_find(names, p->names.v[k++])]);
+		s = strchr(s, '}');
+	}
+}
+
+int job_space_contains(const struct job *j, const struct pattern *p, const char *ref,
+		       struct strbuf *err)
+{
+	struct strvec values = STRVEC_INIT;
+	struct strbuf why = STRBUF_INIT;
+	int ret = 0;
+
+	if (!p)
+		p = job_match(j, ref);
+	if (!p || !pattern_match(p, ref, &values)) {
+		if (err)
+			strbuf_addf(err, "ref '%s' is not an output of job '%s'", ref, j->label);
+		goto out;
+	}
+	ret = 1;
+	for (size_t k = 0; k < values.nr && ret == 1; k++) {
+		struct domain *d = job_domain(j, p->names.v[k]);
+
+		if (!d)
+			continue;
+		ret = domain_contains(d, values.v[k], &why);
+		if (ret == 0 && err)
+			strbuf_addf(err, "ref '%s' is outside the partitions of job '%s': "
+				    "variable '%s': %s", ref, j->label, p->names.v[k], why.buf);
+		else if (ret < 0 && err)
+			strbuf_addbuf(err, &why);
+	}
+out:
+	strvec_clear(&values);
+	strbuf_release(&why);
+	return ret;
+}
+
+int graph_resolve(const struct graph *g, const char *ref, struct job **out,
+		  struct strbuf *err)
+{
+	struct job *j = graph_lookup(g, ref, err);
+
+	*out = j;
+	if (!j)
+		return 0;
+	return job_space_contains(j, NULL, ref, err);
+}
+
+static void fail_open_ended(const struct job *j, const char *var, const char *what,
+			    struct strbuf *err)
+{
+	strbuf_addf(err, "variable '%s' of job '%s' has no domain: %s", var, j->label, what);
+}
+
+int job_space_count(const struct job *j, const struct pattern *p, uint64_t *count,
+		    struct strbuf *err)
+{
+	uint64_t n = 1;
+
+	for (size_t k = 0; k < p->names.nr; k++) {
+		struct domain *d = job_domain(j, p->names.v[k]);
+		uint64_t c;
+
+		if (!d) {
+			fail_open_ended(j, p->names.v[k], "its partitions are open-ended", err);
+			return -1;
+		}
+		if (domain_ready(d, err) < 0)
+			return -1;
+		c = domain_count(d);
+		n = c && n > UINT64_MAX / c ? UINT64_MAX : n * c;
+	}
+	*count = n;
+	return 0;
+}
+
+int64_t job_space_index(const struct job *j, const struct pattern *p, const char *ref)
+{
+	struct strvec values = STRVEC_INIT;
+	uint64_t pos = 0;
+	int64_t ret = -1;
+
+	if (!pattern_match(p, ref, &values))
+		goto out;
+	for (size_t k = 0; k < values.nr; k++) {
+		const struct domain *d = job_domain(j, p->names.v[k]);
+		int64_t i = d ? domain_index(d, values.v[k]) : -1;
+
+		if (i < 0)
+			goto out;
+		pos = pos * domain_count(d) + (uint64_t)i;
+	}
+	ret = pos > INT64_MAX ? -1 : (int64_t)pos;
+out:
+	strvec_clear(&values);
+	return ret;
+}
+
+int space_iter_init(struct space_iter *it, const struct job *j, const struct pattern *p,
+		    const char *expr, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = -1;
+
+	memset(it, 0, sizeof(*it));
+	strvec_init(&it->exprs);
+	strbuf_init(&it->ref, 0);
+	it->job = j;
+	if (!p && expr) {
+		for (size_t i = 0; i < j->outputs_nr && !p; i++)
+			if (pattern_match(&j->outputs[i], expr, NULL))
+				p = &j->outputs[i];
+	}
+	if (!p) {
+		strbuf_addf(err, "'%s' matches no output pattern of job '%s'", expr ? expr : "",
+			    j->label);
+		goto out;
+	}
+	it->pattern = p;
+	if (expr && !pattern_match(p, expr, &it->exprs)) {
+		strbuf_addf(err, "'%s' does not match pattern '%s' of job '%s'", expr, p->text,
+			    j->label);
+		goto out;
+	}
+	it->nr = p->names.nr;
+	it->vars = xcalloc(it->nr + 1, sizeof(*it->vars));
+	it->cur = xcalloc(it->nr + 1, sizeof(*it->cur));
+	for (size_t k = 0; k < it->nr; k++) {
+		const char *var = p->names.v[k];
+		const char *e = expr ? it->exprs.v[k] : NULL;
+		struct domain *d = job_domain(j, var);
+
+		if (!d && !e) {
+			fail_open_ended(j, var, "its partitions cannot be enumerated", err);
+			goto out;
+		}
+		if (!d && domain_expr_kind(e) != DOMAIN_EXPR_VALUE) {
+			strbuf_reset(&why);
+			strbuf_addf(&why, "%s '%s' needs one",
+				    domain_expr_kind(e) == DOMAIN_EXPR_GLOB ? "glob" : "range", e);
+			fail_open_ended(j, var, why.buf, err);
+			goto out;
+		}
+		strbuf_reset(&why);
+		if (domain_iter_init(&it->vars[k], d, e, &why) < 0) {
+			strbuf_addf(err, "variable '%s' of job '%s': %s", var, j->label, why.buf);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (ret)
+		space_iter_release(it);
+	strbuf_release(&why);
+	return ret;
+}
+
+/* The text of segments [from, from + n) of pattern text. */
+static char *segments(const char *text, size_t from, size_t n)
+{
+	const char *start = text, *end;
+
+	while (from--)
+		start = strchr(start, '/') + 1;
+	end = start;
+	while (n--) {
+		end = strchrnul(end, '/');
+		if (n && *end)
+			end++;
+	}
+	return xstrndup(start, (size_t)(end - start));
+}
+
+/* Checks that dir (depth segments) lies in the space of p's leading segments. */
+static int below_check(const struct job *j, const struct pattern *p, const char *dir,
+		       size_t depth, struct strbuf *err)
+{
+	struct pattern prefix = { 0 };
+	struct strvec values = STRVEC_INIT;
+	struct strbuf why = STRBUF_INIT;
+	char *text = NULL;
+	int ret = -1;
+
+	if (!depth) {
+		ret = 0;
+		goto out;
+	}
+	text = segments(p->text, 0, depth);
+	if (pattern_parse(&prefix, text, &why) < 0 || !pattern_match(&prefix, dir, &values)) {
+		strbuf_addf(err, "'%s' is not a directory of pattern '%s' of job '%s'", dir, p->text,
+			    j->label);
+		goto out;
+	}
+	for (size_t k = 0; k < values.nr; k++) {
+		struct domain *d = job_domain(j, prefix.names.v[k]);
+		int r = d ? domain_contains(d, values.v[k], &why) : 1;
+
+		if (r == 0)
+			strbuf_addf(err, "'%s' is outside the partitions of job '%s': variable '%s': %s",
+				    dir, j->label, prefix.names.v[k], why.buf);
+		else if (r < 0)
+			strbuf_addbuf(err, &why);
+		if (r <= 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	pattern_release(&prefix);
+	strvec_clear(&values);
+	strbuf_release(&why);
+	free(text);
+	return ret;
+}
+
+int space_iter_init_below(struct space_iter *it, const struct job *j, const struct pattern *p,
+			  const char *dir, struct strbuf *err)
+{
+	size_t depth = *dir ? ref_depth(dir) : 0;
+	struct strbuf why = STRBUF_INIT;
+	char *seg = NULL;
+	int ret = -1;
+
+	memset(it, 0, sizeof(*it));
+	strvec_init(&it->exprs);
+	strbuf_init(&it->ref, 0);
+	it->job = j;
+	if ((depth && !pattern_match_dir(p, dir)) || depth >= p->depth) {
+		strbuf_addf(err, "'%s' is not a directory of pattern '%s' of job '%s'", dir, p->text,
+			    j->label);
+		goto out;
+	}
+	if (below_check(j, p, dir, depth, err) < 0)
+		goto out;
+	seg = segments(p->text, depth, 1);
+	if (pattern_parse(&it->segment, seg, &why) < 0) {
+		strbuf_addf(err, "segment '%s' of pattern '%s': %s", seg, p->text, why.buf);
+		goto out;
+	}
+	it->pattern = &it->segment;
+	it->nr = it->segment.names.nr;
+	it->vars = xcalloc(it->nr + 1, sizeof(*it->vars));
+	it->cur = xcalloc(it->nr + 1, sizeof(*it->cur));
+	for (size_t k = 0; k < it->nr; k++) {
+		const char *var = it->segment.names.v[k];
+		struct domain *d = job_domain(j, var);
+
+		if (!d) {
+			fail_open_ended(j, var, "its partitions cannot be listed", err);
+			goto out;
+		}
+		strbuf_reset(&why);
+		if (domain_iter_init(&it->vars[k], d, NULL, &why) < 0) {
+			strbuf_addf(err, "variable '%s' of job '%s': %s", var, j->label, why.buf);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (ret)
+		space_iter_release(it);
+	strbuf_release(&why);
+	free(seg);
+	return ret;
+}
+
+int graph_expand_init(struct space_iter *it, const struct graph *g, const char *expr,
+		      struct strbuf *err)
+{
+	const struct job *j = graph_lookup(g, expr, err);
+
+	if (!j) {
+		memset(it, 0, sizeof(*it));
+		strvec_init(&it->exprs);
+		strbuf_init(&it->ref, 0);
+		return -1;
+	}
+	return space_iter_init(it, j, job_match(j, expr), expr, err);
+}
+
+const char *space_iter_next(struct space_iter *it)
+{
+	size_t k;
+
+	if (it->state == 2)
+		return NULL;
+	if (!it->state) {
+		it->state = 1;
+		for (k = 0; k < it->nr; k++)
+			if (!(it->cur[k] = domain_iter_next(&it->vars[k])))
+				goto done;
+	} else {
+		for (k = it->nr; k-- > 0; ) {
+			if ((it->cur[k] = domain_iter_next(&it->vars[k])))
+				break;
+			domain_iter_rewind(&it->vars[k]);
+			it->cur[k] = domain_iter_next(&it->vars[k]);
+		}
+		if (k == SIZE_MAX)
+			goto done;
+	}
+	strbuf_reset(&it->ref);
+	pattern_fill(it->pattern, &it->pattern->names, it->cur, &it->ref);
+	return it->ref.buf;
+done:
+	it->state = 2;
+	return NULL;
+}
+
+void space_iter_release(struct space_iter *it)
+{
+	for (size_t k = 0; it->vars && k < it->nr; k++)
+		domain_iter_release(&it->vars[k]);
+	free(it->vars);
+	free(it->cur);
+	strvec_clear(&it->exprs);
+	strbuf_release(&it->ref);
+	pattern_release(&it->segment);
+	memset(it, 0, sizeof(*it));
+	strvec_init(&it->exprs);
+	strbuf_init(&it->ref, 0);
+}
+
+int job_source_path(const struct job *j, const char *ref, struct strbuf *out)
+{
+	struct strvec values = STRVEC_INIT;
+	int ret = 0;
+
+	strbuf_reset(out);
+	if (!j->source || !pattern_match(&j->outputs[0], ref, &values))
+		goto out;
+	strbuf_addch(out, '/');
+	pattern_fill(&j->source_pattern, &j->outputs[0].names, values.v, out);
+	ret = 1;
+out:
+	strvec_clear(&values);
+	return ret;
+}
+
+int job_source_ref(const struct job *j, const char *path, struct strbuf *out)
+{
+	struct strvec values = STRVEC_INIT;
+	int ret = 0;
+
+	strbuf_reset(out);
+	if (!j->source || path[0] != '/' ||
+	    !pattern_match(&j->source_pattern, path + 1, &values))
+		goto out;
+	pattern_fill(&j->outputs[0], &j->source_pattern.names, values.v, out);
+	if (ref_validate(out->buf, NULL) < 0) {
+		strbuf_reset(out);
+		goto out;
+	}
+	ret = 1;
+out:
+	strvec_clear(&values);
+	return ret;
 }

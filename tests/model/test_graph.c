@@ -139,6 +139,63 @@ static const struct bad_case {
 	  "lookup: expected a non-empty array of strings (an argv), got an empty array" },
 	{ "\"name\": \"g\",", "\"name\": \"g\", \"lookup\": [\"bin/lookup\"],",
 	  "lookup[0]: lookup executable '@/bin/lookup' does not exist" },
+	/* domains */
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"domains\": [],",
+	  "domains: expected an object of named domains, got an array" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"domains\": {\"a b\": {\"values\": [\"x\"]}},",
+	  "domains[\"a b\"]: invalid domain name 'a b': use letters, digits, '_', '.' and '-'" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"domains\": {\"v\": {\"values\": [\"x\"]}, "
+	  "\"v\": {\"values\": [\"y\"]}},", "domains.v: duplicate member" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"domains\": {\"day2024\": {\"dates\": "
+	  "{\"start\": \"2024-01-01\", \"end\": \"2024-12-32\"}}},",
+	  "domains.day2024.dates.end: expected a date (2024-12-31, in format %Y-%m-%d, or "
+	  "today[-Nd]), got '2024-12-32'" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"domains\": {\"c\": {\"command\": "
+	  "[\"jobs/missing\"]}},",
+	  "domains.c.command[0]: domain 'c' command executable '@/jobs/missing' does not exist" },
+	{ "\"version\": \"1.2.0\"", "\"partitions\": {\"dat\": \"x\"}",
+	  "jobs[0].partitions.dat: 'dat' is not a variable of job 'ingest' (variables: date)" },
+	{ "\"retries\": 1", "\"partitions\": {\"x\": \"x\"}",
+	  "jobs[1].partitions.x: 'x' is not a variable of job 'summary' (variables: c, d)" },
+	{ "\"version\": \"1.2.0\"", "\"partitions\": {\"date\": \"nope\"}",
+	  "jobs[0].partitions.date: no domain 'nope' (the graph has no \"domains\")" },
+	{ NULL, "{\"name\": \"g\", \"domains\": {\"v\": {\"values\": [\"x\"]}, "
+	  "\"w\": {\"values\": [\"y\"]}}, \"jobs\": [{\"label\": \"z\", \"outputs\": [\"z/{a}\"], "
+	  "\"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"], \"partitions\": "
+	  "{\"a\": \"vv\"}}]}",
+	  "jobs[0].partitions.a: no domain 'vv' (domains: v, w)" },
+	{ "\"version\": \"1.2.0\"", "\"partitions\": {\"date\": 5}",
+	  "jobs[0].partitions.date: expected a domain name or a domain object, got a number" },
+	{ "\"version\": \"1.2.0\"", "\"partitions\": [\"date\"]",
+	  "jobs[0].partitions: expected an object {\"variable\": \"domain\" | {domain}}, got an array" },
+	{ "\"version\": \"1.2.0\"", "\"partitions\": {\"date\": {\"ints\": {\"start\": 1}}}",
+	  "jobs[0].partitions.date.ints.end: required member is missing" },
+	{ "\"version\": \"1.2.0\"", "\"partitions\": {\"date\": {\"values\": [\"a\"]}, "
+	  "\"date\": {\"values\": [\"b\"]}}", "jobs[0].partitions.date: duplicate member" },
+	/* source jobs */
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], ",
+	  "\"source\": \"/srv/{date}.csv\", \"configure\": [\"jobs/a.sh\", \"configure\"], ",
+	  "jobs[0].configure: job 'ingest' is a source (it has \"source\"): it has no configure" },
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], ", "\"source\": \"/srv/{date}.csv\", ",
+	  "jobs[0].exec: job 'ingest' is a source (it has \"source\"): it has no exec" },
+	{ "\"configure\": [\"sh\", \"jobs/a.sh\"], \"exec\": [\"./jobs/a.sh\"],",
+	  "\"source\": \"/srv/{c}/{d}\",",
+	  "jobs[1].outputs: source job 'summary' has one output pattern, got 2" },
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], \"exec\": [\"jobs/a.sh\", \"exec\"],",
+	  "\"source\": \"/srv/{day}.csv\",",
+	  "jobs[0].source: placeholder '{day}' of source '/srv/{day}.csv' is not in the output "
+	  "pattern 'raw/date={date}'" },
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], \"exec\": [\"jobs/a.sh\", \"exec\"],",
+	  "\"source\": \"/srv/all.csv\",",
+	  "jobs[0].source: source '/srv/all.csv' has no placeholder '{date}' of the output "
+	  "pattern 'raw/date={date}'" },
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], \"exec\": [\"jobs/a.sh\", \"exec\"],",
+	  "\"source\": \"/srv/{date\",",
+	  "jobs[0].source: invalid source '/srv/{date': invalid pattern 'srv/{date': unterminated '{'" },
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], \"exec\": [\"jobs/a.sh\", \"exec\"],",
+	  "\"source\": \"\",", "jobs[0].source: expected a non-empty path pattern" },
+	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], \"exec\": [\"jobs/a.sh\", \"exec\"],",
+	  "\"source\": 5,", "jobs[0].source: expected a string, got a number" },
 };
 
 static void expand(struct strbuf *out, const char *want)
@@ -415,6 +472,430 @@ START_TEST(test_refs_describe)
 }
 END_TEST
 
+static const char domain_graph[] =
+	"{\"name\": \"d\",\n"
+	" \"domains\": {\"day2024\": {\"dates\": {\"start\": \"2024-01-01\", \"end\": \"2024-12-31\"}},\n"
+	"             \"station\": {\"values\": [\"north\", \"south\", \"east\"]},\n"
+	"             \"customer\": {\"command\": [\"jobs/customers.sh\"]}},\n"
+	" \"jobs\": [\n"
+	"  {\"label\": \"ingest\", \"outputs\": [\"raw/station={station}/date={date}\"],\n"
+	"   \"partitions\": {\"station\": \"station\", \"date\": \"day2024\"},\n"
+	"   \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"]},\n"
+	"  {\"label\": \"report\", \"outputs\": [\"report/date={date}\", \"report/all\"],\n"
+	"   \"partitions\": {\"date\": {\"dates\": {\"start\": \"2024-01-01\", \"end\": \"today-1d\"}}},\n"
+	"   \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"]},\n"
+	"  {\"label\": \"free\", \"outputs\": [\"free/key={key}/date={date}\"],\n"
+	"   \"partitions\": {\"date\": \"day2024\"},\n"
+	"   \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"]},\n"
+	"  {\"label\": \"cust\", \"outputs\": [\"cust/{customer}\"], \"partitions\": {\"customer\": \"customer\"},\n"
+	"   \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"]},\n"
+	"  {\"label\": \"packages\", \"source\": \"drops/{region}/{date}.csv\",\n"
+	"   \"outputs\": [\"src/packages/date={date}/region={region}\"], \"partitions\": {\"date\": \"day2024\"}}\n"
+	" ]}\n";
+
+static void load_domain_graph(struct graph *g)
+{
+	char *path = xstrfmt("%s/databuild.json", dir);
+	struct strbuf err = STRBUF_INIT;
+
+	setenv("DATABUILD_NOW", "2024-03-03T03:00:00Z", 1);
+	write_file(dir, "jobs/customers.sh", "#!/bin/sh\nprintf 'acme\\nglobex\\n'\n", 0755);
+	ck_assert_msg(graph_load_text(g, path, domain_graph, strlen(domain_graph), &err) == 0,
+		      "%s", err.buf);
+	strbuf_release(&err);
+	free(path);
+}
+
+START_TEST(test_domains_loaded)
+{
+	char *real = realpath(dir, NULL);
+	char *src = xstrfmt("%s/drops/{region}/{date}.csv", real);
+	struct graph g;
+	const struct job *j;
+
+	load_domain_graph(&g);
+	ck_assert_int_eq(g.domains_nr, 3);
+	ck_assert_ptr_eq(graph_domain(&g, "station"), &g.domains[1]);
+	ck_assert_ptr_null(graph_domain(&g, "nope"));
+	ck_assert_int_eq(graph_domain(&g, "customer")->kind, DOMAIN_COMMAND);
+	ck_assert_msg(graph_domain(&g, "customer")->argv.v[0][0] == '/', "argv[0] resolved");
+	j = graph_job(&g, "ingest");
+	ck_assert_int_eq(j->vars_nr, 2);
+	ck_assert_ptr_eq(job_domain(j, "date"), graph_domain(&g, "day2024"));
+	ck_assert_ptr_null(j->source);
+	ck_assert(!job_is_source(j));
+	j = graph_job(&g, "report");
+	ck_assert_int_eq(j->vars[0].owned, 1);
+	ck_assert_str_eq(job_domain(j, "date")->name, "report.date");
+	ck_assert_ptr_null(job_domain(graph_job(&g, "free"), "key"));
+	j = graph_job(&g, "packages");
+	ck_assert(job_is_source(j));
+	ck_assert_str_eq(j->source, src);
+	ck_assert_int_eq(j->configure.nr, 0);
+	ck_assert_int_eq(j->exec.nr, 0);
+	ck_assert_int_eq(graph_domains_refresh(&g, NULL), 0);
+	graph_release(&g);
+	free(src);
+	free(real);
+}
+END_TEST
+
+/* The example of the design contract, as written there. */
+static const char design_graph[] =
+	"{\"name\": \"design\",\n"
+	"  \"domains\": {\n"
+	"    \"day2024\":  {\"dates\":  {\"start\": \"2024-01-01\", \"end\": \"2024-12-31\"}},\n"
+	"    \"recent\":   {\"dates\":  {\"start\": \"2023-01-01\", \"end\": \"today-1d\", \"step\": \"1d\", "
+	"\"format\": \"%Y-%m-%d\"}},\n"
+	"    \"hour\":     {\"hours\":  {\"start\": \"2024-01-01T00\", \"end\": \"now\"}},\n"
+	"    \"station\":  {\"values\": [\"north\", \"south\", \"east\"]},\n"
+	"    \"shard\":    {\"ints\":   {\"start\": 0, \"end\": 99999}},\n"
+	"    \"customer\": {\"command\": [\"jobs/list-customers\"]}\n"
+	"  },\n"
+	"  \"jobs\": [\n"
+	"    {\"label\": \"ingest\", \"outputs\": [\"raw/station={station}/date={date}\"],\n"
+	"     \"partitions\": {\"station\": \"station\", \"date\": \"day2024\"},\n"
+	"     \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"]},\n"
+	"    {\"label\": \"packages\", \"source\": \"/srv/drops/{date}.csv\",\n"
+	"     \"outputs\": [\"src/packages/date={date}\"]}\n"
+	"  ]\n"
+	"}\n";
+
+START_TEST(test_design_example)
+{
+	static const struct { const char *name, *describe; uint64_t count; } want[] = {
+		{ "day2024", "dates 2024-01-01..2024-12-31", 366 },
+		{ "recent", "dates 2023-01-01..2024-03-02 (today-1d)", 365 + 62 },
+		{ "hour", "hours 2024-01-01T00..2024-03-03T03 (now)", 62 * 24 + 4 },
+		{ "station", "values north, south, east", 3 },
+		{ "shard", "ints 0..99999", 100000 },
+		{ "customer", "command @/jobs/list-customers: 3 values", 3 },
+	};
+	char *path = xstrfmt("%s/databuild.json", dir);
+	char *real = realpath(dir, NULL);
+	struct strbuf err = STRBUF_INIT, sb = STRBUF_INIT, exp = STRBUF_INIT;
+	struct graph g;
+	const struct job *j;
+
+	setenv("DATABUILD_NOW", "2024-03-03T03:00:00Z", 1);
+	write_file(dir, "jobs/list-customers", "#!/bin/sh\necho acme; echo globex; echo initech\n",
+		   0755);
+	ck_assert_msg(graph_load_text(&g, path, design_graph, strlen(design_graph), &err) == 0,
+		      "%s", err.buf);
+	ck_assert_int_eq(g.domains_nr, 6);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct domain *d = graph_domain(&g, want[i].name);
+
+		ck_assert_ptr_eq(d, &g.domains[i]);
+		ck_assert_int_eq(domain_ready(d, &err), 0);
+		strbuf_reset(&sb);
+		strbuf_reset(&exp);
+		domain_describe(d, &sb);
+		for (const char *c = want[i].describe; *c; c++)
+			if (*c == '@')
+				strbuf_addstr(&exp, real);
+			else
+				strbuf_addch(&exp, *c);
+		ck_assert_str_eq(sb.buf, exp.buf);
+		ck_assert_uint_eq(domain_count(d), want[i].count);
+	}
+	j = graph_job(&g, "packages");
+	ck_assert_str_eq(j->source, "/srv/drops/{date}.csv");
+	ck_assert_int_eq(job_source_path(j, "src/packages/date=2024-01-01", &sb), 1);
+	ck_assert_str_eq(sb.buf, "/srv/drops/2024-01-01.csv");
+	ck_assert_int_eq(job_space_contains(j, NULL, "src/packages/date=anything", &err), 1);
+	graph_release(&g);
+	strbuf_release(&err);
+	strbuf_release(&sb);
+	strbuf_release(&exp);
+	free(path);
+	free(real);
+}
+END_TEST
+
+static const struct space_case {
+	const char *ref;
+	int want;
+	const char *err;
+} space_cases[] = {
+	{ "raw/station=north/date=2024-01-01", 1, NULL },
+	{ "raw/station=west/date=2024-01-01", 0,
+	  "ref 'raw/station=west/date=2024-01-01' is outside the partitions of job 'ingest': "
+	  "variable 'station': 'west' is not in domain 'station' (values north, south, east)" },
+	{ "raw/station=east/date=2025-01-01", 0,
+	  "ref 'raw/station=east/date=2025-01-01' is outside the partitions of job 'ingest': "
+	  "variable 'date': date '2025-01-01' is outside domain 'day2024' (dates 2024-01-01..2024-12-31)" },
+	{ "raw/station=east/date=2024-1-01", 0,
+	  "variable 'date': '2024-1-01' is not a date of domain 'day2024'" },
+	{ "report/date=2024-03-02", 1, NULL },
+	{ "report/date=2024-03-03", 0,
+	  "ref 'report/date=2024-03-03' is outside the partitions of job 'report': variable 'date': "
+	  "date '2024-03-03' is outside domain 'report.date' (dates 2024-01-01..2024-03-02 (today-1d))" },
+	{ "report/all", 1, NULL },
+	{ "free/key=anything/date=2024-05-05", 1, NULL },
+	{ "free/key=anything/date=2024-13-05", 0, "variable 'date': '2024-13-05' is not a date" },
+	{ "cust/globex", 1, NULL },
+	{ "cust/hooli", 0, "variable 'customer': 'hooli' is not in domain 'customer' (command " },
+	{ "src/packages/date=2024-01-01/region=eu", 1, NULL },
+	{ "src/packages/date=2023-01-01/region=eu", 0, "variable 'date': date '2023-01-01' is outside" },
+};
+
+START_TEST(test_space_contains)
+{
+	const struct space_case *c = &space_cases[_i];
+	struct strbuf err = STRBUF_INIT;
+	struct graph g;
+	struct job *j;
+
+	load_domain_graph(&g);
+	j = graph_lookup(&g, c->ref, &err);
+	ck_assert_msg(j != NULL, "%s", err.buf);
+	ck_assert_int_eq(job_space_contains(j, NULL, c->ref, &err), c->want);
+	if (c->want)
+		ck_assert_str_eq(err.buf, "");
+	else
+		ck_assert_contains(err.buf, c->err);
+	strbuf_reset(&err);
+	ck_assert_int_eq(job_space_contains(j, job_match(j, c->ref), c->ref, NULL), c->want);
+	ck_assert_int_eq(job_space_contains(graph_job(&g, "free"), NULL, "cust/acme", &err), 0);
+	ck_assert_str_eq(err.buf, "ref 'cust/acme' is not an output of job 'free'");
+	graph_release(&g);
+	strbuf_release(&err);
+}
+END_TEST
+
+START_TEST(test_resolve)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct graph g;
+	struct job *j;
+
+	load_domain_graph(&g);
+	ck_assert_int_eq(graph_resolve(&g, "raw/station=east/date=2024-02-29", &j, &err), 1);
+	ck_assert_str_eq(j->label, "ingest");
+	ck_assert_int_eq(graph_resolve(&g, "raw/station=east/date=2023-02-28", &j, &err), 0);
+	ck_assert_str_eq(j->label, "ingest");
+	ck_assert_contains(err.buf, "variable 'date': date '2023-02-28' is outside domain 'day2024'");
+	strbuf_reset(&err);
+	ck_assert_int_eq(graph_resolve(&g, "nothing/here", &j, &err), 0);
+	ck_assert_ptr_null(j);
+	ck_assert_contains(err.buf, "no job produces 'nothing/here'");
+	strbuf_reset(&err);
+	/* a command domain that fails is not "outside" */
+	write_file(dir, "jobs/customers.sh", "#!/bin/sh\necho down >&2\nexit 4\n", 0755);
+	ck_assert_int_eq(graph_resolve(&g, "cust/acme", &j, &err), -1);
+	ck_assert_contains(err.buf, "domain 'customer': command '");
+	ck_assert_contains(err.buf, "/jobs/customers.sh' exited with status 4:\n  down");
+	graph_release(&g);
+	strbuf_release(&err);
+}
+END_TEST
+
+START_TEST(test_space_count)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct graph g;
+	struct job *j;
+	uint64_t n = 0;
+
+	load_domain_graph(&g);
+	j = graph_job(&g, "ingest");
+	ck_assert_int_eq(job_space_count(j, &j->outputs[0], &n, &err), 0);
+	ck_assert_uint_eq(n, 3 * 366);
+	j = graph_job(&g, "report");
+	ck_assert_int_eq(job_space_count(j, &j->outputs[0], &n, &err), 0);
+	ck_assert_uint_eq(n, 31 + 29 + 2);
+	ck_assert_int_eq(job_space_count(j, &j->outputs[1], &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	j = graph_job(&g, "cust");
+	ck_assert_int_eq(job_space_count(j, &j->outputs[0], &n, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	j = graph_job(&g, "free");
+	ck_assert_int_eq(job_space_count(j, &j->outputs[0], &n, &err), -1);
+	ck_assert_str_eq(err.buf, "variable 'key' of job 'free' has no domain: its partitions "
+			 "are open-ended");
+	ck_assert_int_eq(job_space_index(j, &j->outputs[0], "free/key=a/date=2024-01-01"), -1);
+	graph_release(&g);
+	strbuf_release(&err);
+}
+END_TEST
+
+/* The whole space in order; positions agree with job_space_index. */
+START_TEST(test_space_iter)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct space_iter it;
+	struct graph g;
+	const struct job *j;
+	const char *ref;
+	int64_t n = 0;
+
+	load_domain_graph(&g);
+	j = graph_job(&g, "ingest");
+	ck_assert_int_eq(space_iter_init(&it, j, &j->outputs[0], NULL, &err), 0);
+	while ((ref = space_iter_next(&it))) {
+		if (n == 0)
+			ck_assert_str_eq(ref, "raw/station=north/date=2024-01-01");
+		if (n == 366)
+			ck_assert_str_eq(ref, "raw/station=south/date=2024-01-01");
+		ck_assert_int_eq(job_space_index(j, &j->outputs[0], ref), n);
+		ck_assert_int_eq(job_space_contains(j, &j->outputs[0], ref, &err), 1);
+		n++;
+	}
+	ck_assert_int_eq(n, 3 * 366);
+	ck_assert_ptr_null(space_iter_next(&it));
+	space_iter_release(&it);
+	j = graph_job(&g, "free");
+	ck_assert_int_eq(space_iter_init(&it, j, &j->outputs[0], NULL, &err), -1);
+	ck_assert_str_eq(err.buf, "variable 'key' of job 'free' has no domain: its partitions "
+			 "cannot be enumerated");
+	space_iter_release(&it);
+	graph_release(&g);
+	strbuf_release(&err);
+}
+END_TEST
+
+static const struct expand_case {
+	const char *expr;
+	int n;              /* refs, or -1: an error */
+	const char *want;   /* refs joined by ',' (prefix), or the error's prefix */
+} expand_cases[] = {
+	{ "report/date=2024-02-*", 29, "report/date=2024-02-01,report/date=2024-02-02," },
+	{ "raw/station=*/date=2024-01-0[1-7]", 21,
+	  "raw/station=north/date=2024-01-01,raw/station=north/date=2024-01-02," },
+	{ "raw/station=[se]*/date=2024-01-0[1-2]", 4,
+	  "raw/station=south/date=2024-01-01,raw/station=south/date=2024-01-02,"
+	  "raw/station=east/date=2024-01-01,raw/station=east/date=2024-01-02" },
+	{ "report/date=2024-01-30..2024-02-02", 4,
+	  "report/date=2024-01-30,report/date=2024-01-31,report/date=2024-02-01,report/date=2024-02-02" },
+	{ "report/date=2024-01-01..2024-03-31", -1,
+	  "variable 'date' of job 'report': range '2024-01-01..2024-03-31': date '2024-03-31' is "
+	  "outside domain 'report.date' (dates 2024-01-01..2024-03-02 (today-1d))" },
+	{ "raw/station=south..east/date=2024-12-31..", 2,
+	  "raw/station=south/date=2024-12-31,raw/station=east/date=2024-12-31" },
+	{ "raw/station=*/date=2025-*", 0, "" },
+	{ "raw/station=west/date=2024-01-01", -1,
+	  "variable 'station' of job 'ingest': 'west' is not in domain 'station' "
+	  "(values north, south, east)" },
+	{ "free/key=*/date=2024-01-01", -1,
+	  "variable 'key' of job 'free' has no domain: glob '*' needs one" },
+	{ "free/key=k1/date=2024-01-0[12]", 2,
+	  "free/key=k1/date=2024-01-01,free/key=k1/date=2024-01-02" },
+	{ "free/key=k1..k2/date=2024-01-01", -1,
+	  "variable 'key' of job 'free' has no domain: range 'k1..k2' needs one" },
+	{ "cust/*", 2, "cust/acme,cust/globex" },
+	{ "report/all", 1, "report/all" },
+	{ "nothing/x=*", -1, "no job produces 'nothing/x=*'" },
+};
+
+START_TEST(test_expand)
+{
+	const struct expand_case *c = &expand_cases[_i];
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	struct space_iter it;
+	struct graph g;
+	const char *ref;
+	int n = 0;
+
+	load_domain_graph(&g);
+	if (graph_expand_init(&it, &g, c->expr, &err) < 0) {
+		n = -1;
+	} else {
+		while ((ref = space_iter_next(&it)))
+			strbuf_addf(&out, "%s%s", n++ ? "," : "", ref);
+	}
+	space_iter_release(&it);
+	ck_assert_msg(n == c->n, "%s: want %d refs, got %d (%s)", c->expr, c->n, n, err.buf);
+	ck_assert_msg(!strncmp(n < 0 ? err.buf : out.buf, c->want, strlen(c->want)),
+		      "want prefix\n  %s\ngot\n  %s", c->want, n < 0 ? err.buf : out.buf);
+	graph_release(&g);
+	strbuf_release(&err);
+	strbuf_release(&out);
+}
+END_TEST
+
+static const struct below_case {
+	const char *job, *dir;
+	int n;              /* segments, or -1: an error */
+	const char *want;   /* segments joined by ',' (prefix), or the error's prefix */
+} below_cases[] = {
+	{ "ingest", "", 1, "raw" },
+	{ "ingest", "raw", 3, "station=north,station=south,station=east" },
+	{ "ingest", "raw/station=south", 366, "date=2024-01-01,date=2024-01-02," },
+	{ "ingest", "raw/station=west", -1,
+	  "'raw/station=west' is outside the partitions of job 'ingest': variable 'station': "
+	  "'west' is not in domain 'station' (values north, south, east)" },
+	{ "ingest", "raw/station=north/date=2024-01-01", -1,
+	  "'raw/station=north/date=2024-01-01' is not a directory of pattern "
+	  "'raw/station={station}/date={date}' of job 'ingest'" },
+	{ "ingest", "other", -1, "'other' is not a directory of pattern" },
+	{ "free", "free", -1,
+	  "variable 'key' of job 'free' has no domain: its partitions cannot be listed" },
+	{ "free", "free/key=anything", 366, "date=2024-01-01," },
+	{ "report", "report", 62, "date=2024-01-01," },
+	{ "cust", "cust", 2, "acme,globex" },
+};
+
+START_TEST(test_below)
+{
+	const struct below_case *c = &below_cases[_i];
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	struct space_iter it;
+	struct graph g;
+	const struct job *j;
+	const char *seg;
+	int n = 0;
+
+	load_domain_graph(&g);
+	j = graph_job(&g, c->job);
+	if (space_iter_init_below(&it, j, &j->outputs[0], c->dir, &err) < 0) {
+		n = -1;
+	} else {
+		while ((seg = space_iter_next(&it)))
+			strbuf_addf(&out, "%s%s", n++ ? "," : "", seg);
+	}
+	space_iter_release(&it);
+	ck_assert_msg(n == c->n, "%s: want %d segments, got %d (%s)", c->dir, c->n, n, err.buf);
+	ck_assert_msg(!strncmp(n < 0 ? err.buf : out.buf, c->want, strlen(c->want)),
+		      "want prefix\n  %s\ngot\n  %s", c->want, n < 0 ? err.buf : out.buf);
+	graph_release(&g);
+	strbuf_release(&err);
+	strbuf_release(&out);
+}
+END_TEST
+
+START_TEST(test_source_mapping)
+{
+	char *real = realpath(dir, NULL);
+	char *path = xstrfmt("%s/drops/eu/2024-01-05.csv", real);
+	struct strbuf out = STRBUF_INIT;
+	struct graph g;
+	const struct job *j;
+
+	load_domain_graph(&g);
+	j = graph_job(&g, "packages");
+	ck_assert_int_eq(job_source_path(j, "src/packages/date=2024-01-05/region=eu", &out), 1);
+	ck_assert_str_eq(out.buf, path);
+	ck_assert_int_eq(job_source_ref(j, path, &out), 1);
+	ck_assert_str_eq(out.buf, "src/packages/date=2024-01-05/region=eu");
+	ck_assert_int_eq(job_source_path(j, "src/packages/date=2024-01-05", &out), 0);
+	ck_assert_int_eq(job_source_ref(j, "/elsewhere/eu/2024-01-05.csv", &out), 0);
+	ck_assert_int_eq(job_source_ref(j, "drops/eu/2024-01-05.csv", &out), 0);
+	free(path);
+	path = xstrfmt("%s/drops/eu/2024-01-05.txt", real);
+	ck_assert_int_eq(job_source_ref(j, path, &out), 0);
+	free(path);
+	path = xstrfmt("%s/drops/e\tu/2024-01-05.csv", real);
+	ck_assert_int_eq(job_source_ref(j, path, &out), 0);  /* no valid ref */
+	j = graph_job(&g, "ingest");
+	ck_assert_int_eq(job_source_path(j, "raw/station=north/date=2024-01-01", &out), 0);
+	graph_release(&g);
+	strbuf_release(&out);
+	free(path);
+	free(real);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("graph");
@@ -429,6 +910,15 @@ int main(void)
 	tcase_add_test(tc, test_lookup_many_patterns);
 	tcase_add_loop_test(tc, test_semver, 0, sizeof(semver_cases) / sizeof(semver_cases[0]));
 	tcase_add_test(tc, test_refs_describe);
+	tcase_add_test(tc, test_domains_loaded);
+	tcase_add_test(tc, test_design_example);
+	tcase_add_loop_test(tc, test_space_contains, 0, sizeof(space_cases) / sizeof(space_cases[0]));
+	tcase_add_test(tc, test_resolve);
+	tcase_add_test(tc, test_space_count);
+	tcase_add_test(tc, test_space_iter);
+	tcase_add_loop_test(tc, test_expand, 0, sizeof(expand_cases) / sizeof(expand_cases[0]));
+	tcase_add_loop_test(tc, test_below, 0, sizeof(below_cases) / sizeof(below_cases[0]));
+	tcase_add_test(tc, test_source_mapping);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
