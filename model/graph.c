@@ -563,6 +563,15 @@ static int decode_source(struct graph *g, struct job *j, const cJSON *obj,
 				  "pattern '%s'", j->source, out->names.v[i], out->text);
 			goto out;
 		}
+	/*
+	 * Importing a source is a run like any other (staged, contained,
+	 * hashed, published read-only): a copy of the file, which is only
+	 * ever read. The planner passes the file and the ref as arguments.
+	 */
+	strvec_push(&j->exec, "/bin/sh");
+	strvec_push(&j->exec, "-c");
+	strvec_push(&j->exec, SOURCE_IMPORT_SCRIPT);
+	strvec_push(&j->exec, "databuild-source");
 	ret = 0;
 out:
 	strbuf_release(&why);

@@ -128,6 +128,15 @@ struct domain *graph_domain(const struct graph *g, const char *name);
 struct domain *job_domain(const struct job *j, const char *var);
 /* 1 if j is a source job (its partitions are files outside the store). */
 static inline int job_is_source(const struct job *j) { return j->source != NULL; }
+/*
+ * A source job's exec: /bin/sh -c SOURCE_IMPORT_SCRIPT databuild-source
+ * FILE REF IDENTITY copies FILE to $DATABUILD_OUTPUT_DIR/REF (IDENTITY,
+ * the file's size, mtime and inode, is there so that a changed file makes
+ * the import stale). The file is opened read-only; nothing writes it.
+ */
+#define SOURCE_IMPORT_SCRIPT \
+	"set -e; out=\"$DATABUILD_OUTPUT_DIR/$2\"; mkdir -p \"${out%/*}\"; " \
+	"cat -- \"$1\" >\"$out\""
 
 /*
  * Re-reads every domain of g (named and inline): relative bounds against

@@ -1,5 +1,7 @@
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/proc.h"
 #include "core/strmap.h"
@@ -101,6 +103,54 @@ out:
 	return ret;
 }
 
+/*
+ * A source job is configured here, without a process: one config per
+ * ref, whose args are the file, the ref and the file's identity (size,
+ * mtime in ns, inode), so that a changed file changes the import's build
+ * key. A missing file is an error naming it.
+ */
+static int configure_source(const struct job *job, const struct strvec *refs,
+			    struct job_config_list *out, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, ident = STRBUF_INIT;
+	int ret = -1;
+
+	for (size_t i = 0; i < refs->nr; i++) {
+		struct job_config *c;
+		struct stat st;
+
+		strbuf_reset(&path);
+		errno = 0;
+		if (job_source_path(job, refs->v[i], &path) < 0) {
+			strbuf_addf(err, "job '%s': '%s' is not one of its partitions", job->label,
+				    refs->v[i]);
+			goto out;
+		}
+		if (stat(path.buf, &st) < 0 || !S_ISREG(st.st_mode)) {
+			strbuf_addf(err, "source job '%s': the file of '%s', '%s', %s", job->label,
+				    refs->v[i], path.buf, errno == ENOENT ? "does not exist" :
+				    !errno ? "is not a regular file" : strerror(errno));
+			goto out;
+		}
+		strbuf_reset(&ident);
+		strbuf_addf(&ident, "size=%lld mtime_ns=%lld ino=%llu", (long long)st.st_size,
+			    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+			    (unsigned long long)st.st_ino);
+		c = job_config_list_append(out);
+		strvec_push(&c->outputs, refs->v[i]);
+		strvec_push(&c->args, path.buf);
+		strvec_push(&c->args, refs->v[i]);
+		strvec_push(&c->args, ident.buf);
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		job_config_list_release(out);
+	strbuf_release(&path);
+	strbuf_release(&ident);
+	return ret;
+}
+
 int planner_configure(const struct graph *g, const struct job *job,
 		      const struct strvec *refs, long timeout_ms, int cancel_fd,
 		      struct job_config_list *out, struct strbuf *err)
@@ -113,6 +163,10 @@ int planner_configure(const struct graph *g, const struct job *job,
 	int ret = -1;
 
 	*out = empty;
+	if (job_is_source(job)) {
+		ret = configure_source(job, refs, out, err);
+		goto out;
+	}
 	if (job->configure_timeout_s > 0)
 		timeout_ms = job->configure_timeout_s * 1000;
 	else if (timeout_ms == 0)

@@ -637,6 +637,8 @@ static int manifest_diff(struct planner *p, const struct pnode *n, const struct 
 			      !strcmp(old->inputs[i].ref, now->inputs[i].ref);
 	if (m->job && strcmp(m->job, n->job->label))
 		strbuf_addf(why, "stale: built by job '%s'", m->job);
+	else if (!strvec_equal(&old->args, &now->args) && job_is_source(n->job) && now->args.nr)
+		strbuf_addf(why, "stale: source file '%s' changed", now->args.v[0]);
 	else if (!strvec_equal(&old->args, &now->args))
 		strbuf_addstr(why, "stale: args changed");
 	else if (!strvec_equal(&old->env, &now->env))

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# External sources: a source job's partitions are files outside the store,
+# imported (copied, hashed, published read-only) when a downstream job
+# needs them; the file itself is only ever read. Its identity (size,
+# mtime, inode) is in the import's build key: a changed file makes the
+# import and its downstream stale, with a reason naming the file; the same
+# bytes under a new mtime are re-imported and the downstream is cut off.
+# A missing file is an error naming it.
+. "$SOURCE_ROOT/tests/lib.sh"
+
+G=$T/graph
+DROPS=$T/drops
+mkdir -p "$G/jobs" "$DROPS"
+cat >"$G/jobs/count.sh" <<'SH'
+#!/bin/sh
+# configure: one config per ref, reading src/packages/date=D
+# exec: counts the lines of its input
+set -eu
+if [ "$1" = configure ]; then
+	shift
+	printf '['; sep=
+	for ref in "$@"; do
+		d=${ref##*=}
+		printf '%s{"outputs":["%s"],"inputs":[{"dep_type":"materialize","ref":"src/packages/date=%s"}],"args":["%s"]}' "$sep" "$ref" "$d" "$d"
+		sep=,
+	done
+	printf ']\n'
+	exit 0
+fi
+d=$2
+echo "count $d" >>"$RUNLOG"
+mkdir -p "$DATABUILD_OUTPUT_DIR/counts"
+wc -l <"$DATABUILD_INPUT_DIR/src/packages/date=$d" | tr -d ' ' >"$DATABUILD_OUTPUT_DIR/counts/date=$d"
+SH
+chmod +x "$G/jobs/count.sh"
+cat >"$G/databuild.json" <<JSON
+{"name": "sources",
+ "jobs": [
+  {"label": "packages", "source": "$DROPS/{date}.csv", "outputs": ["src/packages/date={date}"]},
+  {"label": "count", "outputs": ["counts/date={date}"],
+   "configure": ["jobs/count.sh", "configure"], "exec": ["jobs/count.sh", "exec"]}
+ ]}
+JSON
+export DATABUILD_GRAPH=$G/databuild.json DATABUILD_STORE=$T/store RUNLOG=$T/runs.log
+: >"$RUNLOG"
+printf 'a\nb\nc\n' >"$DROPS/2024-01-01.csv"
+chmod 0444 "$DROPS/2024-01-01.csv"
+before=$(stat -c '%s %Y %i' "$DROPS/2024-01-01.csv")
+
+expect_exit 0 db cat counts/date=2024-01-01
+[ "$(cat "$T/out")" = 3 ] || fail "count: '$(cat "$T/out")'"
+expect_exit 0 db cat src/packages/date=2024-01-01
+[ "$(cat "$T/out")" = "$(printf 'a\nb\nc')" ] || fail "the imported source: '$(cat "$T/out")'"
+expect_exit 0 db show --json src/packages/date=2024-01-01
+expect_out '"job":"packages"'
+[ "$(stat -c '%s %Y %i' "$DROPS/2024-01-01.csv")" = "$before" ] || fail "the source file was changed"
+pass "a source file is imported read-only and feeds its downstream"
+
+expect_exit 0 db build counts/date=2024-01-01
+[ "$(grep -c '^count' "$RUNLOG")" = 1 ] || fail "an unchanged source rebuilt its downstream"
+
+# changed bytes: stale, with the file named; the downstream rebuilt
+chmod 0644 "$DROPS/2024-01-01.csv"
+printf 'a\nb\nc\nd\n' >"$DROPS/2024-01-01.csv"
+expect_exit 0 db plan counts/date=2024-01-01
+expect_out "stale: source file '$DROPS/2024-01-01.csv' changed"
+expect_exit 0 db build counts/date=2024-01-01
+expect_exit 0 db cat counts/date=2024-01-01
+[ "$(cat "$T/out")" = 4 ] || fail "after the change: '$(cat "$T/out")'"
+[ "$(grep -c '^count' "$RUNLOG")" = 2 ] || fail "the downstream was not rebuilt once"
+pass "a changed source file makes its downstream stale, naming the file"
+
+# the same bytes, touched: re-imported, and the downstream is cut off
+touch -d '2030-01-01' "$DROPS/2024-01-01.csv"
+expect_exit 0 db build counts/date=2024-01-01
+[ "$(grep -c '^count' "$RUNLOG")" = 2 ] || fail "a touched source rebuilt its downstream"
+pass "the same bytes under a new mtime do not rebuild the downstream"
+
+expect_exit 2 db build counts/date=2024-01-09
+expect_err "the file of 'src/packages/date=2024-01-09', '$DROPS/2024-01-09.csv', does not exist"
+pass "a missing source file is named"
