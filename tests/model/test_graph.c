@@ -532,7 +532,10 @@ START_TEST(test_domains_loaded)
 	ck_assert(job_is_source(j));
 	ck_assert_str_eq(j->source, src);
 	ck_assert_int_eq(j->configure.nr, 0);
-	ck_assert_int_eq(j->exec.nr, 0);
+	/* its exec is the import: /bin/sh -c SOURCE_IMPORT_SCRIPT databuild-source */
+	ck_assert_int_eq(j->exec.nr, 4);
+	ck_assert_str_eq(j->exec.v[0], "/bin/sh");
+	ck_assert_str_eq(j->exec.v[2], SOURCE_IMPORT_SCRIPT);
 	ck_assert_int_eq(graph_domains_refresh(&g, NULL), 0);
 	graph_release(&g);
 	free(src);
