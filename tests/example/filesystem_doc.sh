@@ -106,7 +106,8 @@ assert s["freshness"] == "presence" and s["partitions"]["live"] == 12, s
 PY
 before=$(wc -l <"$M/.databuild/events")
 cat "$M/reviews/date=2024-01-01" >/dev/null
-poll_until 10 test "$(wc -l <"$M/.databuild/events")" -gt "$before"
+events_grew() { [ "$(wc -l <"$M/.databuild/events")" -gt "$before" ]; }  # read at each poll
+poll_until 10 events_grew
 grep -q '"type":"job_finished"' "$M/.databuild/events" || fail ".databuild/events has no job events"
 timeout 20 grep -rq "never there" "$M" && fail "grep found a string that is nowhere"
 [ $? -ne 124 ] || fail "grep -r over the mount did not terminate"

@@ -11,7 +11,8 @@ for k in 1 2 3 4 5 6; do
 	pids+=($!)
 done
 poll_until 30 test -s "$STATE/hangconf.started"
-poll_until 30 test "$(status_field waiters)" = 6
+waiters_are() { [ "$(status_field waiters)" = "$1" ]; }  # read anew at each poll
+poll_until 30 waiters_are 6
 
 timeout 20 cat "$M/raw/date=2024-01-01" >"$T/raw" ||
 	fail "an unrelated read did not complete while a configure hangs"
