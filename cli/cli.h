@@ -147,6 +147,7 @@ int cmd_events(struct cli *cli, int argc, char **argv);
 int cmd_taint(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
+int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_path(struct cli *cli, int argc, char **argv);
 int cmd_mount(struct cli *cli, int argc, char **argv);
 int cmd_umount(struct cli *cli, int argc, char **argv);

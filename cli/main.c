@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
+	{ "init",      cmd_init,      "write a small graph to start from (a source, a job in sh, one in Python)" },
 	{ "build",     cmd_build,     "plan and run the jobs that produce REF..." },
 	{ "cat",       cmd_cat,       "materialize REF... if needed and write the bytes to stdout" },
 	{ "plan",      cmd_plan,      "print the job graph that would produce REF..." },
