@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +11,23 @@
 
 #include "cli/cli.h"
 #include "core/array.h"
+#include "core/fd.h"
 #include "fs/fs.h"
+#include "service/service.h"
 
 /*
  * `databuild mount MOUNTPOINT`: serves the store as a filesystem. Unless
  * -f, the daemon is forked off: the parent waits on a pipe until the mount
- * is up ("O"), or prints the error the child sends and exits 2.
+ * is up ("O"), or prints the error the child sends and exits 2. With
+ * --serve the daemon also runs the HTTP service (service/) over the same
+ * store, catalog and executor; it writes its link to <store>/serve.url
+ * for the parent to print.
  */
 
 static const struct cli_usage usage = {
 	.cmd = "mount",
 	.head = "usage: databuild mount MOUNTPOINT [-f] [-o OPTIONS] [--freshness presence|keys]\n"
-		"                       [-j N] [--debug]\n"
+		"                       [-j N] [--debug] [--serve [--listen ADDR:PORT] [--allow-remote]]\n"
 		"\n"
 		"Serve every partition as a read-only file under MOUNTPOINT. Reading a\n"
 		"partition that does not exist yet builds it (and its missing upstreams).\n",
@@ -80,7 +86,83 @@ out:
 	return code;
 }
 
-static void daemon_child(struct fs_opts *o, int wfd, const char *log)
+/* What `mount --serve` adds: the service's options, and the service once started. */
+struct mount_service {
+	int on;
+	struct service_opts o;
+	struct service *svc;
+};
+
+/*
+ * Starts the service of ms (if asked) for the mount o, with SIGINT, SIGTERM
+ * and SIGHUP blocked in its threads so that they reach the FUSE loop. Its
+ * link goes to <store>/serve.url (0600) and to stdout. 0, or -1 with err.
+ */
+static int service_up(struct mount_service *ms, const struct fs_opts *o, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, link = STRBUF_INIT;
+	sigset_t block, old;
+	int fd, rc, ret = -1;
+
+	if (!ms->on)
+		return 0;
+	ms->o.graph = o->graph;
+	ms->o.store = o->store;
+	ms->o.catalog_location = o->catalog_location;
+	ms->o.backend = o->backend;
+	ms->o.jobs = o->jobs;
+	ms->o.freshness = o->freshness;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = service_start(&ms->svc, &ms->o, err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		goto out;
+	if (service_is_remote(ms->svc))
+		fprintf(stderr, "databuild: warning: serving on %s, not a loopback address: anyone "
+			"who reaches it with the token can read the catalog and start builds\n",
+			service_origin(ms->svc));
+	strbuf_addf(&link, "%s/?token=%s", service_origin(ms->svc), service_token(ms->svc));
+	printf("databuild: serving %s\n", link.buf);
+	fflush(stdout);
+	store_path(o->store, "serve.url", &path);
+	strbuf_addch(&link, '\n');
+	fd = open(path.buf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, link.buf, link.len) < 0) {
+		strbuf_addf(err, "cannot write '%s': %s", path.buf, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	ret = 0;
+out:
+	if (ret < 0 && ms->svc) {
+		service_stop(ms->svc);
+		ms->svc = NULL;
+	}
+	strbuf_release(&path);
+	strbuf_release(&link);
+	return ret;
+}
+
+static void service_down(struct mount_service *ms, const struct fs_opts *o)
+{
+	struct strbuf path = STRBUF_INIT;
+
+	if (!ms->svc)
+		return;
+	service_stop(ms->svc);
+	ms->svc = NULL;
+	store_path(o->store, "serve.url", &path);
+	unlink(path.buf);
+	strbuf_release(&path);
+}
+
+static void daemon_child(struct fs_opts *o, struct mount_service *ms, int wfd, const char *log)
 {
 	struct strbuf err = STRBUF_INIT;
 	int fd, code = 0;
@@ -101,12 +183,13 @@ static void daemon_child(struct fs_opts *o, int wfd, const char *log)
 	if (chdir("/") < 0)
 		(void)0;
 	o->ready_fd = wfd;
-	if (fs_serve(o, &err) < 0) {
+	if (service_up(ms, o, &err) < 0 || fs_serve(o, &err) < 0) {
 		if (write(wfd, err.buf, err.len) < 0)
 			(void)0;
 		fprintf(stderr, "databuild: %s\n", err.buf);
 		code = 1;
 	}
+	service_down(ms, o);
 	strbuf_release(&err);
 	close(wfd);
 	exit(code);
@@ -131,19 +214,36 @@ static char *mount_point(const char *mountpoint)
 	return real;
 }
 
-static int serve_foreground(struct fs_opts *o)
+static int serve_foreground(struct fs_opts *o, struct mount_service *ms)
 {
 	struct strbuf err = STRBUF_INIT;
 	int code = EXIT_OK;
 
-	if (fs_serve(o, &err) < 0)
+	if (service_up(ms, o, &err) < 0 || fs_serve(o, &err) < 0)
 		code = cli_fail(EXIT_USAGE, &err);
+	service_down(ms, o);
 	strbuf_release(&err);
 	return code;
 }
 
+/* The daemon's link, for the parent to print once the mount is up. */
+static void print_link(const struct store *s)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	int fd;
+
+	store_path(s, "serve.url", &path);
+	fd = open(path.buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && strbuf_read_fd(&text, fd, 4096) >= 0 && text.len)
+		printf("databuild: serving %s", text.buf);
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&text);
+}
+
 /* Forks the daemon and waits until it has mounted: an exit code. */
-static int serve_daemon(struct fs_opts *o, const char *log)
+static int serve_daemon(struct fs_opts *o, struct mount_service *ms, const char *log)
 {
 	int pipefd[2], code;
 	pid_t pid;
@@ -161,16 +261,18 @@ static int serve_daemon(struct fs_opts *o, const char *log)
 	}
 	if (!pid) {
 		close(pipefd[0]);
-		daemon_child(o, pipefd[1], log);
+		daemon_child(o, ms, pipefd[1], log);
 	}
 	close(pipefd[1]);
 	code = wait_ready(pipefd[0], pid, o->mountpoint, log);
 	close(pipefd[0]);
+	if (code == EXIT_OK && ms->on)
+		print_link(o->store);
 	return code;
 }
 
 /* Opens what the mount serves and serves it at the resolved mountpoint: an exit code. */
-static int mount_serve(struct cli *cli, struct fs_opts *o)
+static int mount_serve(struct cli *cli, struct fs_opts *o, struct mount_service *ms)
 {
 	struct strbuf log = STRBUF_INIT;
 	char *location;
@@ -184,14 +286,22 @@ static int mount_serve(struct cli *cli, struct fs_opts *o)
 	o->catalog_location = location;
 	o->backend = &cli->backend;
 	store_path(&cli->store, "daemon.log", &log);
-	code = o->foreground ? serve_foreground(o) : serve_daemon(o, log.buf);
+	if (ms->on) {
+		struct strbuf url = STRBUF_INIT;
+
+		store_path(&cli->store, "serve.url", &url);
+		unlink(url.buf);  /* a link left by an earlier daemon is not this one's */
+		strbuf_release(&url);
+	}
+	code = o->foreground ? serve_foreground(o, ms) : serve_daemon(o, ms, log.buf);
 	free(location);
 	strbuf_release(&log);
 	return code;
 }
 
 /* Mounts at the MOUNTPOINT argument with the options o: an exit code. */
-static int mount_run(struct cli *cli, int nargs, char **args, struct fs_opts *o)
+static int mount_run(struct cli *cli, int nargs, char **args, struct fs_opts *o,
+		     struct mount_service *ms)
 {
 	char *real;
 	int code;
@@ -202,7 +312,7 @@ static int mount_run(struct cli *cli, int nargs, char **args, struct fs_opts *o)
 	if (!(real = mount_point(args[0])))
 		return EXIT_USAGE;
 	o->mountpoint = real;
-	code = mount_serve(cli, o);
+	code = mount_serve(cli, o, ms);
 	free(real);
 	return code;
 }
@@ -210,6 +320,7 @@ static int mount_run(struct cli *cli, int nargs, char **args, struct fs_opts *o)
 int cmd_mount(struct cli *cli, int argc, char **argv)
 {
 	struct fs_opts o = FS_OPTS_INIT;
+	struct mount_service ms = { .on = 0, .o = SERVICE_OPTS_INIT, .svc = NULL };
 	struct strbuf fuse_opts = STRBUF_INIT;
 	const struct cli_option options[] = {
 		OPT_FLAG('f', "foreground", &o.foreground,
@@ -224,6 +335,12 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 		OPT_JOBS(&o.jobs, "runs in flight per build (default: cores;\n"
 			 "32 with --executor slurm)"),
 		OPT_FLAG(0, "debug", &o.debug, "log every FUSE request (with -f: to stderr)"),
+		OPT_FLAG(0, "serve", &ms.on, "also serve the HTTP API (as `databuild serve`) from\n"
+			 "the daemon; its link is printed"),
+		OPT_STRING(0, "listen", &ms.o.listen, "ADDR:PORT",
+			   "with --serve: where to listen (default 127.0.0.1:8707)"),
+		OPT_FLAG(0, "allow-remote", &ms.o.allow_remote,
+			 "with --serve: allow an address that is not loopback"),
 		OPT_END(),
 	};
 	int n = cli_parse_options(argc, argv, &usage, options, 0), code = EXIT_USAGE;
@@ -233,8 +350,10 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 		code = cli_parse_exit(n);
 	else if (n == 0)
 		cli_usage_print(stderr, &usage, options);
+	else if (!ms.on && (ms.o.allow_remote || strcmp(ms.o.listen, "127.0.0.1:8707")))
+		code = cli_error(EXIT_USAGE, "mount: --listen and --allow-remote go with --serve");
 	else
-		code = mount_run(cli, n, argv, &o);
+		code = mount_run(cli, n, argv, &o, &ms);
 	strbuf_release(&fuse_opts);
 	return code;
 }
