@@ -25,6 +25,8 @@ out "[57/57] weekly_rollup  weekly/week_ending=2024-01-07"
 out "rank	category	reviews	rating_sum	mean_rating	days_ranked_first"
 out "flowchart"
 out "n8[\"weekly_rollup<br/>weekly/week_ending=2024-01-08\"]"
+out "serving http://127.0.0.1:"
+out "\"datasets\""
 if [ "$mode" = fuse ]; then
 	out "date=2024-01-07.manifest.json"
 	out "\"job\": \"daily_summary\""
