@@ -358,6 +358,8 @@ static void node_start(struct xrun *x, struct xnode *n)
 		}
 		if (keyer_compute(&x->keyer, n->job, cfg, hashes, n->m->build_key, &err) < 0)
 			goto fail;
+		strvec_clear(&n->m->key_files);
+		strvec_copy(&n->m->key_files, &x->keyer.files);
 	}
 	if (publish_reconcile(x, n, &fresh, &err) < 0)
 		goto fail;

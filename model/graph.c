@@ -98,6 +98,7 @@ static void job_release(struct job *j)
 	free(j->outputs);
 	strvec_clear(&j->configure);
 	strvec_clear(&j->exec);
+	strvec_clear(&j->key_ignore);
 	semver_release(&j->version);
 	for (size_t i = 0; i < j->vars_nr; i++) {
 		free(j->vars[i].name);
@@ -578,6 +579,34 @@ out:
 	return ret;
 }
 
+/* "key_ignore": path prefixes (relative ones to the graph's directory), made absolute. */
+static int decode_key_ignore(const struct graph *g, struct job *j, const cJSON *obj,
+			     const struct jpath *p, struct strbuf *err)
+{
+	struct strvec raw = STRVEC_INIT;
+	int ret = -1;
+
+	if (json_get_strvec(obj, p, "key_ignore", 0, &raw, err) < 0)
+		goto out;
+	for (size_t i = 0; i < raw.nr; i++) {
+		struct jpath kp = { p, "key_ignore", 0 };
+		struct jpath ep = { &kp, NULL, i };
+
+		if (!*raw.v[i]) {
+			json_fail(err, &ep, "expected a path, got an empty string");
+			goto out;
+		}
+		if (raw.v[i][0] == '/')
+			strvec_push(&j->key_ignore, raw.v[i]);
+		else
+			strvec_pushf(&j->key_ignore, "%s/%s", g->dir, raw.v[i]);
+	}
+	ret = 0;
+out:
+	strvec_clear(&raw);
+	return ret;
+}
+
 static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct jpath *p,
 		      struct strmap *labels, struct strmap *shapes, struct strbuf *err)
 {
@@ -592,6 +621,7 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 
 	strvec_init(&j->configure);
 	strvec_init(&j->exec);
+	strvec_init(&j->key_ignore);
 	j->graph_dir = g->dir;
 	if (json_check_object(obj, p, "a job object", err) < 0 ||
 	    json_get_string(obj, p, "label", 1, &label, err) < 0)
@@ -631,6 +661,8 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 		json_fail(err, &vp, "%s", why.buf);
 		goto out;
 	}
+	if (decode_key_ignore(g, j, obj, p, err) < 0)
+		goto out;
 	if (decode_nonneg(obj, p, "timeout_s", JOB_TIMEOUT_MAX_S, &j->timeout_s, err) < 0 ||
 	    decode_nonneg(obj, p, "configure_timeout_s", JOB_TIMEOUT_MAX_S,
 			  &j->configure_timeout_s, err) < 0 ||

@@ -77,7 +77,9 @@ struct job {
 	struct pattern *outputs;
 	size_t outputs_nr;
 	struct strvec configure;  /* argv[0] resolved to an absolute path; empty for a source */
-	struct strvec exec;       /* argv[0] resolved to an absolute path; empty for a source */
+	struct strvec exec;       /* argv[0] resolved to an absolute path; a source's: its import */
+	struct strvec key_ignore; /* "key_ignore": absolute path prefixes of files named in
+				     args or env that stay out of the build key */
 	struct semver version;
 	long timeout_s;           /* 0: no timeout; at most JOB_TIMEOUT_MAX_S */
 	long configure_timeout_s; /* 0: the caller's (120 s by default); at most JOB_TIMEOUT_MAX_S */

@@ -7,6 +7,7 @@ void manifest_init(struct manifest *m)
 {
 	memset(m, 0, sizeof(*m));
 	job_config_init(&m->config);
+	strvec_init(&m->key_files);
 }
 
 void manifest_release(struct manifest *m)
@@ -25,6 +26,7 @@ void manifest_release(struct manifest *m)
 	job_config_release(&m->config);
 	free(m->log_path);
 	free(m->host);
+	strvec_clear(&m->key_files);
 	manifest_init(m);
 }
 
@@ -184,6 +186,32 @@ static int decode_inputs(struct manifest *m, const cJSON *obj, const struct jpat
 	return 0;
 }
 
+/* "key_files": {"PATH": "HEX", ...}, optional. */
+static int decode_key_files(struct manifest *m, const cJSON *obj, const struct jpath *p,
+			    struct strbuf *err)
+{
+	struct jpath kp = { p, "key_files", 0 };
+	const cJSON *item;
+
+	if (json_find(obj, p, "key_files", 0, &item, err) < 0)
+		return -1;
+	if (!item || cJSON_IsNull(item))
+		return 0;
+	if (json_check_object(item, &kp, "an object {\"PATH\": \"sha256\"}", err) < 0)
+		return -1;
+	for (const cJSON *e = item->child; e; e = e->next) {
+		struct jpath ep = { &kp, e->string, 0 };
+		char hex[SHA256_HEX_LEN + 1];
+
+		if (get_hash(item, &kp, e->string, 1, 0, hex, err) < 0)
+			return -1;
+		if (!*e->string)
+			return json_fail(err, &ep, "expected a path");
+		strvec_pushf(&m->key_files, "%s %s", hex, e->string);
+	}
+	return 0;
+}
+
 int manifest_from_json(struct manifest *m, const cJSON *obj,
 		       const struct jpath *p, struct strbuf *err)
 {
@@ -213,7 +241,8 @@ int manifest_from_json(struct manifest *m, const cJSON *obj,
 	    json_find(obj, p, "config", 1, &config, err) < 0 ||
 	    job_config_from_json(&m->config, config, &cp, err) < 0 ||
 	    dup_nullable(obj, p, "log", &m->log_path, err) < 0 ||
-	    dup_nullable(obj, p, "host", &m->host, err) < 0)
+	    dup_nullable(obj, p, "host", &m->host, err) < 0 ||
+	    decode_key_files(m, obj, p, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -270,5 +299,21 @@ cJSON *manifest_to_json(const struct manifest *m)
 	cJSON_AddItemToObject(obj, "config", job_config_to_json(&m->config));
 	json_add_string_or_null(obj, "log", m->log_path);
 	json_add_string_or_null(obj, "host", m->host);
+	if (m->key_files.nr) {
+		cJSON *files = cJSON_CreateObject();
+
+		for (size_t i = 0; i < m->key_files.nr; i++) {
+			const char *e = m->key_files.v[i];
+			char hex[SHA256_HEX_LEN + 1];
+
+			if (strlen(e) <= SHA256_HEX_LEN + 1)
+				continue;
+			memcpy(hex, e, SHA256_HEX_LEN);
+			hex[SHA256_HEX_LEN] = '\0';
+			if (!cJSON_GetObjectItemCaseSensitive(files, e + SHA256_HEX_LEN + 1))
+				cJSON_AddStringToObject(files, e + SHA256_HEX_LEN + 1, hex);
+		}
+		cJSON_AddItemToObject(obj, "key_files", files);
+	}
 	return obj;
 }

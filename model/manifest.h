@@ -61,6 +61,12 @@ struct manifest {
 	struct job_config config;
 	char *log_path;
 	char *host;
+	/*
+	 * The files whose contents entered the build key (model/buildkey.h), as
+	 * "HEX PATH"; in JSON "key_files": {"PATH": "HEX"}, optional (older
+	 * manifests have none). Lets a later plan name the file that changed.
+	 */
+	struct strvec key_files;
 };
 
 void manifest_init(struct manifest *m);

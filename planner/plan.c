@@ -625,6 +625,66 @@ static const char *display_path(const struct planner *p, const char *path)
 	return path;
 }
 
+/* The first file of m's key whose content is not what it was; 0 if none. */
+static int key_file_diff(struct planner *p, const struct pnode *n, const struct manifest *m,
+			 struct strbuf *why)
+{
+	struct strbuf e = STRBUF_INIT;
+
+	for (size_t i = 0; !why->len && i < m->key_files.nr; i++) {
+		const char *entry = m->key_files.v[i], *path, *now;
+
+		if (strlen(entry) <= SHA256_HEX_LEN + 1)
+			continue;
+		path = entry + SHA256_HEX_LEN + 1;
+		strbuf_reset(&e);
+		now = keyer_file_hash(&p->keyer, path, &e);
+		if (!now)
+			strbuf_addf(why, "stale: file '%s' is gone (%s)", display_path(p, path),
+				    e.buf);
+		else if (strncmp(now, entry, SHA256_HEX_LEN))
+			strbuf_addf(why, "stale: %s '%s' changed", n->job->exec.nr &&
+				    !strcmp(path, n->job->exec.v[0]) ? "executable" : "file",
+				    display_path(p, path));
+	}
+	strbuf_release(&e);
+	return why->len > 0;
+}
+
+/* "stale: args changed (...)": the first argument that differs. */
+static void args_diff(const struct strvec *old, const struct strvec *now, struct strbuf *why)
+{
+	size_t i = 0;
+
+	while (i < old->nr && i < now->nr && !strcmp(old->v[i], now->v[i]))
+		i++;
+	if (i < old->nr && i < now->nr)
+		strbuf_addf(why, "stale: args changed (argument %zu: '%s' \u2192 '%s')", i + 1,
+			    old->v[i], now->v[i]);
+	else
+		strbuf_addf(why, "stale: args changed (%zu \u2192 %zu arguments)", old->nr, now->nr);
+}
+
+/* "stale: env 'NAME' changed": the first variable set, unset or changed. */
+static void env_diff(const struct strvec *old, const struct strvec *now, struct strbuf *why)
+{
+	for (int pass = 0; pass < 2 && !why->len; pass++) {
+		const struct strvec *a = pass ? now : old, *b = pass ? old : now;
+
+		for (size_t i = 0; i < a->nr && !why->len; i++) {
+			size_t klen = strcspn(a->v[i], "=");
+			int same = 0;
+
+			for (size_t k = 0; k < b->nr && !same; k++)
+				same = !strcmp(a->v[i], b->v[k]);
+			if (!same)
+				strbuf_addf(why, "stale: env '%.*s' changed", (int)klen, a->v[i]);
+		}
+	}
+	if (!why->len)
+		strbuf_addstr(why, "stale: env changed (order)");
+}
+
 /* What differs between the run recorded in m and node n now; 0 if nothing seen. */
 static int manifest_diff(struct planner *p, const struct pnode *n, const struct manifest *m,
 			 struct strbuf *why)
@@ -639,10 +699,12 @@ static int manifest_diff(struct planner *p, const struct pnode *n, const struct 
 		strbuf_addf(why, "stale: built by job '%s'", m->job);
 	else if (!strvec_equal(&old->args, &now->args) && job_is_source(n->job) && now->args.nr)
 		strbuf_addf(why, "stale: source file '%s' changed", now->args.v[0]);
+	else if (key_file_diff(p, n, m, why))
+		;
 	else if (!strvec_equal(&old->args, &now->args))
-		strbuf_addstr(why, "stale: args changed");
+		args_diff(&old->args, &now->args, why);
 	else if (!strvec_equal(&old->env, &now->env))
-		strbuf_addstr(why, "stale: env changed");
+		env_diff(&old->env, &now->env, why);
 	else if (!same_inputs)
 		strbuf_addstr(why, "stale: inputs changed");
 	for (size_t i = 0; !why->len && i < m->inputs_nr; i++) {
@@ -650,7 +712,8 @@ static int manifest_diff(struct planner *p, const struct pnode *n, const struct 
 		const char *h = in ? hash_of(in) : NULL;
 
 		if (h && strcmp(h, m->inputs[i].sha256))
-			strbuf_addf(why, "stale: input '%s' changed", in->ref);
+			strbuf_addf(why, "stale: input '%s' changed (sha256 %.12s\u2026 \u2192 "
+				    "%.12s\u2026)", in->ref, m->inputs[i].sha256, h);
 	}
 	return why->len > 0;
 }

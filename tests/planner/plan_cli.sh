@@ -88,7 +88,7 @@ pass "pruning after a build (keys and presence), query input live"
 
 printf '# changed\n' >>"$G/jobs/b"
 expect_exit 0 db plan --format text d/1
-expect_out "  [0] b: stale: build key changed (exec 'jobs/b' changed?)"
+expect_out "  [0] b: stale: executable 'jobs/b' changed"
 expect_out "  [1] d: upstream (after 0)"
 expect_exit 0 db plan --format text --freshness presence d/1
 expect_out "0 jobs to run"

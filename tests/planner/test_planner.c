@@ -675,7 +675,9 @@ static const struct case_ cases[] = {
 	  .nodes = "", .edges = "", .pruned = "" },
 	{ .name = "rebuilt upstream with other bytes", .jobs = CHAIN_JOBS, .table = CHAIN,
 	  .request = "c/1", .live = "a/1 b/1 c/1", .mutate = "rebuild a/1",
-	  .nodes = "b(b/1)=stale: input 'a/1' changed; c(c/1)=upstream", .edges = "0>1",
+	  /* the content hashes of a/1 before and after its rebuild */
+	  .nodes = "b(b/1)=stale: input 'a/1' changed (sha256 2555f1300996\u2026 \u2192 "
+		   "e458c2ebd737\u2026); c(c/1)=upstream", .edges = "0>1",
 	  .pruned = "a/1" },
 	{ .name = "tainted upstream: downstream planned as upstream (early cutoff)",
 	  .jobs = CHAIN_JOBS, .table = CHAIN, .request = "c/1", .live = "a/1 b/1 c/1",
