@@ -23,11 +23,18 @@
 static const struct cli_usage usage = {
 	.cmd = "build",
 	.head = "usage: databuild build [-j N] [--keep-going] [--freshness presence|keys] [--force]\n"
-		"                       [--events FILE] REF...\n"
+		"                       [--missing] [--stale] [--failed] [--dry-run] [--events FILE]\n"
+		"                       REF...\n"
 		"\n"
 		"Plan and run every job needed to produce the partitions REF..., in parallel,\n"
 		"publishing each output atomically. A job whose outputs are live and fresh is\n"
-		"not run; a partition another build is producing is waited for, not rebuilt.\n",
+		"not run; a partition another build is producing is waited for, not rebuilt.\n"
+		"\n"
+		"A placeholder value of REF may select over its domain (a backfill): a glob\n"
+		"('report/date=2024-02-*', 'raw/station=*/date=2024-01-0[1-7]') or a range\n"
+		"('report/date=2024-01-01..2024-03-31', inclusive, in domain order).\n"
+		"--missing, --stale and --failed keep only the partitions in those states\n"
+		"(several: any of them).\n",
 	.tail = "exit status: 0 all built or up to date, 1 some job failed, 2 usage, graph or\n"
 		"planning error, 130 interrupted\n",
 };
@@ -45,6 +52,8 @@ struct build_ui {
 	size_t is_running_alloc;
 	struct strvec names;     /* node -> job label, for the status line */
 	int line_shown;
+	int backfill;            /* a selection: ETA kept and, off a TTY, progress lines */
+	size_t tenths;           /* off a TTY: tenths of the total reported so far */
 };
 
 static int cancel_wfd = -1;
@@ -110,6 +119,34 @@ static void outputs_text(const struct strvec *o, struct strbuf *out)
 		strbuf_addf(out, " (+%zu more)", o->nr - 3);
 }
 
+/*
+ * Seconds left: the expected work left (durations of past runs) over the
+ * slots, else the pace of this build so far; < 0 when unknown.
+ */
+static double eta_s(const struct build_ui *ui)
+{
+	size_t left = ui->total - ui->done;
+	long long par = ui->jobs > 0 ? ui->jobs : 1;
+
+	if (!left)
+		return -1;
+	if ((long long)left < par)
+		par = (long long)left;
+	if (ui->remaining_us > 0)
+		return ui->remaining_us / 1e6 / (double)par;
+	if (ui->done)
+		return (mono_ms() - ui->start_ms) / 1000.0 * (double)left / (double)ui->done;
+	return -1;
+}
+
+static void eta_text(const struct build_ui *ui, struct strbuf *out)
+{
+	double left = eta_s(ui);
+
+	if (left >= 0)
+		strbuf_addf(out, left < 10 ? ", ~%.1f s left" : ", ~%.0f s left", left);
+}
+
 static void status_line(struct build_ui *ui)
 {
 	struct strbuf line = STRBUF_INIT;
@@ -120,15 +157,9 @@ static void status_line(struct build_ui *ui)
 	if (ioctl(fileno(ui->f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
 		cols = ws.ws_col;
 	strbuf_addf(&line, "[%zu/%zu] %.1f s", ui->done, ui->total, elapsed / 1000.0);
-	if (ui->remaining_us > 0 && ui->done < ui->total) {
-		long long par = ui->jobs > 0 ? ui->jobs : 1;
-
-		if ((long long)(ui->total - ui->done) < par)
-			par = (long long)(ui->total - ui->done);
-		double left = ui->remaining_us / 1e6 / (double)par;
-
-		strbuf_addf(&line, left < 10 ? ", ~%.1f s left" : ", ~%.0f s left", left);
-	}
+	if (ui->failed)
+		strbuf_addf(&line, ", %zu failed", ui->failed);
+	eta_text(ui, &line);
 	if (ui->running) {
 		strbuf_addf(&line, " | running %zu:", ui->running);
 		for (size_t i = 0; i < ui->names.nr && shown < 4; i++)
@@ -144,6 +175,22 @@ static void status_line(struct build_ui *ui)
 	fprintf(ui->f, "\r%s\033[K", line.buf);
 	fflush(ui->f);
 	ui->line_shown = 1;
+	strbuf_release(&line);
+}
+
+/* Off a TTY, in a backfill: one line at each tenth of the jobs done. */
+static void progress_line(struct build_ui *ui)
+{
+	struct strbuf line = STRBUF_INIT;
+	size_t tenths = ui->total ? ui->done * 10 / ui->total : 10;
+
+	if (tenths <= ui->tenths)
+		return;
+	ui->tenths = tenths;
+	strbuf_addf(&line, "progress: %zu/%zu jobs done, %zu failed, %.1f s", ui->done,
+		    ui->total, ui->failed, (mono_ms() - ui->start_ms) / 1000.0);
+	eta_text(ui, &line);
+	fprintf(ui->f, "%s\n", line.buf);
 	strbuf_release(&line);
 }
 
@@ -174,7 +221,7 @@ static void on_node(const struct node_report *r, void *arg)
 		free((char *)ui->names.v[r->node]);
 		ui->names.v[r->node] = xstrdup(r->job);
 		ui->total++;
-		if (ui->tty)
+		if (ui->tty || ui->backfill)
 			ui->remaining_us += job_avg(ui, r->job);
 		break;
 	case NODE_WAITING:
@@ -196,7 +243,7 @@ static void on_node(const struct node_report *r, void *arg)
 			ui->running--;
 		ui->is_running[r->node] = 0;
 		ui->done++;
-		if (ui->tty)
+		if (ui->tty || ui->backfill)
 			ui->remaining_us -= job_avg(ui, r->job);
 		line_clear(ui);
 		if (r->state == NODE_BUILT) {
@@ -213,6 +260,8 @@ static void on_node(const struct node_report *r, void *arg)
 		} else if (!ui->tty) {
 			fprintf(ui->f, "%s %s: %s\n", node_state_name(r->state), r->job, outs.buf);
 		}
+		if (!ui->tty && ui->backfill)
+			progress_line(ui);
 		break;
 	}
 	if (ui->tty)
@@ -262,8 +311,9 @@ static void summary_print(struct build_ui *ui, const struct build_summary *sum, 
 	strbuf_release(&s);
 }
 
-int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
-		   struct executor_opts *o, FILE *progress, int quiet_summary)
+/* build_refs_run of refs already checked; backfill: see struct build_ui. */
+static int run_refs(struct cli *cli, int exec_mode, const struct strvec *refs,
+		    struct executor_opts *o, FILE *progress, int quiet_summary, int backfill)
 {
 	struct build_ui ui;
 	struct build_summary sum;
@@ -285,6 +335,7 @@ int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 	}
 	ui.f = progress;
 	ui.tty = progress && isatty(fileno(progress));
+	ui.backfill = backfill;
 	ui.c = &cli->catalog;
 	o->backend = &cli->backend;
 	ui.jobs = o->jobs > 0 ? o->jobs : executor_default_jobs(o->backend);
@@ -323,6 +374,18 @@ out:
 	build_summary_release(&sum);
 	ui_release(&ui);
 	strbuf_release(&err);
+	return ret;
+}
+
+int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
+		   struct executor_opts *o, FILE *progress, int quiet_summary)
+{
+	struct cli_refs r = CLI_REFS_INIT;
+	int ret = EXIT_USAGE;
+
+	if (cli_refs_expand(cli, &r, (int)refs->nr, (char **)refs->v, 0) == 0)
+		ret = run_refs(cli, exec_mode, &r.refs, o, progress, quiet_summary, 0);
+	cli_refs_release(&r);
 	return ret;
 }
 
@@ -368,11 +431,231 @@ void build_request_release(struct build_request *r)
 	strvec_clear(&r->refs);
 }
 
-int build_request_run(struct cli *cli, struct build_request *r, int exec_mode)
+/* Small selections ask the catalog ref by ref; larger ones scan it. */
+#define STATES_POINT_MAX 64
+#define STATES_PAGE 2000
+
+/* The prefixes of r, without those that a shorter one covers, into out. */
+static void scan_prefixes(const struct cli_refs *r, struct strvec *out)
 {
-	FILE *events = NULL;
+	struct strvec sorted = STRVEC_INIT;
+	const char *kept = NULL;
+
+	strvec_copy(&sorted, &r->prefixes);
+	strvec_sort(&sorted, 1);
+	for (size_t i = 0; i < sorted.nr; i++) {
+		if (kept && !strncmp(sorted.v[i], kept, strlen(kept)))
+			continue;
+		strvec_push(out, sorted.v[i]);
+		kept = out->v[out->nr - 1];
+	}
+	strvec_clear(&sorted);
+}
+
+/* states[i] of refs of r found under prefix: one paged scan. 0, or -1 with err. */
+static int states_scan(struct catalog *c, const struct cli_refs *r, const char *prefix,
+		       unsigned char *states, struct strbuf *err)
+{
+	char *after = NULL;
+	int ret = -1;
+
+	for (;;) {
+		struct partition_list page = PARTITION_LIST_INIT;
+		size_t nr;
+
+		if (catalog_list_partitions(c, prefix, after, STATES_PAGE, 0, &page, err) < 0) {
+			partition_list_release(&page);
+			goto out;
+		}
+		for (size_t k = 0; k < page.nr; k++) {
+			uintptr_t i = (uintptr_t)strmap_get(&r->seen, page.items[k].ref);
+
+			if (i)
+				states[i - 1] = (unsigned char)page.items[k].status;
+		}
+		nr = page.nr;
+		if (nr) {
+			free(after);
+			after = xstrdup(page.items[nr - 1].ref);
+		}
+		partition_list_release(&page);
+		if (nr < STATES_PAGE)
+			break;
+	}
+	ret = 0;
+out:
+	free(after);
+	return ret;
+}
+
+/*
+ * The catalog state of each ref of r into states[] (PART_MISSING when
+ * unknown): one query per ref for a few, else one paged scan per
+ * prefix, never one query per partition of a backfill. 0, or -1 (printed).
+ */
+static int refs_states(struct cli *cli, const struct cli_refs *r, unsigned char *states)
+{
+	struct strvec prefixes = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int ret = cli_open_catalog_if_any(cli);
+
+	if (ret <= 0)
+		goto out;  /* no store (every state stays PART_MISSING), or printed */
+	ret = -1;
+	if (r->refs.nr <= STATES_POINT_MAX) {
+		for (size_t i = 0; i < r->refs.nr; i++) {
+			struct partition p;
+			int found;
+
+			partition_init(&p);
+			found = catalog_get_partition(&cli->catalog, r->refs.v[i], &p, &err);
+
+			states[i] = found > 0 ? (unsigned char)p.status : PART_MISSING;
+			partition_release(&p);
+			if (found < 0)
+				goto out;
+		}
+	} else {
+		scan_prefixes(r, &prefixes);
+		for (size_t k = 0; k < prefixes.nr; k++)
+			if (states_scan(&cli->catalog, r, prefixes.v[k], states, &err) < 0)
+				goto out;
+	}
+	ret = 0;
+out:
+	if (err.len)
+		cli_fail(EXIT_USAGE, &err);
+	strvec_clear(&prefixes);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* The state a filter and the dry run speak of: tainted counts as stale. */
+static enum part_status state_shown(unsigned char st)
+{
+	return st == PART_TAINTED ? PART_STALE : (enum part_status)st;
+}
+
+/*
+ * Keeps the refs of r whose state is in only (all when only is 0) into
+ * kept, in order; states into kept_states (may be NULL). 0, or -1 (printed).
+ */
+static int refs_keep(struct cli *cli, const struct cli_refs *r, unsigned only, int need_states,
+		     struct strvec *kept, unsigned char **kept_states)
+{
+	unsigned char *states = NULL;
+	size_t n = 0;
+
+	if (only || need_states) {
+		states = xcalloc(r->refs.nr + 1, 1);
+		if (refs_states(cli, r, states) < 0) {
+			free(states);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < r->refs.nr; i++) {
+		if (only && !(only & (1u << state_shown(states[i]))))
+			continue;
+		strvec_push(kept, r->refs.v[i]);
+		if (states)
+			states[n++] = states[i];
+	}
+	if (kept_states)
+		*kept_states = states;
+	else
+		free(states);
+	return 0;
+}
+
+/* Which states --missing, --stale, --failed keep, for messages: "missing or failed". */
+static void only_text(unsigned only, struct strbuf *out)
+{
+	static const enum part_status order[] = { PART_MISSING, PART_STALE, PART_FAILED };
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (only & (1u << order[i]))
+			strbuf_addf(out, "%s%s", n++ ? " or " : "", part_status_name(order[i]));
+}
+
+/* --dry-run: the selected refs with their states, and a summary on stderr. */
+static int dry_run_print(const struct cli_refs *r, const struct strvec *kept,
+			 const unsigned char *states, unsigned only)
+{
+	size_t counts[STATUS_STATE_NR] = { 0 };
+	struct strbuf out = STRBUF_INIT, sum = STRBUF_INIT;
 	int ret;
 
+	for (size_t i = 0; i < kept->nr; i++) {
+		enum status_state st = status_state_of((enum part_status)states[i]);
+
+		counts[st]++;
+		strbuf_addf(&out, "%-8s %s\n", status_state_name(st), kept->v[i]);
+	}
+	ret = cli_write_stdout(&out);
+	strbuf_addf(&sum, "dry run: %zu partition%s", kept->nr, kept->nr == 1 ? "" : "s");
+	if (only) {
+		strbuf_addstr(&sum, " (");
+		only_text(only, &sum);
+		strbuf_addf(&sum, ", of %zu selected)", r->refs.nr);
+	}
+	for (int st = 0, n = 0; st < STATUS_STATE_NR; st++)
+		if (counts[st])
+			strbuf_addf(&sum, "%s%zu %s", n++ ? ", " : ": ", counts[st],
+				    status_state_name((enum status_state)st));
+	fprintf(stderr, "%s; nothing was built\n", sum.buf);
+	strbuf_release(&out);
+	strbuf_release(&sum);
+	return ret;
+}
+
+/*
+ * The refs of r's arguments (expanded, kept by r->only) into refs, or
+ * printed for r->dry_run. 1 when there is something to build, 0 when
+ * the request is done (*code set), -1 (printed; exit 2).
+ */
+static int request_refs(struct cli *cli, struct build_request *r, struct cli_refs *sel,
+			struct strvec *refs, int *code)
+{
+	unsigned char *states = NULL;
+	struct strbuf what = STRBUF_INIT;
+	int ret = -1;
+
+	*code = EXIT_OK;
+	if (cli_refs_expand(cli, sel, (int)r->refs.nr, (char **)r->refs.v,
+			    r->select ? CLI_REFS_SELECT : 0) < 0)
+		goto out;
+	if (refs_keep(cli, sel, r->only, r->dry_run, refs, r->dry_run ? &states : NULL) < 0)
+		goto out;
+	ret = 0;
+	if (r->dry_run) {
+		*code = dry_run_print(sel, refs, states, r->only);
+	} else if (!refs->nr) {
+		only_text(r->only, &what);
+		printf("nothing to build: none of the %zu selected partition%s is %s\n",
+		       sel->refs.nr, sel->refs.nr == 1 ? "" : "s", what.buf);
+		*code = fflush(stdout) ? EXIT_FAILED : EXIT_OK;
+	} else {
+		ret = 1;
+	}
+out:
+	free(states);
+	strbuf_release(&what);
+	return ret;
+}
+
+int build_request_run(struct cli *cli, struct build_request *r, int exec_mode)
+{
+	struct cli_refs sel = CLI_REFS_INIT;
+	struct strvec refs = STRVEC_INIT;
+	FILE *events = NULL;
+	int ret, want;
+
+	want = request_refs(cli, r, &sel, &refs, &ret);
+	if (want <= 0) {
+		ret = want < 0 ? EXIT_USAGE : ret;
+		goto out;
+	}
 	if (r->events_path) {
 		events = fopen(r->events_path, "we");
 		if (!events) {
@@ -382,14 +665,28 @@ int build_request_run(struct cli *cli, struct build_request *r, int exec_mode)
 		}
 		r->o.events_out = events;
 	}
-	ret = build_refs_run(cli, exec_mode, &r->refs, &r->o, stdout, 0);
+	ret = run_refs(cli, exec_mode, &refs, &r->o, stdout, 0, sel.selections > 0);
 out:
 	if (events && fclose(events) != 0 && ret == EXIT_OK)
 		ret = cli_error(EXIT_FAILED, "cannot write '%s': %s", r->events_path,
 				strerror(errno));
+	cli_refs_release(&sel);
+	strvec_clear(&refs);
 	build_request_release(r);
 	return ret;
 }
+
+/* --missing, --stale, --failed: sets bit opt->min of the unsigned at opt->value. */
+static int opt_only(const struct cli_option *opt, const char *arg, struct strbuf *err)
+{
+	(void)arg;
+	(void)err;
+	*(unsigned *)opt->value |= 1u << opt->min;
+	return 0;
+}
+#define OPT_ONLY(l, v, st, h) \
+	{ .type = CLI_OPT_CALLBACK, .long_name = (l), .value = (v), .cb = opt_only, \
+	  .min = (st), .help = (h) }
 
 int cmd_build(struct cli *cli, int argc, char **argv)
 {
@@ -403,10 +700,21 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			      "presence: live is enough"),
 		OPT_FLAG(0, "force", &r.o.force,
 			 "run the jobs of REF... even if their outputs are fresh"),
+		OPT_ONLY("missing", &r.only, PART_MISSING,
+			"only the partitions the catalog does not hold"),
+		OPT_ONLY("stale", &r.only, PART_STALE,
+			"only the stale or tainted partitions (as the catalog records them)"),
+		OPT_ONLY("failed", &r.only, PART_FAILED,
+			"only the partitions whose last build failed"),
+		OPT_FLAG('n', "dry-run", &r.dry_run,
+			 "print the selected partitions with their states; build nothing"),
 		OPT_EVENTS(&r.events_path),
 		OPT_END(),
 	};
-	int n = build_request_parse(&r, argc, argv, &usage, options);
+	int n;
+
+	r.select = 1;
+	n = build_request_parse(&r, argc, argv, &usage, options);
 
 	return n < 0 ? cli_parse_exit(n) : build_request_run(cli, &r, 0);
 }

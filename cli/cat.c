@@ -131,7 +131,15 @@ static int cat_build(struct cli *cli, struct build_request *r)
 static int cat_request(struct cli *cli, struct build_request *r)
 {
 	struct strbuf path = STRBUF_INIT;
-	int ret = cli_open_catalog(cli) < 0 ? EXIT_USAGE : cat_build(cli, r);
+	struct cli_refs in_space = CLI_REFS_INIT;
+	int ret;
+
+	/* a ref outside its job's domain is refused, even if something is live there */
+	if (cli_refs_expand(cli, &in_space, (int)r->refs.nr, (char **)r->refs.v, 0) < 0)
+		ret = EXIT_USAGE;
+	else
+		ret = cli_open_catalog(cli) < 0 ? EXIT_USAGE : cat_build(cli, r);
+	cli_refs_release(&in_space);
 
 	for (size_t i = 0; i < r->refs.nr && ret == EXIT_OK; i++) {
 		struct strbuf err = STRBUF_INIT;

@@ -6,6 +6,7 @@
 #include "model/graph.h"
 #include "core/store.h"
 #include "core/strbuf.h"
+#include "core/strmap.h"
 #include "executor/executor.h"
 #include "cli/options.h"
 
@@ -50,6 +51,12 @@ struct cli_command {
 int cli_load_graph(struct cli *cli);
 int cli_open_store(struct cli *cli);      /* loads the graph too if no --store */
 int cli_open_catalog(struct cli *cli);    /* opens the store too */
+/*
+ * For commands that only read: the catalog, unless the store does not
+ * exist yet (nothing is live then, and a store is not created just to
+ * say so). 1 opened, 0 no store, -1 (printed; exit 2).
+ */
+int cli_open_catalog_if_any(struct cli *cli);
 void cli_release(struct cli *cli);
 /*
  * Before a command runs jobs: executor_check of cli->backend. 0, or
@@ -91,10 +98,42 @@ int cli_ref_partition(struct cli *cli, const char *cmd, int nargs, char **args,
 		      struct partition *p);
 
 /*
- * The build runner of build, cat and exec (cli/build.c): SIGINT/SIGTERM
- * cancel it (exit 130). exec_mode: executor_exec instead of
- * executor_build; progress NULL: quiet; quiet_summary: no summary line
- * unless something failed. Returns an exit code.
+ * REF arguments turned into refs (cli_refs_expand). Each argument is a
+ * ref or, with CLI_REFS_SELECT, a selection over its job's domains: a
+ * placeholder value may be a glob or a range (`report/date=2024-02-*`,
+ * `report/date=2024-01-01..2024-03-31`; model/graph.h space_iter_init).
+ * A plain ref that an output pattern claims must lie in its job's
+ * partition space (the message is graph_resolve's: it names the variable,
+ * the domain and its bounds); a ref no pattern claims, or two do, is kept
+ * for the planner to report (or for the graph's lookup executable). A
+ * glob over an open-ended variable and a selection of nothing are errors;
+ * ".." in an open-ended value is ordinary text. Owned by the caller: CLI_REFS_INIT, cli_refs_release.
+ */
+struct cli_refs {
+	struct strvec refs;      /* each ref once: argument order, then domain order */
+	struct strvec prefixes;  /* per argument: the common prefix of its refs (a
+				    catalog scan over them finds their states) */
+	struct strmap seen;      /* ref -> (void *)(its index in refs + 1) */
+	size_t selected;         /* refs the arguments named, repeats included */
+	size_t selections;       /* arguments that were globs or ranges */
+};
+#define CLI_REFS_INIT { .refs = STRVEC_INIT, .prefixes = STRVEC_INIT, .seen = STRMAP_INIT, \
+			.selected = 0, .selections = 0 }
+enum cli_refs_flags {
+	CLI_REFS_SELECT = 1 << 0,  /* globs and ranges are expanded */
+};
+/* Loads the graph and appends args[0..nargs) to r: 0, or -1 (printed; exit 2). */
+int cli_refs_expand(struct cli *cli, struct cli_refs *r, int nargs, char **args,
+		    unsigned flags);
+void cli_refs_release(struct cli_refs *r);
+
+/*
+ * The build runner of build, cat and exec (cli/build.c): refs outside
+ * their job's partition space are refused first (cli_refs_expand without
+ * selections; exit 2). SIGINT/SIGTERM cancel it (exit 130). exec_mode:
+ * executor_exec instead of executor_build; progress NULL: quiet;
+ * quiet_summary: no summary line unless something failed. Returns an
+ * exit code.
  */
 int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 		   struct executor_opts *o, FILE *progress, int quiet_summary);
@@ -103,9 +142,15 @@ int build_refs_run(struct cli *cli, int exec_mode, const struct strvec *refs,
 struct build_request {
 	struct executor_opts o;
 	const char *events_path;  /* --events (build, exec) */
-	struct strvec refs;       /* the REF arguments, validated, each once */
+	struct strvec refs;       /* the REF arguments, validated, each once (build: refs or
+				     selections, expanded by build_request_run) */
+	unsigned only;            /* build --missing, --stale, --failed: the kept states
+				     (1u << enum part_status each); 0: every state */
+	int dry_run;              /* build --dry-run: print the selection, build nothing */
+	int select;               /* build: REF arguments may be globs and ranges */
 };
-#define BUILD_REQUEST_INIT { .o = EXECUTOR_OPTS_INIT, .events_path = NULL, .refs = STRVEC_INIT }
+#define BUILD_REQUEST_INIT { .o = EXECUTOR_OPTS_INIT, .events_path = NULL, .refs = STRVEC_INIT, \
+			     .only = 0, .dry_run = 0, .select = 0 }
 /* The help text of -j, --jobs in build, cat and exec. */
 extern const char build_jobs_help[];
 #define OPT_EVENTS(v) \
@@ -120,8 +165,10 @@ int build_request_parse(struct build_request *r, int argc, char **argv,
 			const struct cli_usage *u, const struct cli_option *options);
 void build_request_release(struct build_request *r);
 /*
- * build (exec_mode: exec) of a parsed request: build_refs_run with
- * progress on stdout and --events FILE open. Releases r; an exit code.
+ * build (exec_mode: exec) of a parsed request: its arguments expanded
+ * (cli_refs_expand; globs and ranges when r->select), kept by r->only,
+ * printed for r->dry_run, else build_refs_run with progress on stdout and
+ * --events FILE open. Releases r; an exit code.
  */
 int build_request_run(struct cli *cli, struct build_request *r, int exec_mode);
 
@@ -133,6 +180,48 @@ int build_request_run(struct cli *cli, struct build_request *r, int exec_mode);
  */
 int lookup_refs_jobs(struct cli *cli, const char *cmd, int nargs, char **args,
 		     long timeout_s, struct strvec *refs, const struct job ***jobs);
+
+/*
+ * status (cli/status.c): the states it counts, tainted folded into stale
+ * and missing for what the domain holds but the catalog does not. The
+ * pure parts are here for tests/cli/test_status.c.
+ */
+enum status_state {
+	STATUS_LIVE,
+	STATUS_STALE,
+	STATUS_FAILED,
+	STATUS_BUILDING,
+	STATUS_DAMAGED,
+	STATUS_MISSING,
+	STATUS_STATE_NR  /* the number of states, not one */
+};
+const char *status_state_name(enum status_state s);
+enum status_state status_state_of(enum part_status s);
+/*
+ * The dataset of an output pattern: its segments before the first
+ * placeholder, never its last segment ("raw" for
+ * raw/station={station}/date={date}); the pattern itself when that is
+ * empty ({y}/same).
+ */
+void status_dataset_name(const char *pattern, struct strbuf *out);
+/* 1 if a status argument keeps dataset name: a glob over it, else a prefix of it. */
+int status_arg_matches(const char *arg, const char *name);
+/*
+ * Health bars of width cells over total positions in domain order: one
+ * cell per position when total <= width, else buckets of nearly equal
+ * size. status_cell: the cell of pos; status_cell_size: positions in a
+ * cell. status_cell_state: what a cell shows from its counts: the worst
+ * of failed, damaged, building, stale if any; else live, missing, or
+ * STATUS_CELL_PARTLY when both. status_bar appends one character per
+ * cell (# live, ~ stale, X failed, > building, ! damaged, . missing,
+ * + partly live), with ANSI colours when color.
+ */
+#define STATUS_CELL_PARTLY STATUS_STATE_NR
+size_t status_cell(uint64_t pos, uint64_t total, size_t width);
+uint64_t status_cell_size(size_t cell, uint64_t total, size_t width);
+int status_cell_state(const uint64_t counts[STATUS_STATE_NR]);
+void status_bar(const uint64_t (*cells)[STATUS_STATE_NR], size_t n, int color,
+		struct strbuf *out);
 
 /* Subcommands, one file each under cli/. */
 int cmd_lookup(struct cli *cli, int argc, char **argv);
@@ -148,9 +237,12 @@ int cmd_taint(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
 int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_log(struct cli *cli, int argc, char **argv);
 int cmd_path(struct cli *cli, int argc, char **argv);
 int cmd_mount(struct cli *cli, int argc, char **argv);
 int cmd_umount(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_domains(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -22,14 +22,17 @@ static void on_stop(int sig)
 
 static const struct cli_usage usage = {
 	.cmd = "events",
-	.head = "usage: databuild events [--since SEQ] [--limit N] [--follow] [--json]\n"
+	.head = "usage: databuild events [--since SEQ | --last N] [--limit N] [--follow] [--json]\n"
 		"\n"
 		"Print the catalog's event log as JSON lines, in sequence order:\n"
-		"{\"seq\", \"time_us\", \"time\", \"build_id\", \"type\", \"ref\", \"run_id\", \"payload\"}.\n",
+		"{\"seq\", \"time_us\", \"time\", \"build_id\", \"type\", \"ref\", \"run_id\", \"payload\"}.\n"
+		"Without --since or --last, the whole log; with --follow, only what\n"
+		"happens from now on.\n",
 };
 
 struct events_args {
-	long since;   /* --since: only events after this sequence number */
+	long since;   /* --since: only events after this sequence number (-1: not given) */
+	long last;    /* --last: the newest N events first (-1: not given) */
 	long limit;   /* --limit: at most this many (0: all) */
 	int follow;   /* --follow: keep printing new ones until stopped */
 	int json;     /* --json: accepted; the output is always JSON lines */
@@ -140,31 +143,68 @@ static int events_print(struct cli *cli, const struct events_args *a)
 }
 
 /* The events of the catalog, after the options a: an exit code. */
+/*
+ * Where printing starts: --since; --last N, the newest N sequence numbers
+ * (fewer events where numbers were skipped); else the start of the log, or
+ * its end with --follow. 0, or -1 (printed).
+ */
+static int start_seq(struct cli *cli, const struct events_args *a, long *from)
+{
+	struct strbuf err = STRBUF_INIT;
+	int64_t newest = 0;
+
+	*from = a->since >= 0 ? a->since : 0;
+	if (a->since < 0 && (a->last >= 0 || a->follow)) {
+		if (catalog_last_event_seq(&cli->catalog, &newest, &err) < 0) {
+			cli_fail(EXIT_USAGE, &err);
+			strbuf_release(&err);
+			return -1;
+		}
+		*from = a->last >= 0 ? (newest > a->last ? (long)(newest - a->last) : 0) :
+			(long)newest;
+	}
+	strbuf_release(&err);
+	return 0;
+}
+
 static int events_run(struct cli *cli, int nargs, char **args, const struct events_args *a)
 {
+	struct events_args from_args;
 	struct stop_signals saved;
+	long from;
 	int ret;
 
 	if (nargs > 0)
 		return cli_error(EXIT_USAGE, "events: unexpected argument '%s' (see 'databuild "
 				 "events --help')", args[0]);
+	if (a->since >= 0 && a->last >= 0)
+		return cli_error(EXIT_USAGE, "events: --since and --last exclude each other");
 	if (cli_open_catalog(cli) < 0)
 		return EXIT_USAGE;
+	if (start_seq(cli, a, &from) < 0)
+		return EXIT_USAGE;
+	from_args = *a;
+	from_args.since = from;
 	stop_signals_install(&saved);
-	ret = events_print(cli, a);
+	ret = events_print(cli, &from_args);
 	stop_signals_restore(&saved);
 	return ret;
 }
 
 int cmd_events(struct cli *cli, int argc, char **argv)
 {
-	struct events_args a = { .since = 0, .limit = 0, .follow = 0, .json = 0 };
+	struct events_args a = { .since = -1, .last = -1, .limit = 0, .follow = 0, .json = 0 };
 	const struct cli_option options[] = {
 		OPT_LONG(0, "since", &a.since, "SEQ", 0, LONG_MAX,
-			 "only events after sequence number SEQ"),
+			 "only events after sequence number SEQ (--since 0: from the\n"
+			 "start, also with --follow)"),
+		OPT_LONG(0, "last", &a.last, "N", 0, LONG_MAX,
+			 "start with the newest N events (then, with --follow, what\n"
+			 "follows)"),
 		OPT_LONG(0, "limit", &a.limit, "N", 0, LONG_MAX, "at most N events"),
 		OPT_FLAG('f', "follow", &a.follow,
-			 "keep printing new events as they happen (until interrupted)"),
+			 "keep printing new events as they happen (until interrupted);\n"
+			 "alone, it starts at the end of the log"),
 		OPT_FLAG(0, "json", &a.json,
 			 "accepted for symmetry: the output is always JSON lines"),
 		OPT_END(),

@@ -183,9 +183,11 @@ out:
 static int plan_print(struct cli *cli, int nargs, char **args, struct plan_args *a)
 {
 	struct strbuf out = STRBUF_INIT;
+	struct cli_refs in_space = CLI_REFS_INIT;
 	int ret = EXIT_USAGE;
 
-	if (plan_check(a, nargs, args) < 0)
+	if (plan_check(a, nargs, args) < 0 ||
+	    cli_refs_expand(cli, &in_space, nargs, args, 0) < 0)  /* refs outside a domain */
 		goto out;
 	if (a->data_dir) {
 		absolute(a->data_dir, &a->data_path);
@@ -198,6 +200,7 @@ static int plan_print(struct cli *cli, int nargs, char **args, struct plan_args 
 	if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout) == EOF)
 		ret = cli_error(EXIT_FAILED, "cannot write the plan to stdout");
 out:
+	cli_refs_release(&in_space);
 	strvec_clear(&a->refs);
 	strbuf_release(&a->data_path);
 	strbuf_release(&out);

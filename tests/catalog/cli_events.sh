@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# databuild events: JSON lines in seq order, --since, --limit, --follow.
+# databuild events: JSON lines in seq order, --since, --last, --limit,
+# --follow (alone: from the end of the log).
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/catalog/fill.sh"
 
@@ -39,8 +40,24 @@ rc=0; wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || fail "events --follow exited $rc on SIGINT: $(cat "$T/follow.err")"
 pass "events --follow"
 
+# --follow alone starts at the end; --last N with the newest N
+"$DATABUILD" --store "$S" events --follow >"$T/tail" 2>&1 &
+pid=$!
+at_exit "kill $pid 2>/dev/null"
+echo "publish jy y/x=1" | "$FILL" "$S" >/dev/null
+poll_until 20 grep -q '"type":"partition_published","ref":"y/x=1"' "$T/tail"
+grep -q '"seq":1,' "$T/tail" && fail "events --follow printed the history"
+kill -INT "$pid"
+wait "$pid" || fail "events --follow exited $? on SIGINT"
+expect_exit 0 db --store "$S" events --last 2
+[ "$(wc -l <"$T/out")" = 2 ] || fail "--last 2 printed $(wc -l <"$T/out") lines"
+expect_out '"ref":"y/x=1"'
+expect_exit 2 db --store "$S" events --last 2 --since 3
+expect_err "--since and --last exclude each other"
+pass "events --follow from the end, --last N"
+
 # a reader that goes away ends the stream (exit 0), even with nothing new to say
-timeout 20 bash -c '"$0" --store "$1" events --follow | head -2 >"$2"; exit ${PIPESTATUS[0]}' \
+timeout 20 bash -c '"$0" --store "$1" events --follow --since 0 | head -2 >"$2"; exit ${PIPESTATUS[0]}' \
   "$DATABUILD" "$S" "$T/head" || fail "events --follow | head did not end cleanly ($?)"
 [ "$(wc -l <"$T/head")" -eq 2 ] || fail "head got $(wc -l <"$T/head") lines"
 pass "events --follow into a closed pipe"

@@ -60,7 +60,7 @@ check "databuild bu" build
 check "databuild --graph $G p" path plan
 check "databuild --ver" --verbose --version
 check "databuild build --k" --keep-going
-check "databuild build -" -j --jobs -k --keep-going --freshness --force --events -h --help
+check "databuild build -" -j --jobs -k --keep-going --freshness --force --missing --stale --failed -n --dry-run --events -h --help
 check "databuild plan --format m" mermaid
 check "databuild plan --format=" text json mermaid dot bash ninja
 check "databuild build --freshness " presence keys
@@ -85,7 +85,7 @@ check "$gs --executor slurm cat reviews/da" reviews/date=2024-01-01 reviews/date
 check "$gs cat nothing/"
 # options and their values come from the option tables (--list-options)
 check "databuild eve" events
-check "databuild events -" --since --limit -f --follow --json -h --help
+check "databuild events -" --since --last --limit -f --follow --json -h --help
 check "databuild mount --freshness k" keys
 check "databuild ls --status=l" live
 check "databuild --li"
