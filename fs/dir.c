@@ -6,28 +6,61 @@
 #include "model/ref.h"
 #include "fs/internal.h"
 
-#define DIR_PAGE 512
+#define DIR_PAGE 512      /* catalog children fetched per query */
+#define DIR_CHUNK 256     /* domain values generated per step */
+/* d_ino of a listed name that has no node yet (libfuse's high-level API says the same) */
+#define DIR_UNKNOWN_INO 0xffffffffu
 
 /*
- * An open directory: the entries fetched so far, in the order they are
- * returned. The offset of entry i is i + 1, so any offset the kernel hands
- * back (also an earlier one) names the same entry for the life of the
- * handle. Later entries are fetched from the catalog page by page.
+ * An open directory (docs/design/fs.md, "Listings"). Entry i of the
+ * listing has offset i + 1. Entries are produced in order by a cursor
+ * (phase, domain iterator, catalog page), and only a window of them is
+ * kept: from the offset of the last request to the last entry produced,
+ * because the kernel asks again from inside its last reply when the
+ * reader's buffer filled up. An offset before the window starts the
+ * listing over and skips to it (rewinddir, seekdir), so the handle's
+ * memory does not grow with the directory.
+ *
+ * The listing: "." and "..", then the names of the domain streams
+ * (space_streams; in domain order, directory streams first, a name that
+ * an earlier stream listed is skipped), then in name order the
+ * pattern-literal names and the catalog's children that no stream listed
+ * and that lie in their job's space, with the sidecars of live and failed
+ * partitions.
  */
 struct dirent_rec {
 	char *name;
-	struct fuse_entry_param e;  /* e.ino 0 for "." and ".." */
+	struct fuse_entry_param e;  /* e.ino 0: no attributes (".", "..", domain names) */
+};
+
+enum dir_phase {
+	DIR_DOTS,       /* "." and ".." next */
+	DIR_STREAMS,    /* streams[stream] next */
+	DIR_NAMES,      /* extra and catalog names next */
+	DIR_DONE,
 };
 
 struct dirh {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;       /* guards everything below */
 	struct node *dir;
+
+	/* the window: entries [first, first + nr) */
 	struct dirent_rec *ents;
 	size_t nr, alloc;
-	struct strvec extra;        /* sorted names known from the patterns */
+	uint64_t first;
+
+	/* the cursor */
+	enum dir_phase phase;
+	struct space_stream *streams;  /* set by opendir */
+	size_t streams_nr;
+	size_t stream;                 /* DIR_STREAMS: the stream being listed */
+	struct space_iter it;          /* its values, while it_live */
+	int it_live;
+	struct strvec extra;        /* sorted names known from the patterns (opendir) */
 	size_t extra_pos;
 	char *after;                /* catalog cursor (a raw child name) */
-	int catalog_done;
+	struct strvec open_parts;   /* partitions listed that a directory of their name may follow */
+	struct strbuf path;         /* scratch */
 };
 
 static void dir_add(struct dirh *d, const char *name, const struct fuse_entry_param *e)
@@ -40,25 +73,64 @@ static void dir_add(struct dirh *d, const char *name, const struct fuse_entry_pa
 	r->e = *e;
 }
 
+/* Drops the entries before index upto from the window. */
+static void dir_trim(struct dirh *d, uint64_t upto)
+{
+	size_t n = upto <= d->first ? 0 : upto - d->first < d->nr ? upto - d->first : d->nr;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(d->ents[i].name);
+	memmove(d->ents, d->ents + n, (d->nr - n) * sizeof(*d->ents));
+	d->nr -= n;
+	d->first += n;
+}
+
+/* Back to the start of the listing, with an empty window. */
+static void dir_rewind(struct dirh *d)
+{
+	dir_trim(d, d->first + d->nr);
+	d->first = 0;
+	if (d->it_live)
+		space_iter_release(&d->it);
+	d->it_live = 0;
+	d->stream = 0;
+	d->extra_pos = 0;
+	free(d->after);
+	d->after = NULL;
+	strvec_clear(&d->open_parts);
+	d->phase = DIR_DOTS;
+}
+
 /*
- * The entry named name among the last ones added, or NULL. Entries come
- * in name order and a partition "x" sorts before the directory "x/" with
- * only names that start with "x" in between, so the look back stops at
- * the first name without that prefix.
+ * The entry named name among the last ones in the window, or NULL.
+ * Entries come in name order and a partition "x" sorts before the
+ * directory "x/" with only names that start with "x" in between, so the
+ * look back stops at the first name without that prefix.
  */
 static struct dirent_rec *dir_recent(struct dirh *d, const char *name)
 {
 	size_t len = strlen(name);
 
-	for (size_t i = d->nr; i > 2; i--) {
+	for (size_t i = d->nr; i > 0; i--) {
 		const char *other = d->ents[i - 1].name;
 
 		if (strncmp(other, name, len))
 			break;
-		if (!other[len])
+		if (!other[len] && d->ents[i - 1].e.ino)
 			return &d->ents[i - 1];
 	}
 	return NULL;
+}
+
+/* Whether one of the streams before `upto` lists name. */
+static int dir_streamed(const struct dirh *d, size_t upto, const char *name)
+{
+	for (size_t i = 0; i < upto && i < d->streams_nr; i++)
+		if (space_stream_has(&d->streams[i], name))
+			return 1;
+	return 0;
 }
 
 static void dir_add_dot(struct dirh *d, const char *name, fuse_ino_t ino)
@@ -96,6 +168,26 @@ static void dir_add_node(struct fs *fs, struct catalog *c, struct dirh *d, const
 	strbuf_release(&path);
 }
 
+/*
+ * A name of a domain stream: no node is made and no attributes are given
+ * (readdirplus leaves the lookup to the kernel), so listing a million
+ * names keeps no memory; d_ino is the node's if the name has one.
+ */
+static void dir_add_streamed(struct fs *fs, struct dirh *d, const char *name, int is_dir)
+{
+	struct fuse_entry_param e;
+	struct node *n;
+
+	strbuf_reset(&d->path);
+	path_join(&d->path, d->dir->path, name);
+	n = node_by_path(fs, d->path.buf);
+	memset(&e, 0, sizeof(e));
+	e.attr.st_ino = n ? n->ino : DIR_UNKNOWN_INO;
+	e.attr.st_mode = is_dir ? S_IFDIR | 0555 : S_IFREG | 0444;
+	dir_add(d, name, &e);
+}
+
+/* The pattern-literal names up to upto (all with NULL) that no stream lists. */
 static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, const char *upto)
 {
 	while (d->extra_pos < d->extra.nr) {
@@ -105,10 +197,9 @@ static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, co
 
 		if (cmp > 0)
 			break;
-		if (!cmp) {
-			d->extra_pos++;  /* the catalog lists it */
-			continue;
-		}
+		d->extra_pos++;
+		if (!cmp || dir_streamed(d, d->streams_nr, name))
+			continue;  /* the catalog or a stream lists it */
 		if (d->dir->kind == INODE_CTL_DIR)
 			dir_add_node(fs, c, d, name, !strcmp(name, "status") ?
 				     INODE_CTL_STATUS : INODE_CTL_EVENTS, NULL);
@@ -116,40 +207,50 @@ static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, co
 			dir_add_node(fs, c, d, name, INODE_CTL_DIR, NULL);
 		else
 			dir_add_node(fs, c, d, name, INODE_DIR, NULL);
-		d->extra_pos++;
 	}
 }
 
-static void dir_add_row(struct fs *fs, struct catalog *c, struct dirh *d, const char *name,
-			const struct partition *p)
+/*
+ * A catalog row: the partition (unless a stream listed it) and its
+ * sidecar. 1 if the partition itself was listed here.
+ */
+static int dir_add_row(struct fs *fs, struct catalog *c, struct dirh *d, const char *name,
+		       const struct partition *p, int streamed)
 {
 	struct strbuf side = STRBUF_INIT;
+	int listed = !streamed;
 
 	switch (p->status) {
 	case PART_LIVE:
-		dir_add_node(fs, c, d, name, INODE_PART, p);
+		if (!streamed)
+			dir_add_node(fs, c, d, name, INODE_PART, p);
 		strbuf_addf(&side, "%s%s", name, SIDECAR_MANIFEST);
 		dir_add_node(fs, c, d, side.buf, INODE_MANIFEST, p);
 		break;
 	case PART_STALE:
 	case PART_TAINTED:
 	case PART_DAMAGED:
-		dir_add_node(fs, c, d, name, INODE_PART, p);
+		if (!streamed)
+			dir_add_node(fs, c, d, name, INODE_PART, p);
 		break;
 	case PART_FAILED:
 		/* the ref (reading it tries again) beside what went wrong */
-		dir_add_node(fs, c, d, name, INODE_PART, p);
+		if (!streamed)
+			dir_add_node(fs, c, d, name, INODE_PART, p);
 		strbuf_addf(&side, "%s%s", name, SIDECAR_ERROR);
 		dir_add_node(fs, c, d, side.buf, INODE_ERROR, p);
 		break;
 	default:
+		listed = 0;
 		break;
 	}
 	strbuf_release(&side);
+	return listed;
 }
 
+/* dir_add_row of name's row, read alone: 1 listed, 0 not, -1 with err. */
 static int dir_add_partition(struct fs *fs, struct catalog *c, struct dirh *d,
-			     const char *name, struct strbuf *err)
+			     const char *name, int streamed, struct strbuf *err)
 {
 	struct strbuf ref = STRBUF_INIT;
 	struct partition p;
@@ -159,10 +260,10 @@ static int dir_add_partition(struct fs *fs, struct catalog *c, struct dirh *d,
 	path_join(&ref, d->dir->path, name);
 	found = catalog_get_partition(c, ref.buf, &p, err);
 	if (found > 0)
-		dir_add_row(fs, c, d, name, &p);
+		found = dir_add_row(fs, c, d, name, &p, streamed);
 	partition_release(&p);
 	strbuf_release(&ref);
-	return found < 0 ? -1 : 0;
+	return found;
 }
 
 /*
@@ -196,7 +297,61 @@ out:
 	return ret;
 }
 
-/* Appends the next page of entries; sets catalog_done at the end. */
+/*
+ * One catalog child: a directory, or a partition with its row. Names a
+ * stream listed keep only their sidecars; names outside their job's space
+ * are not listed (a lookup of them is ENOENT).
+ */
+static int dir_add_child(struct fs *fs, struct catalog *c, struct dirh *d, const char *bare,
+			 int is_dir, struct strmap *by_name, struct strbuf *err)
+{
+	int streamed = dir_streamed(d, d->streams_nr, bare), shown, hides = 0, listed;
+	struct partition *row;
+	size_t blen = strlen(bare);
+
+	/*
+	 * A partition "x" listed earlier is hidden by the directory "x/";
+	 * names in between all start with "x", so a listed partition that is
+	 * not a prefix of this name can never be followed by its directory.
+	 */
+	while (d->open_parts.nr) {
+		const char *top = d->open_parts.v[d->open_parts.nr - 1];
+		size_t tlen = strlen(top);
+
+		if (tlen <= blen && !strncmp(top, bare, tlen) && (tlen < blen || is_dir)) {
+			hides = tlen == blen;
+			break;
+		}
+		free((char *)top);
+		d->open_parts.v[--d->open_parts.nr] = NULL;
+	}
+	if (is_dir && streamed)
+		return 0;
+	strbuf_reset(&d->path);
+	path_join(&d->path, d->dir->path, bare);
+	shown = streamed ? SPACE_IN : is_dir ? space_dir(fs, d->path.buf, err) :
+		space_ref(fs, d->path.buf, err);
+	if (shown == SPACE_ERROR)
+		return -1;
+	if (shown == SPACE_OUTSIDE)
+		return 0;
+	if (is_dir) {
+		if (!hides || dir_recent(d, bare))
+			dir_add_node(fs, c, d, bare, INODE_DIR, NULL);
+		/* else the partition went out as a file already: listed once */
+		return 0;
+	}
+	row = strmap_get(by_name, bare);
+	listed = row ? dir_add_row(fs, c, d, bare, row, streamed) :
+		dir_add_partition(fs, c, d, bare, streamed, err);
+	if (listed < 0)
+		return -1;
+	if (listed)
+		strvec_push(&d->open_parts, bare);
+	return 0;
+}
+
+/* Appends the next page of catalog children; DIR_DONE after the last. */
 static int dir_fill(struct fs *fs, struct catalog *c, struct dirh *d, struct strbuf *err)
 {
 	struct strvec names = STRVEC_INIT;
@@ -212,16 +367,12 @@ static int dir_fill(struct fs *fs, struct catalog *c, struct dirh *d, struct str
 	for (size_t i = 0; i < names.nr; i++) {
 		const char *name = names.v[i];
 		size_t len = strlen(name);
-		struct partition *row;
+		int is_dir = len && name[len - 1] == '/';
 
 		strbuf_reset(&bare);
-		strbuf_add(&bare, name, len && name[len - 1] == '/' ? len - 1 : len);
+		strbuf_add(&bare, name, is_dir ? len - 1 : len);
 		dir_flush_extra(fs, c, d, bare.buf);
-		if (len && name[len - 1] == '/')
-			dir_add_node(fs, c, d, bare.buf, INODE_DIR, NULL);
-		else if ((row = strmap_get(&by_name, name)))
-			dir_add_row(fs, c, d, name, row);
-		else if (dir_add_partition(fs, c, d, name, err) < 0)
+		if (dir_add_child(fs, c, d, bare.buf, is_dir, &by_name, err) < 0)
 			goto out;
 	}
 	if (names.nr) {
@@ -230,7 +381,7 @@ static int dir_fill(struct fs *fs, struct catalog *c, struct dirh *d, struct str
 	}
 	if (names.nr < DIR_PAGE) {
 		dir_flush_extra(fs, c, d, NULL);
-		d->catalog_done = 1;
+		d->phase = DIR_DONE;
 	}
 	ret = 0;
 out:
@@ -241,41 +392,110 @@ out:
 	return ret;
 }
 
-static void dir_extra(struct fs *fs, struct dirh *d)
+/* Appends up to DIR_CHUNK names of the current stream; moves to the next at its end. */
+static int dir_fill_stream(struct fs *fs, struct dirh *d, struct strbuf *err)
+{
+	const struct space_stream *s;
+
+	if (d->stream >= d->streams_nr) {
+		d->phase = DIR_NAMES;
+		return 0;
+	}
+	s = &d->streams[d->stream];
+	if (!d->it_live) {
+		if (space_iter_init_below(&d->it, s->sp->job, s->sp->pattern, d->dir->path, err) < 0)
+			return -1;
+		d->it_live = 1;
+	}
+	for (size_t k = 0; k < DIR_CHUNK; k++) {
+		const char *name = space_iter_next(&d->it);
+
+		if (!name) {
+			space_iter_release(&d->it);
+			d->it_live = 0;
+			d->stream++;
+			break;
+		}
+		if (!d->stream || !dir_streamed(d, d->stream, name))
+			dir_add_streamed(fs, d, name, s->is_dir);
+	}
+	return 0;
+}
+
+/* Appends the next entries of the listing (none once DIR_DONE). */
+static int dir_step(struct fs *fs, struct catalog **c, struct dirh *d, struct strbuf *err)
+{
+	switch (d->phase) {
+	case DIR_DOTS:
+		dir_add_dot(d, ".", d->dir->ino);
+		dir_add_dot(d, "..", d->dir->kind == INODE_ROOT ? d->dir->ino : FUSE_ROOT_ID);
+		d->phase = DIR_STREAMS;
+		return 0;
+	case DIR_STREAMS:
+		return dir_fill_stream(fs, d, err);
+	case DIR_NAMES:
+		if (d->dir->kind == INODE_CTL_DIR) {
+			dir_flush_extra(fs, NULL, d, NULL);
+			d->phase = DIR_DONE;
+			return 0;
+		}
+		if (!*c && !(*c = fs_catalog(fs, err)))
+			return -1;
+		return dir_fill(fs, *c, d, err);
+	case DIR_DONE:
+		break;
+	}
+	return 0;
+}
+
+/* The literal names of the patterns below d's directory (in their space). */
+static int dir_extra(struct fs *fs, struct dirh *d, struct strbuf *err)
 {
 	const struct graph *g = fs->opts->graph;
 	struct strbuf seg = STRBUF_INIT;
 	size_t depth = *d->dir->path ? ref_depth(d->dir->path) : 0;
+	int ret = -1;
 
 	if (d->dir->kind == INODE_CTL_DIR) {
 		strvec_push(&d->extra, "events");
 		strvec_push(&d->extra, "status");
-		return;
+		return 0;
 	}
 	if (d->dir->kind == INODE_ROOT)
 		strvec_push(&d->extra, CONTROL_DIR);
 	for (size_t j = 0; j < g->jobs_nr; j++) {
 		for (size_t k = 0; k < g->jobs[j].outputs_nr; k++) {
 			const struct pattern *p = &g->jobs[j].outputs[k];
+			int shown;
 
 			if (pattern_match_dir(p, d->dir->path) != 2)
 				continue;
 			strbuf_reset(&seg);
-			if (pattern_literal_segment(p, depth, &seg))
+			if (!pattern_literal_segment(p, depth, &seg))
+				continue;
+			strbuf_reset(&d->path);
+			path_join(&d->path, d->dir->path, seg.buf);
+			shown = space_dir(fs, d->path.buf, err);
+			if (shown == SPACE_ERROR)
+				goto out;
+			if (shown != SPACE_OUTSIDE)
 				strvec_push(&d->extra, seg.buf);
 		}
 	}
 	strvec_sort(&d->extra, 1);
+	ret = 0;
+out:
 	strbuf_release(&seg);
+	return ret;
 }
 
 void dirh_free(struct dirh *d)
 {
-	for (size_t i = 0; i < d->nr; i++)
-		free(d->ents[i].name);
+	dir_rewind(d);
 	free(d->ents);
+	free(d->streams);
 	strvec_clear(&d->extra);
-	free(d->after);
+	strbuf_release(&d->path);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -284,8 +504,9 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct node *n = node_by_ino(fs, ino);
+	struct strbuf err = STRBUF_INIT;
+	struct dirh *d = NULL;
 	struct handle *h;
-	struct dirh *d;
 	int saverr;
 
 	if (!n) {
@@ -303,18 +524,27 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d = xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
 	strvec_init(&d->extra);
+	strvec_init(&d->open_parts);
+	strbuf_init(&d->path, 0);
 	d->dir = n;
-	dir_add_dot(d, ".", n->ino);
-	dir_add_dot(d, "..", n->kind == INODE_ROOT ? n->ino : FUSE_ROOT_ID);
-	dir_extra(fs, d);
-	if (n->kind == INODE_CTL_DIR)
-		d->catalog_done = 1;
+	d->phase = DIR_DOTS;
+	if ((n->kind != INODE_CTL_DIR &&
+	     space_streams(fs, n->path, &d->streams, &d->streams_nr, &err) < 0) ||
+	    dir_extra(fs, d, &err) < 0) {
+		fs_log(fs, "opendir '%s': %s", n->path, err.buf);
+		saverr = EIO;
+		goto out_err;
+	}
 	h = handle_new(HANDLE_DIR);
 	h->dir = d;
+	strbuf_release(&err);
 	reply_open_handle(req, fs, fi, h);
 	return;
 
 out_err:
+	if (d)
+		dirh_free(d);
+	strbuf_release(&err);
 	fuse_reply_err(req, saverr);
 }
 
@@ -326,6 +556,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dirh *d = h ? h->dir : NULL;
 	struct strbuf err = STRBUF_INIT;
 	struct catalog *c = NULL;
+	uint64_t i = off < 0 ? 0 : (uint64_t)off;
 	char *buf;
 	size_t pos = 0;
 	int saverr;
@@ -338,30 +569,31 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	buf = xmalloc(size);
 	pthread_mutex_lock(&d->lock);
-	if (d->dir->kind == INODE_CTL_DIR && d->extra_pos < d->extra.nr)
-		dir_flush_extra(fs, NULL, d, NULL);
-	for (size_t i = off < 0 ? 0 : (size_t)off;; i++) {
+	if (i < d->first)
+		dir_rewind(d);
+	dir_trim(d, i);
+	for (;;) {
 		struct dirent_rec *r;
 		size_t need;
 
-		while (i >= d->nr && !d->catalog_done) {
-			if (!c && !(c = fs_catalog(fs, &err)))
-				goto out_unlock;
-			if (dir_fill(fs, c, d, &err) < 0)
+		while (i >= d->first + d->nr && d->phase != DIR_DONE) {
+			dir_trim(d, i);
+			if (dir_step(fs, &c, d, &err) < 0)
 				goto out_unlock;
 		}
-		if (i >= d->nr)
+		if (i >= d->first + d->nr)
 			break;
-		r = &d->ents[i];
+		r = &d->ents[i - d->first];
 		if (plus)
 			need = fuse_add_direntry_plus(req, buf + pos, size - pos, r->name,
-						      &r->e, i + 1);
+						      &r->e, (off_t)(i + 1));
 		else
 			need = fuse_add_direntry(req, buf + pos, size - pos, r->name,
-						 &r->e.attr, i + 1);
+						 &r->e.attr, (off_t)(i + 1));
 		if (need > size - pos)
 			break;
 		pos += need;
+		i++;
 	}
 	pthread_mutex_unlock(&d->lock);
 	fuse_reply_buf(req, buf, pos);
@@ -371,6 +603,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	return;
 
 out_unlock:
+	dir_rewind(d);  /* a half-made step: the next request starts over */
 	pthread_mutex_unlock(&d->lock);
 	fs_log(fs, "readdir '%s': %s", d->dir->path, err.buf);
 	strbuf_release(&err);

@@ -297,6 +297,8 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 		strbuf_addstr(err, "cannot create the inode table");
 		goto out;
 	}
+	if (space_init(fs, err) < 0)
+		goto out;
 	if (pipe2(fs->cancel_pipe, O_CLOEXEC) < 0) {
 		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
 		goto out;
@@ -320,6 +322,7 @@ static void fs_teardown(struct fs *fs)
 	if (fs->by_ino)
 		nodes_release(fs);
 	handles_release(fs);
+	space_release(fs);
 	strmap_clear(&fs->manifest_sizes);
 	run_texts_release(fs);
 	events_release(fs);

@@ -140,16 +140,14 @@ int fs_buildable(struct fs *fs, const char *ref)
 
 int fs_is_dir(struct fs *fs, struct catalog *c, const char *path, struct strbuf *err)
 {
-	const struct graph *g = fs->opts->graph;
 	struct strvec names = STRVEC_INIT;
 	int ret;
 
 	if (!*path)
 		return 1;
-	for (size_t j = 0; j < g->jobs_nr; j++)
-		for (size_t k = 0; k < g->jobs[j].outputs_nr; k++)
-			if (pattern_match_dir(&g->jobs[j].outputs[k], path))
-				return 1;
+	ret = space_dir(fs, path, err);
+	if (ret != SPACE_UNPLACED)
+		return ret;  /* in a pattern's space, outside every one (ENOENT), or an error */
 	if (catalog_list_children(c, path, NULL, 1, &names, err) < 0)
 		return -1;
 	ret = names.nr > 0;
@@ -285,13 +283,20 @@ static int resolve_sidecar(struct fs *fs, struct catalog *c, struct node *dir,
 	struct partition p;
 	enum inode_kind kind = !strcmp(suffix, SIDECAR_MANIFEST) ? INODE_MANIFEST : INODE_ERROR;
 	struct node *part, *n;
-	int ret = -1, found;
+	int ret = -1, found, shown;
 
 	partition_init(&p);
 	strbuf_add(&stem, name, stem_len);
 	path_join(&ref, dir->path, stem.buf);
 	path_join(&path, dir->path, name);
 	if (ref_validate(ref.buf, NULL) < 0) {
+		ret = 0;
+		goto out;
+	}
+	shown = space_ref(fs, ref.buf, err);
+	if (shown == SPACE_ERROR)
+		goto out;
+	if (shown == SPACE_OUTSIDE) {
 		ret = 0;
 		goto out;
 	}
@@ -323,7 +328,7 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	struct partition p;
 	const char *suffix;
 	size_t stem_len;
-	int ret = -1, found, isdir;
+	int ret = -1, found, isdir, shown;
 
 	memset(e, 0, sizeof(*e));
 	e->entry_timeout = TIMEOUT_NEGATIVE;
@@ -361,7 +366,14 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	found = catalog_get_partition(c, path.buf, &p, err);
 	if (found < 0)
 		goto out;
-	if (found || fs_buildable(fs, path.buf))
+	if (!found && !fs_buildable(fs, path.buf)) {
+		ret = 0;
+		goto out;
+	}
+	shown = space_ref(fs, path.buf, err);
+	if (shown == SPACE_ERROR)
+		goto out;
+	if (shown != SPACE_OUTSIDE)
 		fs_fill_entry(fs, c, node_get(fs, path.buf, INODE_PART), found ? &p : NULL, e);
 	ret = 0;
 out:

@@ -148,6 +148,10 @@ struct fs {
 
 	pthread_mutex_t log_lock;
 	FILE *log;
+
+	struct space_pat *space;    /* every output pattern of the graph (space.c); read-only */
+	size_t space_nr;
+	int space_domains;          /* some job binds a variable to a domain */
 };
 
 /* fs.c */
@@ -276,6 +280,53 @@ int sidecar_exists(struct fs *fs, enum inode_kind kind, struct node *part,
 		   const struct partition *p);
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/*
+ * space.c: the partition space as the mount shows it (docs/design/fs.md,
+ * "Domains"). Built once by space_init (the graph is fixed for the life
+ * of the mount) and read-only afterwards, so any thread may use it. The
+ * checks are O(1) per name (domain membership is arithmetic or hashed);
+ * a command domain is run the first time a check needs its values.
+ */
+struct space_pat {
+	const struct job *job;          /* borrowed from the graph */
+	const struct pattern *pattern;  /* one of job's output patterns */
+	struct pattern *prefix;         /* prefix[d]: its first d segments (1 <= d < depth) */
+	struct pattern *segment;        /* segment[d]: its segment d alone (d < depth) */
+};
+
+enum space_answer {
+	SPACE_ERROR = -1,     /* a command domain cannot be read (err says why): EIO */
+	SPACE_OUTSIDE = 0,    /* outside its job's domains: ENOENT */
+	SPACE_IN = 1,         /* in the space (or open-ended) */
+	SPACE_UNPLACED = 2,   /* no pattern places it (or two jobs claim it): the catalog decides */
+};
+
+/* One segment of a directory listed from domains: names in domain order. */
+struct space_stream {
+	const struct space_pat *sp;
+	size_t depth;     /* index of the listed segment (the directory's depth) */
+	int is_dir;       /* its names are directories (the pattern goes on below) */
+};
+
+/* Parses every output pattern of fs->opts->graph. 0, or -1 with err. */
+int space_init(struct fs *fs, struct strbuf *err);
+void space_release(struct fs *fs);
+/* Whether directory path ("" = root) is placed by a pattern with its values in their domains. */
+int space_dir(struct fs *fs, const char *path, struct strbuf *err);
+/* Whether a (valid) ref is in its job's space (graph_resolve): an enum space_answer. */
+int space_ref(struct fs *fs, const char *ref, struct strbuf *err);
+/*
+ * The segments of directory dir listed from domains: those of the
+ * patterns that place dir in their space and whose next segment has
+ * placeholders that all have a domain (ready on return). *out is
+ * allocated (free() it), directory streams first. 0, or -1 with err (a
+ * command domain failed).
+ */
+int space_streams(struct fs *fs, const char *dir, struct space_stream **out, size_t *nr,
+		  struct strbuf *err);
+/* 1 if name is one of the names stream s lists. */
+int space_stream_has(const struct space_stream *s, const char *name);
 
 /* control.c: .databuild/status and .databuild/events */
 int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct strbuf *err);

@@ -318,8 +318,9 @@ static int has_data(const struct partition *p)
 
 static const char *xattr_value(const struct partition *p, int found, const char *name)
 {
-	if (!strcmp(name, "status"))
-		return found ? part_status_name(p->status) : "missing";
+	if (!strcmp(name, "status"))  /* tainted is a reason to be stale, not a state */
+		return !found ? "missing" : part_status_name(p->status == PART_TAINTED ?
+							     PART_STALE : p->status);
 	if (!found)
 		return NULL;
 	if (!strcmp(name, "job"))
