@@ -21,6 +21,7 @@
  */
 
 struct service_build;  /* builds.c */
+struct event_hub;      /* stream.c */
 
 /* The builds started over the API, by id (guarded by lock). */
 struct builds {
@@ -40,6 +41,7 @@ struct service {
 	char token[TOKEN_HEX_LEN + 1];
 	struct MHD_Daemon *daemon;
 	struct builds builds;
+	struct event_hub *events;   /* owned; set by event_hub_start */
 	/* set by service_stop before the daemon stops: streams end */
 	atomic_int stopping;
 };
@@ -130,7 +132,31 @@ void builds_stop(struct builds *b);
 void builds_release(struct builds *b);
 
 /* --- stream.c */
-/* The SSE stream of events after seq: a response, or NULL (err). */
+/*
+ * The event streams share one reader of the catalog's events (a thread
+ * with a handle of its own) and a ring of the last RING_EVENTS events
+ * (4,096, at most 4 MiB), formatted once as SSE. A stream that resumes
+ * from before the ring, or falls behind it while its client does not
+ * read, reads that backlog from the catalog a page at a time through a
+ * pool of at most 4 handles, then rejoins the ring: no stream holds a
+ * handle of its own, whatever the number of streams. (The pooled handles
+ * stay open while the service runs, unlike a request's: they only ever
+ * read events, and one that fails is closed, not given back.)
+ *
+ * event_hub_start starts the reader for svc and sets svc->events: 0, or
+ * -1 with err (the catalog does not open, no thread). event_hub_stop ends
+ * every stream's wait and the reader (call it before the daemon stops);
+ * event_hub_free (also stops) frees the hub once no stream refers to it,
+ * i.e. after the daemon stopped. Both take NULL.
+ */
+int event_hub_start(struct service *svc, struct strbuf *err);
+void event_hub_stop(struct event_hub *h);
+void event_hub_free(struct event_hub *h);
+/*
+ * The SSE stream of events after seq, fed from svc->events (started): a
+ * response, or NULL (err). Its memory is bounded (its pending text, about
+ * 16 KiB or one page of the backlog, and MHD's 8 KiB buffer).
+ */
 struct MHD_Response *stream_events(struct service *svc, int64_t after, struct strbuf *err);
 /*
  * The log of run run_id at path from offset, following it while the run

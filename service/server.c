@@ -2,10 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "model/ref.h"
 #include "service/internal.h"
 #include "service/query.h"
+#include "service/static.h"
 
 /*
  * The daemon: libmicrohttpd with one thread per connection (a slow
@@ -14,7 +16,19 @@
 
 /* A request body larger than this is refused (413). */
 #define BODY_MAX (1 << 20)
-#define CONNECTIONS_MAX 256
+/*
+ * 1,000 event streams and the ordinary requests beside them. Each
+ * connection has a thread whose stack is STACK_SIZE: the handlers run
+ * catalog queries and render JSON there, nothing recursive or large
+ * (the service tests pass with a quarter of it).
+ */
+#define CONNECTIONS_MAX 2048
+#define STACK_SIZE (256 * 1024)
+/* Descriptors beyond the connections: catalogs, logs, builds' jobs. */
+#define FDS_SPARE 256
+/* The fewest connections served when the open-files limit is low. */
+#define CONNECTIONS_MIN 64
+#define LISTEN_BACKLOG 1024
 /* Seconds an idle connection is kept (streams send a heartbeat before). */
 #define IDLE_TIMEOUT_S 120
 #define COOKIE_NAME "databuild_token"
@@ -24,10 +38,6 @@ struct request_state {
 	struct strbuf body;
 	int too_large;
 };
-
-static const char root_page[] =
-	"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>databuild</title></head>\n"
-	"<body><h1>databuild</h1><p>The JSON API is under <code>/api/</code>.</p></body></html>\n";
 
 /* GET /: the page; with ?token=TOKEN, sets the cookie and sends the browser to /. */
 static enum MHD_Result serve_root(struct service *svc, struct MHD_Connection *conn)
@@ -54,13 +64,7 @@ static enum MHD_Result serve_root(struct service *svc, struct MHD_Connection *co
 		strbuf_release(&cookie);
 		return ret;
 	}
-	r = MHD_create_response_from_buffer(sizeof(root_page) - 1, (void *)root_page,
-					    MHD_RESPMEM_PERSISTENT);
-	reply_headers(r, "text/html; charset=utf-8");
-	MHD_add_response_header(r, "Content-Security-Policy", "default-src 'self'");
-	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	return static_index(conn);
 }
 
 static int is_safe_method(const char *method)
@@ -150,6 +154,10 @@ static enum MHD_Result route(struct service *svc, struct MHD_Connection *conn,
 
 			ret = api_handle(&rq);
 		}
+	} else if (!strncmp(url, "/assets/", 8)) {
+		ret = is_safe_method(method) ? static_asset(conn, url + 8) :
+			reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				    "method %s: '/assets/' accepts GET only", method);
 	} else {
 		strbuf_addstr(&err, "path '");
 		ref_addquoted(&err, url);
@@ -216,10 +224,52 @@ void service_catalog_close(struct catalog *c)
 	}
 }
 
-/* Binds and starts the daemon; sets the origins from the port bound. */
-static int daemon_start(struct service *svc, struct strbuf *err)
+/*
+ * Makes room for CONNECTIONS_MAX descriptors: a soft limit of open files
+ * below that is raised to the hard limit (the command line has usually
+ * raised it already). Below that, *connections is what the hard limit
+ * allows (at least CONNECTIONS_MIN), with a warning. 0, or -1 with err.
+ */
+static int fd_limit_raise(unsigned *connections, struct strbuf *err)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+	const rlim_t need = CONNECTIONS_MAX + FDS_SPARE;
+	struct rlimit rl;
+	rlim_t target;
+
+	*connections = CONNECTIONS_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		strbuf_addf(err, "open files limit (RLIMIT_NOFILE): cannot read it: %s",
+			    strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		/* serve fewer at once rather than not at all */
+		*connections = rl.rlim_max > FDS_SPARE + CONNECTIONS_MIN ?
+			       (unsigned)(rl.rlim_max - FDS_SPARE) : CONNECTIONS_MIN;
+		fprintf(stderr, "databuild: warning: open files limit (RLIMIT_NOFILE): the hard "
+			"limit is %llu, so at most %u connections are served at once instead of "
+			"%d (raise it: ulimit -Hn, or LimitNOFILE= in a systemd unit)\n",
+			(unsigned long long)rl.rlim_max, *connections, CONNECTIONS_MAX);
+	}
+	target = rl.rlim_max != RLIM_INFINITY ? rl.rlim_max : need;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = target;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			strbuf_addf(err, "open files limit (RLIMIT_NOFILE): cannot raise the soft "
+				    "limit to %llu: %s", (unsigned long long)target,
+				    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Binds and starts the daemon; sets the origins from the port bound. */
+static int daemon_start(struct service *svc, unsigned connections, struct strbuf *err)
+{
+	/* poll, not select: descriptors above 1023 */
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL;
 	const union MHD_DaemonInfo *info;
 	unsigned port;
 
@@ -230,8 +280,10 @@ static int daemon_start(struct service *svc, struct strbuf *err)
 				       on_access, svc,
 				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&svc->addr.ss,
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, svc,
-				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+				       MHD_OPTION_CONNECTION_LIMIT, connections,
 				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+				       MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK_SIZE,
+				       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
 				       MHD_OPTION_END);
 	if (!svc->daemon) {
 		strbuf_addf(err, "listen address '%s': cannot serve there: %s", svc->opts.listen,
@@ -251,6 +303,7 @@ int service_start(struct service **out, const struct service_opts *opts, struct 
 {
 	struct service *svc = xcalloc(1, sizeof(*svc));
 	struct catalog *c;
+	unsigned connections;
 	int ret = SERVICE_ERROR;
 
 	*out = NULL;
@@ -273,13 +326,15 @@ int service_start(struct service **out, const struct service_opts *opts, struct 
 		goto out;
 	}
 	service_catalog_close(c);
-	if (daemon_start(svc, err) < 0)
+	if (fd_limit_raise(&connections, err) < 0 || event_hub_start(svc, err) < 0 ||
+	    daemon_start(svc, connections, err) < 0)
 		goto out;
 	*out = svc;
 	svc = NULL;
 	ret = 0;
 out:
 	if (svc) {
+		event_hub_free(svc->events);
 		builds_stop(&svc->builds);
 		builds_release(&svc->builds);
 		explicit_bzero(svc->token, sizeof(svc->token));
@@ -309,7 +364,9 @@ void service_stop(struct service *s)
 		return;
 	s->stopping = 1;
 	builds_stop(&s->builds);
+	event_hub_stop(s->events);
 	MHD_stop_daemon(s->daemon);
+	event_hub_free(s->events);
 	builds_release(&s->builds);
 	explicit_bzero(s->token, sizeof(s->token));
 	free(s);
