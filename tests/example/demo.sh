@@ -24,6 +24,8 @@ out() { grep -qF -- "$1" "$T/demo.out" || { cat "$T/demo.out"; fail "demo output
 out "[57/57] weekly_rollup  weekly/week_ending=2024-01-07"
 out "rank	category	reviews	rating_sum	mean_rating	days_ranked_first"
 out "flowchart"
+out "0 live, 155 missing"    # databuild status before the read: the whole space
+out "35 live, 120 missing"   # ... and after it
 out "n8[\"weekly_rollup<br/>weekly/week_ending=2024-01-08\"]"
 out "serving http://127.0.0.1:"
 out "\"datasets\""
@@ -31,6 +33,7 @@ if [ "$mode" = fuse ]; then
 	out "date=2024-01-07.manifest.json"
 	out "\"job\": \"daily_summary\""
 	out "user.databuild.status=\"live\""
+	out "user.databuild.status=\"missing\""
 	out "unmounted"
 else
 	out "manifest (run"

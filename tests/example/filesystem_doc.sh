@@ -6,7 +6,28 @@
 need_fuse
 command -v python3 >/dev/null || fail "python3 is missing"
 
-G=$BUILD_ROOT/examples/podcast_reviews/databuild.json
+# The example, plus a job that always fails (the example has no failure
+# inside its domains): broken/date=D.
+cat >"$T/broken.sh" <<'SH'
+#!/bin/sh
+if [ "$1" = configure ]; then
+	shift; sep=; printf '['
+	for r in "$@"; do printf '%s{"outputs":["%s"]}' "$sep" "$r"; sep=,; done
+	printf ']\n'; exit 0
+fi
+echo "broken: the export of this day is corrupt" >&2
+exit 3
+SH
+chmod +x "$T/broken.sh"
+G=$T/databuild.json
+python3 - "$BUILD_ROOT/examples/podcast_reviews/databuild.json" "$T/broken.sh" "$G" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["jobs"].append({"label": "broken", "outputs": ["broken/date={date}"],
+                  "partitions": {"date": "january"},
+                  "configure": [sys.argv[2], "configure"], "exec": [sys.argv[2], "exec"]})
+json.dump(g, open(sys.argv[3], "w"), indent=1)
+PY
 S=$T/store
 M=$T/mnt
 mkdir -p "$M"
@@ -56,7 +77,9 @@ expect("removexattr", errno.EROFS, lambda: os.removexattr(part, "user.databuild.
 expect("unknown dataset", errno.ENOENT, lambda: os.stat(f"{m}/podcasts"))
 expect("unknown partition name", errno.ENOENT, lambda: os.stat(f"{m}/leaderboard/day={d}"))
 expect("below a file", errno.ENOTDIR, lambda: os.stat(part + "/x"))
-expect("failed build", errno.EIO, lambda: open(f"{m}/categorized/category=jazz/date={d}", "rb").read())
+expect("failed build", errno.EIO, lambda: open(f"{m}/broken/date={d}", "rb").read())
+expect("outside the domain", errno.ENOENT, lambda: os.stat(f"{m}/categorized/category=jazz/date={d}"))
+expect("a date outside the domain", errno.ENOENT, lambda: os.stat(f"{m}/leaderboard/date=2024-02-01"))
 expect("missing xattr", errno.ENODATA, lambda: os.getxattr(part, "user.databuild.nope"))
 expect("xattr of a directory", errno.ENODATA, lambda: os.getxattr(f"{m}/leaderboard", "user.databuild.status"))
 expect("non-user xattr", errno.EOPNOTSUPP, lambda: os.getxattr(part, "trusted.x"))
@@ -67,7 +90,7 @@ want = {"user.databuild.status", "user.databuild.job", "user.databuild.run_id",
         "user.databuild.build_key", "user.databuild.sha256"}
 if set(attrs) != want or attrs["user.databuild.status"] != "live" or attrs["user.databuild.job"] != "leaderboard":
     print("xattrs of a live partition:", attrs); ok = False
-ph = f"{m}/leaderboard/date=2024-02-01"
+ph = f"{m}/leaderboard/date=2024-01-20"
 if os.listxattr(ph) != ["user.databuild.status"] or os.getxattr(ph, "user.databuild.status") != b"missing":
     print("xattrs of a placeholder:", os.listxattr(ph)); ok = False
 if os.stat(ph).st_size != 0:
@@ -76,14 +99,15 @@ sys.exit(0 if ok else 1)
 PY
 pass "errors as documented"
 
-# Listing: live partitions with their manifests; a never-built one is not
-# listed; the root lists the datasets and .databuild.
+# Listing: every partition of the domain, built or not, the built ones
+# with their manifests; the root lists the datasets and .databuild.
 ls -a "$M" >"$T/root"
 for n in .databuild categorized leaderboard reviews summaries weekly; do
 	grep -qx "$n" "$T/root" || fail "the root does not list '$n'"
 done
 ls "$M/leaderboard" >"$T/lb"
-printf 'date=%s\ndate=%s.manifest.json\n' "$d" "$d" | cmp -s - "$T/lb" || { cat "$T/lb"; fail "leaderboard/ lists more or less than documented"; }
+{ for i in $(seq -w 1 31); do echo "date=2024-01-$i"; done; echo "date=$d.manifest.json"; } |
+	sort | cmp -s - "$T/lb" || { cat "$T/lb"; fail "leaderboard/ lists more or less than documented"; }
 ls "$M/summaries" >"$T/sum"
 [ "$(wc -l <"$T/sum")" -eq 5 ] || { cat "$T/sum"; fail "summaries/ should list the 5 categories built"; }
 pass "listings as documented"
@@ -91,9 +115,9 @@ pass "listings as documented"
 # Sidecars: the manifest parses and names the run; the error sidecar says why.
 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["job"] == "leaderboard" and len(m["inputs"]) == 5, m' \
 	"$M/leaderboard/date=$d.manifest.json" || fail "the manifest sidecar does not parse"
-err=$M/categorized/category=jazz/date=$d.error
-grep -q "^partition: categorized/category=jazz/date=$d" "$err" || fail "no .error sidecar after a failed build"
-grep -q "unknown category 'jazz'" "$err" || { cat "$err"; fail "the .error sidecar does not say why"; }
+err=$M/broken/date=$d.error
+grep -q "^partition: broken/date=$d" "$err" || fail "no .error sidecar after a failed build"
+grep -q "broken: the export of this day is corrupt" "$err" || { cat "$err"; fail "the .error sidecar does not say why"; }
 pass "sidecars as documented"
 
 # .databuild/: status is JSON with the documented members; events grows.
@@ -109,6 +133,10 @@ cat "$M/reviews/date=2024-01-01" >/dev/null
 events_grew() { [ "$(wc -l <"$M/.databuild/events")" -gt "$before" ]; }  # read at each poll
 poll_until 10 events_grew
 grep -q '"type":"job_finished"' "$M/.databuild/events" || fail ".databuild/events has no job events"
-timeout 20 grep -rq "never there" "$M" && fail "grep found a string that is nowhere"
-[ $? -ne 124 ] || fail "grep -r over the mount did not terminate"
+# (find lists every domain, and builds nothing; grep -r would read, and so
+# build, every partition of every domain)
+n_before=$(grep -c '"type":"job_started"' "$M/.databuild/events")
+timeout 20 find "$M" >"$T/find" || fail "find over the mount did not terminate"
+grep -q "/leaderboard/date=2024-01-31$" "$T/find" || fail "find missed an unbuilt partition"
+[ "$(grep -c '"type":"job_started"' "$M/.databuild/events")" = "$n_before" ] || fail "find ran a job"
 pass ".databuild/ as documented"

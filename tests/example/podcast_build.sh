@@ -180,9 +180,10 @@ after=$(dbx events | grep -c '"type":"job_started"')
 cmp -s "$T/weekly-before" "$S/data/weekly/week_ending=$week" || fail "the rollup changed after a taint"
 pass "taint --downstream rebuilds one day's chain"
 
-# A ref the example's configure refuses is a configuration error naming it.
+# A ref outside the example's domains is refused before anything runs,
+# naming the variable and the domain.
 expect_exit 2 dbx build "categorized/category=jazz/date=$week"
-expect_err "unknown category 'jazz'"
+expect_err "variable 'category': 'jazz' is not in domain 'category' (values comedy, news, science, sports, true_crime)"
 expect_exit 2 dbx build "weekly/week_ending=2024-02-30"
-expect_err "'2024-02-30' is not a date"
-pass "configure errors"
+expect_err "'2024-02-30' is not a date of domain 'week_endings'"
+pass "refs outside the domains"
