@@ -9,6 +9,7 @@
 #include "core/array.h"
 #include "core/json.h"
 #include "core/strmap.h"
+#include "planner/source.h"
 
 /*
  * `databuild status`: per dataset (one output pattern of a job), counts
@@ -229,8 +230,45 @@ static void row_add(struct row *r, const struct partition *p, const struct statu
 	r->counts[st]++;
 	if (st == STATUS_FAILED && a->failures)
 		failure_note(r, p, (size_t)a->failures);
-	if (a->partitions)
+	if (a->partitions || (r->open_ended && job_is_source(r->job)))
 		strmap_put(&r->states, p->ref, (void *)(uintptr_t)(st + 1));
+}
+
+/*
+ * An open-ended source's domain is what exists: its files (found by
+ * source_discover) that the catalog does not hold are missing. The bar's
+ * order becomes the ref order of the union. 0, or -1 with err.
+ */
+static int row_add_source_files(struct row *r, struct strbuf *err)
+{
+	struct strvec found = STRVEC_INIT, all = STRVEC_INIT;
+	const char *k;
+	void *v;
+	int ret = -1;
+
+	if (source_discover(r->job, &found, err) < 0)
+		goto out;
+	for (size_t i = 0; i < found.nr; i++) {
+		if (strmap_contains(&r->states, found.v[i]) ||
+		    !pattern_match(r->pattern, found.v[i], NULL))
+			continue;
+		strmap_put(&r->states, found.v[i], (void *)(uintptr_t)(STATUS_MISSING + 1));
+		r->total++;
+	}
+	for (size_t i = 0; strmap_next(&r->states, &i, &k, NULL); )
+		strvec_push(&all, k);
+	strvec_sort(&all, 1);
+	r->order_nr = 0;
+	ALLOC_GROW(r->order, all.nr + 1, r->order_alloc);
+	for (size_t i = 0; i < all.nr; i++) {
+		v = strmap_get(&r->states, all.v[i]);
+		r->order[r->order_nr++] = (unsigned char)((uintptr_t)v - 1);
+	}
+	ret = 0;
+out:
+	strvec_clear(&found);
+	strvec_clear(&all);
+	return ret;
 }
 
 #define STATUS_PAGE 5000
@@ -297,6 +335,8 @@ static int row_count(struct cli *cli, struct row *r, const struct status_args *a
 		r->cells = xcalloc(r->width + 1, sizeof(*r->cells));
 	}
 	if (a->catalog && row_scan(cli, r, a, err) < 0)
+		goto out;
+	if (r->open_ended && job_is_source(r->job) && row_add_source_files(r, err) < 0)
 		goto out;
 	if (r->open_ended)
 		row_cells_from_order(r, a);

@@ -79,3 +79,16 @@ pass "the same bytes under a new mtime do not rebuild the downstream"
 expect_exit 2 db build counts/date=2024-01-09
 expect_err "the file of 'src/packages/date=2024-01-09', '$DROPS/2024-01-09.csv', does not exist"
 pass "a missing source file is named"
+
+# A source's partitions are the files that exist: status counts the ones
+# not imported yet as missing.
+printf 'x\n' >"$DROPS/2024-01-05.csv"
+expect_exit 0 db status --json src/packages
+python3 - "$T/out" <<'PY' || fail "status of the source: $(cat "$T/out")"
+import json, sys
+d = {x["dataset"]: x for x in json.load(open(sys.argv[1]))["datasets"]}["src/packages"]
+assert (d["total"], d["live"], d["missing"]) == (2, 1, 1), d
+PY
+expect_exit 0 db status --partitions src/packages
+expect_out "missing  src/packages/date=2024-01-05"
+pass "status counts a source's files that are not imported yet as missing"
