@@ -5,6 +5,7 @@
 #include "core/array.h"
 #include "model/ref.h"
 #include "fs/internal.h"
+#include "planner/source.h"
 
 #define DIR_PAGE 512      /* catalog children fetched per query */
 #define DIR_CHUNK 256     /* domain values generated per step */
@@ -57,6 +58,7 @@ struct dirh {
 	struct space_iter it;          /* its values, while it_live */
 	int it_live;
 	struct strvec extra;        /* sorted names known from the patterns (opendir) */
+	struct strmap extra_files;  /* those of them that are partitions (a source's files) */
 	size_t extra_pos;
 	char *after;                /* catalog cursor (a raw child name) */
 	struct strvec open_parts;   /* partitions listed that a directory of their name may follow */
@@ -200,7 +202,9 @@ static void dir_flush_extra(struct fs *fs, struct catalog *c, struct dirh *d, co
 		d->extra_pos++;
 		if (!cmp || dir_streamed(d, d->streams_nr, name))
 			continue;  /* the catalog or a stream lists it */
-		if (d->dir->kind == INODE_CTL_DIR)
+		if (strmap_contains(&d->extra_files, name))
+			dir_add_streamed(fs, d, name, 0);  /* a source's file, not imported yet */
+		else if (d->dir->kind == INODE_CTL_DIR)
 			dir_add_node(fs, c, d, name, !strcmp(name, "status") ?
 				     INODE_CTL_STATUS : INODE_CTL_EVENTS, NULL);
 		else if (!strcmp(name, CONTROL_DIR) && d->dir->kind == INODE_ROOT)
@@ -449,6 +453,42 @@ static int dir_step(struct fs *fs, struct catalog **c, struct dirh *d, struct st
 }
 
 /* The literal names of the patterns below d's directory (in their space). */
+/*
+ * A source's domain is what exists: the names below d of the files of
+ * open-ended source jobs whose pattern places d (planner/source.h; one
+ * directory read per placeholder segment, at opendir).
+ */
+static int dir_source_names(struct dirh *d, const struct job *j, const struct pattern *p,
+			    size_t depth, struct strbuf *err)
+{
+	struct strvec refs = STRVEC_INIT;
+	size_t dlen = strlen(d->dir->path);
+	int ret = -1;
+
+	if (source_discover(j, &refs, err) < 0)
+		goto out;
+	for (size_t i = 0; i < refs.nr; i++) {
+		const char *rest = refs.v[i];
+		size_t n;
+
+		if (dlen) {
+			if (strncmp(rest, d->dir->path, dlen) || rest[dlen] != '/')
+				continue;
+			rest += dlen + 1;
+		}
+		n = strcspn(rest, "/");
+		strbuf_reset(&d->path);
+		strbuf_add(&d->path, rest, n);
+		strvec_push(&d->extra, d->path.buf);
+		if (depth + 1 == p->depth)
+			strmap_put(&d->extra_files, d->path.buf, (void *)1);
+	}
+	ret = 0;
+out:
+	strvec_clear(&refs);
+	return ret;
+}
+
 static int dir_extra(struct fs *fs, struct dirh *d, struct strbuf *err)
 {
 	const struct graph *g = fs->opts->graph;
@@ -466,9 +506,12 @@ static int dir_extra(struct fs *fs, struct dirh *d, struct strbuf *err)
 	for (size_t j = 0; j < g->jobs_nr; j++) {
 		for (size_t k = 0; k < g->jobs[j].outputs_nr; k++) {
 			const struct pattern *p = &g->jobs[j].outputs[k];
-			int shown;
+			int shown, place = pattern_match_dir(p, d->dir->path);
 
-			if (pattern_match_dir(p, d->dir->path) != 2)
+			if (place && job_is_source(&g->jobs[j]) && !g->jobs[j].vars_nr &&
+			    dir_source_names(d, &g->jobs[j], p, depth, err) < 0)
+				goto out;
+			if (place != 2)
 				continue;
 			strbuf_reset(&seg);
 			if (!pattern_literal_segment(p, depth, &seg))
@@ -495,6 +538,7 @@ void dirh_free(struct dirh *d)
 	free(d->ents);
 	free(d->streams);
 	strvec_clear(&d->extra);
+	strmap_clear(&d->extra_files);
 	strbuf_release(&d->path);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -524,6 +568,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d = xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
 	strvec_init(&d->extra);
+	strmap_init(&d->extra_files);
 	strvec_init(&d->open_parts);
 	strbuf_init(&d->path, 0);
 	d->dir = n;

@@ -92,3 +92,21 @@ PY
 expect_exit 0 db status --partitions src/packages
 expect_out "missing  src/packages/date=2024-01-05"
 pass "status counts a source's files that are not imported yet as missing"
+
+# Through the mount: a source's dataset lists its files, imported or not.
+if [ -e /dev/fuse ]; then
+	M=$T/mnt
+	mkdir -p "$M"
+	mount_helpers
+	mount_db
+	ls "$M/src/packages" >"$T/ls" || fail "ls of the source's dataset"
+	grep -qx "date=2024-01-01" "$T/ls" && grep -qx "date=2024-01-05" "$T/ls" ||
+		fail "the source's files are not listed: $(cat "$T/ls")"
+	[ "$(getfattr --only-values -n user.databuild.status "$M/src/packages/date=2024-01-05")" = missing ] ||
+		fail "status of a file not imported yet"
+	[ "$(cat "$M/src/packages/date=2024-01-05")" = x ] || fail "reading the file through the mount"
+	[ "$(getfattr --only-values -n user.databuild.status "$M/src/packages/date=2024-01-05")" = live ] ||
+		fail "status after the read"
+	unmount_db
+	pass "the mount lists a source's files, imported or not"
+fi
