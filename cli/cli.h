@@ -197,13 +197,6 @@ enum status_state {
 };
 const char *status_state_name(enum status_state s);
 enum status_state status_state_of(enum part_status s);
-/*
- * The dataset of an output pattern: its segments before the first
- * placeholder, never its last segment ("raw" for
- * raw/station={station}/date={date}); the pattern itself when that is
- * empty ({y}/same).
- */
-void status_dataset_name(const char *pattern, struct strbuf *out);
 /* 1 if a status argument keeps dataset name: a glob over it, else a prefix of it. */
 int status_arg_matches(const char *arg, const char *name);
 /*

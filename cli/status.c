@@ -65,22 +65,6 @@ enum status_state status_state_of(enum part_status s)
 	}
 }
 
-void status_dataset_name(const char *pattern, struct strbuf *out)
-{
-	const char *brace = strchr(pattern, '{');
-	const char *end = brace ? brace : pattern + strlen(pattern);
-	size_t len = 0;
-
-	/* the segments before the first placeholder, never the last segment */
-	for (const char *s = pattern; s < end; s++)
-		if (*s == '/')
-			len = (size_t)(s - pattern);
-	if (len)
-		strbuf_add(out, pattern, len);
-	else
-		strbuf_addstr(out, pattern);
-}
-
 size_t status_cell(uint64_t pos, uint64_t total, size_t width)
 {
 	size_t c;
@@ -149,7 +133,7 @@ struct failure {
 
 /* One dataset: an output pattern of a job. */
 struct row {
-	char *name;                       /* status_dataset_name, or the pattern on a clash */
+	char *name;                       /* pattern_dataset_name, or the pattern on a clash */
 	const struct job *job;
 	const struct pattern *pattern;
 	int open_ended;                   /* a variable has no domain: what the catalog holds */
@@ -378,7 +362,7 @@ static void rows_make(const struct graph *g, struct row **out, size_t *nr)
 			rows[n].job = &g->jobs[i];
 			rows[n].pattern = &g->jobs[i].outputs[k];
 			strbuf_reset(&name);
-			status_dataset_name(rows[n].pattern->text, &name);
+			pattern_dataset_name(rows[n].pattern->text, &name);
 			rows[n].name = strbuf_detach(&name, NULL);
 			strmap_put(&names, rows[n].name,
 				   (void *)((uintptr_t)strmap_get(&names, rows[n].name) + 1));

@@ -308,3 +308,19 @@ const char *pattern_literal_segment(const struct pattern *p, size_t index,
 	strbuf_add(out, seg, (size_t)(end - seg));
 	return out->buf + start;
 }
+
+void pattern_dataset_name(const char *pattern, struct strbuf *out)
+{
+	const char *brace = strchr(pattern, '{');
+	const char *end = brace ? brace : pattern + strlen(pattern);
+	size_t len = 0;
+
+	/* the segments before the first placeholder, never the last segment */
+	for (const char *s = pattern; s < end; s++)
+		if (*s == '/')
+			len = (size_t)(s - pattern);
+	if (len)
+		strbuf_add(out, pattern, len);
+	else
+		strbuf_addstr(out, pattern);
+}

@@ -49,6 +49,14 @@ int pattern_match(const struct pattern *p, const char *ref, struct strvec *value
 int pattern_match_dir(const struct pattern *p, const char *dir);
 
 /*
+ * The dataset of an output pattern (as `databuild status` and the API name
+ * it): its segments before the first placeholder, never its last segment
+ * ("raw" for raw/station={station}/date={date}); the pattern itself when
+ * that is empty ({y}/same). Appended to out.
+ */
+void pattern_dataset_name(const char *pattern, struct strbuf *out);
+
+/*
  * If segment `index` (0-based) of p has no placeholder, appends its text to
  * out and returns a pointer to the appended text (valid until out changes);
  * else (or if index >= p->depth) returns NULL and leaves out alone. Used

@@ -23,6 +23,76 @@ struct dataset_counts {
 	int64_t total;
 };
 
+/*
+ * The datasets of output patterns whose variables all have domains, counted
+ * over their domains: what the catalog holds inside the domain by status,
+ * the rest missing (as `databuild status` counts them). Replaces the
+ * catalog-only counts of a dataset of the same name, or adds one that has
+ * no partition yet. 0, or -1 with err.
+ */
+static int domain_counts(const struct graph *g, struct catalog *c, struct strmap *m,
+			 struct strbuf *err)
+{
+	struct strbuf name = STRBUF_INIT;
+	int ret = -1;
+
+	for (size_t j = 0; j < g->jobs_nr; j++) {
+		const struct job *job = &g->jobs[j];
+
+		for (size_t k = 0; k < job->outputs_nr; k++) {
+			const struct pattern *p = &job->outputs[k];
+			struct dataset_counts *dc = xcalloc(1, sizeof(*dc));
+			char *prefix = xstrndup(p->text, p->literal_prefix), *after = NULL;
+			uint64_t total = 0, known = 0;
+			int open_ended = 0, rc = 0;
+
+			for (size_t v = 0; v < p->names.nr && !open_ended; v++)
+				open_ended = !job_domain(job, p->names.v[v]);
+			if (open_ended || job_space_count(job, p, &total, NULL) < 0) {
+				free(dc);
+				free(prefix);
+				continue;
+			}
+			for (;;) {
+				struct partition_list page = PARTITION_LIST_INIT;
+				size_t got;
+
+				rc = catalog_list_partitions(c, prefix, after, PAGE, 0, &page, err);
+				for (size_t i = 0; rc >= 0 && i < page.nr; i++) {
+					if (!pattern_match(p, page.items[i].ref, NULL) ||
+					    job_space_contains(job, p, page.items[i].ref, NULL) != 1)
+						continue;
+					dc->n[page.items[i].status]++;
+					known++;
+				}
+				got = page.nr;
+				if (rc >= 0 && got) {
+					free(after);
+					after = xstrdup(page.items[got - 1].ref);
+				}
+				partition_list_release(&page);
+				if (rc < 0 || got < PAGE)
+					break;
+			}
+			free(prefix);
+			free(after);
+			if (rc < 0) {
+				free(dc);
+				goto out;
+			}
+			dc->n[PART_MISSING] = (int64_t)(total - known);
+			dc->total = (int64_t)total;
+			strbuf_reset(&name);
+			pattern_dataset_name(p->text, &name);
+			free(strmap_put(m, name.buf, dc));
+		}
+	}
+	ret = 0;
+out:
+	strbuf_release(&name);
+	return ret;
+}
+
 enum MHD_Result api_datasets(const struct api_request *rq, struct catalog *c)
 {
 	struct strmap m = STRMAP_INIT;
@@ -64,6 +134,10 @@ enum MHD_Result api_datasets(const struct api_request *rq, struct catalog *c)
 		if (got < PAGE)
 			break;
 	}
+	if (domain_counts(rq->svc->opts.graph, c, &m, &err) < 0) {
+		ret = api_catalog_failed(rq, &err);
+		goto out;
+	}
 	for (size_t i = 0; strmap_next(&m, &i, &k, NULL); )
 		strvec_push(&names, k);
 	strvec_sort(&names, 0);
@@ -78,6 +152,7 @@ enum MHD_Result api_datasets(const struct api_request *rq, struct catalog *c)
 		counts = cJSON_AddObjectToObject(d, "counts");
 		for (int s = PART_MISSING + 1; s < PART_STATUS_NR; s++)
 			json_add_int64(counts, part_status_name((enum part_status)s), dc->n[s]);
+		json_add_int64(counts, "missing", dc->n[PART_MISSING]);
 		cJSON_AddItemToArray(list, d);
 	}
 	ret = reply_json(rq->conn, MHD_HTTP_OK, o);

@@ -29,7 +29,7 @@ START_TEST(test_dataset_name)
 	const struct name_case *c = &name_cases[_i];
 	struct strbuf out = STRBUF_INIT;
 
-	status_dataset_name(c->pattern, &out);
+	pattern_dataset_name(c->pattern, &out);
 	ck_assert_str_eq(out.buf, c->want);
 	strbuf_release(&out);
 }
