@@ -4,22 +4,6 @@
 #include "model/ref.h"
 #include "fs/internal.h"
 
-/* The text of segments [from, from + n) of a pattern's text, allocated. */
-static char *pattern_segments(const char *text, size_t from, size_t n)
-{
-	const char *start = text, *end;
-
-	while (from--)
-		start = strchr(start, '/') + 1;
-	end = start;
-	while (n--) {
-		end = strchrnul(end, '/');
-		if (n && *end)
-			end++;
-	}
-	return xstrndup(start, (size_t)(end - start));
-}
-
 static int space_pat_init(struct space_pat *sp, const struct job *j, const struct pattern *p,
 			  struct strbuf *err)
 {

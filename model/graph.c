@@ -1042,22 +1042,6 @@ out:
 	return ret;
 }
 
-/* The text of segments [from, from + n) of pattern text. */
-static char *segments(const char *text, size_t from, size_t n)
-{
-	const char *start = text, *end;
-
-	while (from--)
-		start = strchr(start, '/') + 1;
-	end = start;
-	while (n--) {
-		end = strchrnul(end, '/');
-		if (n && *end)
-			end++;
-	}
-	return xstrndup(start, (size_t)(end - start));
-}
-
 /* Checks that dir (depth segments) lies in the space of p's leading segments. */
 static int below_check(const struct job *j, const struct pattern *p, const char *dir,
 		       size_t depth, struct strbuf *err)
@@ -1072,7 +1056,7 @@ static int below_check(const struct job *j, const struct pattern *p, const char 
 		ret = 0;
 		goto out;
 	}
-	text = segments(p->text, 0, depth);
+	text = pattern_segments(p->text, 0, depth);
 	if (pattern_parse(&prefix, text, &why) < 0 || !pattern_match(&prefix, dir, &values)) {
 		strbuf_addf(err, "'%s' is not a directory of pattern '%s' of job '%s'", dir, p->text,
 			    j->label);
@@ -1118,7 +1102,7 @@ int space_iter_init_below(struct space_iter *it, const struct job *j, const stru
 	}
 	if (below_check(j, p, dir, depth, err) < 0)
 		goto out;
-	seg = segments(p->text, depth, 1);
+	seg = pattern_segments(p->text, depth, 1);
 	if (pattern_parse(&it->segment, seg, &why) < 0) {
 		strbuf_addf(err, "segment '%s' of pattern '%s': %s", seg, p->text, why.buf);
 		goto out;

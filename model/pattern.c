@@ -324,3 +324,18 @@ void pattern_dataset_name(const char *pattern, struct strbuf *out)
 	else
 		strbuf_addstr(out, pattern);
 }
+
+char *pattern_segments(const char *text, size_t from, size_t n)
+{
+	const char *start = text, *end;
+
+	while (from--)
+		start = strchr(start, '/') + 1;
+	end = start;
+	while (n--) {
+		end = strchrnul(end, '/');
+		if (n && *end)
+			end++;
+	}
+	return xstrndup(start, (size_t)(end - start));
+}

@@ -49,6 +49,12 @@ int pattern_match(const struct pattern *p, const char *ref, struct strvec *value
 int pattern_match_dir(const struct pattern *p, const char *dir);
 
 /*
+ * The text of segments [from, from + n) of a pattern's (or a ref's) text,
+ * allocated (the caller frees it); text must have from + n segments.
+ */
+char *pattern_segments(const char *text, size_t from, size_t n);
+
+/*
  * The dataset of an output pattern (as `databuild status` and the API name
  * it): its segments before the first placeholder, never its last segment
  * ("raw" for raw/station={station}/date={date}); the pattern itself when
