@@ -62,6 +62,19 @@ int cli_load_graph(struct cli *cli)
 	return 0;
 }
 
+/* The store's root into root: --store, else .databuild beside the graph. 0, or -1 (printed). */
+static int store_root(struct cli *cli, struct strbuf *root)
+{
+	if (cli->store_path) {
+		strbuf_addstr(root, cli->store_path);
+		return 0;
+	}
+	if (cli_load_graph(cli) < 0)
+		return -1;
+	strbuf_addf(root, "%s/.databuild", cli->graph.dir);
+	return 0;
+}
+
 int cli_open_store(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -70,13 +83,8 @@ int cli_open_store(struct cli *cli)
 
 	if (cli->store_opened)
 		return 0;
-	if (cli->store_path) {
-		strbuf_addstr(&root, cli->store_path);
-	} else {
-		if (cli_load_graph(cli) < 0)
-			goto out;
-		strbuf_addf(&root, "%s/.databuild", cli->graph.dir);
-	}
+	if (store_root(cli, &root) < 0)
+		goto out;
 	if (store_open(&cli->store, root.buf, &err) < 0) {
 		cli_fail(EXIT_USAGE, &err);
 		goto out;
@@ -114,13 +122,8 @@ int cli_open_catalog_if_any(struct cli *cli)
 
 	if (cli->catalog_opened)
 		return 1;
-	if (cli->store_path) {
-		strbuf_addstr(&root, cli->store_path);
-	} else {
-		if (cli_load_graph(cli) < 0)
-			goto out;
-		strbuf_addf(&root, "%s/.databuild", cli->graph.dir);
-	}
+	if (store_root(cli, &root) < 0)
+		goto out;
 	if (stat(root.buf, &st) < 0)
 		ret = 0;
 	else
