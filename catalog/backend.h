@@ -3,10 +3,14 @@
 
 #include "catalog/catalog.h"
 
+struct query_backend;
+
 /*
  * What a catalog backend implements (internal to catalog/: callers use
  * the catalog_*() wrappers of catalog.h). One table per backend:
- * catalog_sqlite_ops (sqlite.h), catalog_pg_ops (postgres.h).
+ * catalog_sqlite_ops (sqlite.h), catalog_pg_ops (postgres.h, in the
+ * loadable module of module.h). The SQL backends point most entries at
+ * the shared q_* functions of query.h, which run on their query adapter.
  *
  * Each op has the contract of its catalog_*() wrapper, with c->ops,
  * c->store and c->location set, and c->impl as the backend's open left
@@ -19,6 +23,8 @@
  */
 struct catalog_ops {
 	const char *name;  /* "sqlite", "postgresql" */
+	/* The SQL adapter the shared q_* entries run on (query.h), or NULL. */
+	const struct query_backend *query;
 	/* Sets c->impl; on failure frees all it made (close is not called). */
 	int (*open)(struct catalog *c, struct strbuf *err);
 	void (*close)(struct catalog *c);

@@ -1,11 +1,14 @@
 #ifndef DATABUILD_CATALOG_POSTGRES_H
 #define DATABUILD_CATALOG_POSTGRES_H
 
-#include "catalog/backend.h"
+#include "catalog/module.h"
 
 /*
  * The PostgreSQL backend (internal to catalog/; callers use catalog_open
- * with a "postgresql://" or "postgres://" location).
+ * with a "postgresql://" or "postgres://" location). It is built as the
+ * loadable module CATALOG_PG_MODULE (catalog/module.h), the one part of
+ * databuild that links libpq; catalog.c loads it when such a location is
+ * opened, and nothing else includes this header.
  *
  * Same tables and semantics as the SQLite backend. Writers are serialised
  * by a transaction-level advisory lock, so event seqs are committed in
@@ -20,6 +23,9 @@
  * be recorded twice.
  */
 extern const struct catalog_ops catalog_pg_ops;
+
+/* The module's one exported symbol (CATALOG_MODULE_SYMBOL). */
+extern const struct catalog_module databuild_catalog_module;
 
 /*
  * Opens c (c->location already set to the location as printed in

@@ -9,11 +9,12 @@ struct cJSON;
 
 /*
  * What the SQL backends (sqlite.c, postgres.c) share: the catalog's rules
- * written once over the row operations each backend provides (internal to
- * catalog/). A backend keeps its SQL, its transactions and its connection;
- * the functions below run inside a write transaction the backend opened,
- * touch the catalog only through struct catalog_rows, and leave commit or
- * rollback to the caller: on -1 (err set) the transaction must roll back.
+ * written once over row operations (internal to catalog/). The row
+ * operations are query.c's query_rows, one implementation over the query
+ * layer (query.h) for both backends; the functions below run inside a
+ * write transaction the backend opened, touch the catalog only through
+ * struct catalog_rows, and leave commit or rollback to the caller: on -1
+ * (err set) the transaction must roll back.
  */
 struct catalog_rows {
 	/* ref's row into out (partition_init'ed by the caller): 1, 0 if none, -1. */

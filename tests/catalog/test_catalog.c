@@ -11,9 +11,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef DATABUILD_WITH_POSTGRES
-#include <libpq-fe.h>
-#endif
 
 #include "catalog/catalog.h"
 #include "catalog/lease.h"
@@ -69,17 +66,30 @@ static char *pg_url(const char *db)
 	return xstrfmt("%.*s/%s%s", (int)(path - base), base, db, query ? query : "");
 }
 
+/*
+ * Runs sql on conninfo with psql (the tests do not link libpq: only the
+ * PostgreSQL module does), failing the case if it fails.
+ */
+static void pg_exec(const char *conninfo, const char *sql)
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		execlp("psql", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
+		       "-c", sql, (char *)NULL);
+		fprintf(stderr, "psql: %s\n", strerror(errno));
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "psql -c '%s' failed", sql);
+}
+
+/* Runs sql on the server's default database. */
 static void pg_admin(const char *sql)
 {
-	PGconn *conn = PQconnectdb(getenv("DATABUILD_TEST_PG"));
-	PGresult *r;
-
-	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
-	r = PQexec(conn, sql);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-		      PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(conn);
+	pg_exec(getenv("DATABUILD_TEST_PG"), sql);
 }
 
 /* A fresh database per case, dropped afterwards. */
@@ -269,6 +279,31 @@ START_TEST(test_open_locations)
 	ck_assert_int_eq(catalog_open(&other, &store, "ftp://x", &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.buf, "unknown scheme 'ftp'"));
 	free(loc);
+}
+END_TEST
+
+/*
+ * A postgresql:// catalog whose module cannot be found fails naming the
+ * catalog (password masked), the module's path and the loader's reason.
+ */
+START_TEST(test_module_missing)
+{
+	struct catalog other;
+	char *dir = xstrfmt("%s/no-modules", tmpdir);
+	char *want = xstrfmt("catalog 'postgresql://u:***@127.0.0.1:1/x': cannot load the backend "
+			     "module '%s/databuild-postgres.so': ", dir);
+	int rc;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	setenv("DATABUILD_MODULE_DIR", dir, 1);
+	rc = catalog_open(&other, &store, "postgresql://u:secret@127.0.0.1:1/x", &err);
+	unsetenv("DATABUILD_MODULE_DIR");
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strstr(err.buf, want), "%s", err.buf);
+	ck_assert_msg(strstr(err.buf, "No such file or directory"), "%s", err.buf);
+	ck_assert_msg(!strstr(err.buf, "secret"), "%s", err.buf);
+	free(want);
+	free(dir);
 }
 END_TEST
 
@@ -1545,19 +1580,6 @@ END_TEST
 /* ---- schema (PostgreSQL) --------------------------------------------- */
 
 #ifdef DATABUILD_WITH_POSTGRES
-static void pg_exec(const char *conninfo, const char *sql)
-{
-	PGconn *conn = PQconnectdb(conninfo);
-	PGresult *r;
-
-	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
-	r = PQexec(conn, sql);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-		      PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(conn);
-}
-
 START_TEST(test_pg_schema)
 {
 	struct catalog again;
@@ -1713,6 +1735,7 @@ static void add_cases(Suite *s, int pg)
 		NEW_TCASE("schema");
 		ADD(test_open_schema);
 		ADD(test_open_locations);
+		ADD(test_module_missing);
 		ADD_LOOP(test_corrupt, corrupt_cases);
 		ADD(test_migrate_from_v1);
 		suite_add_tcase(s, tc);
@@ -1784,7 +1807,7 @@ static Suite *catalog_suite(void)
 	else
 		fprintf(stderr, "PostgreSQL cases skipped: DATABUILD_TEST_PG is not set\n");
 #else
-	fprintf(stderr, "PostgreSQL cases skipped: the PostgreSQL backend is not built\n");
+	fprintf(stderr, "PostgreSQL cases skipped: the PostgreSQL module is not built\n");
 #endif
 	return s;
 }

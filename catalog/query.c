@@ -1,0 +1,1427 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/query.h"
+#include "core/clock.h"
+#include "core/json.h"
+
+#define PART_COLS "ref, status, build_key, sha256, size, version, job, run_id, " \
+	"created_us, updated_us, error, published_run, ident"
+#define LIST_SQL(range) "SELECT " PART_COLS " FROM partitions WHERE " range \
+	" AND (CAST(?3 AS TEXT) IS NULL OR CAST(?3 AS TEXT) LIKE ('%,' || status || ',%'))" \
+	" ORDER BY ref LIMIT ?4"
+#define RUN_COLS "id, build_id, job, config_json, status, pid, host, start_us, end_us, " \
+	"exit_status, log_path, error, outputs, prior"
+
+const char *const query_sql[Q__NR] = {
+	[Q_PART_GET] = "SELECT " PART_COLS " FROM partitions WHERE ref = ?1",
+	[Q_LIST_GE_LT] = LIST_SQL("ref >= ?1 AND ref < ?2"),
+	[Q_LIST_GT_LT] = LIST_SQL("ref > ?1 AND ref < ?2"),
+	[Q_LIST_GE] = LIST_SQL("ref >= ?1 AND CAST(?2 AS TEXT) IS NULL"),
+	[Q_LIST_GT] = LIST_SQL("ref > ?1 AND CAST(?2 AS TEXT) IS NULL"),
+	[Q_CHILDREN] =
+		"SELECT name FROM partitions WHERE dataset = ?1 AND name > ?2"
+		" UNION ALL SELECT name FROM datasets WHERE parent = ?1 AND name > ?2"
+		" ORDER BY 1 LIMIT ?3",
+	[Q_PART_INSERT] =
+		"INSERT INTO partitions (ref, dataset, name, status, created_us, updated_us)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (ref) DO NOTHING",
+	[Q_DS_INSERT] = "INSERT INTO datasets (path, parent, name) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT DO NOTHING",
+	[Q_DS_ANY] = "SELECT 1 FROM partitions WHERE ref >= ?1 AND ref < ?2 LIMIT 1",
+	[Q_DS_DELETE] = "DELETE FROM datasets WHERE path = ?1",
+	[Q_PART_DELETE] = "DELETE FROM partitions WHERE ref = ?1",
+	[Q_PART_STATUS] =
+		"UPDATE partitions SET status = ?2, error = ?3, updated_us = ?4 WHERE ref = ?1",
+	[Q_PART_BUILDING] =
+		"UPDATE partitions SET status = 'building', run_id = ?2, job = ?3,"
+		" updated_us = ?4, error = NULL WHERE ref = ?1",
+	[Q_PART_PUBLISH] =
+		"UPDATE partitions SET status = 'live', build_key = ?2, sha256 = ?3, size = ?4,"
+		" version = ?5, job = ?6, run_id = ?7, published_run = ?7, updated_us = ?8,"
+		" error = NULL, ident = NULLIF(?9, '') WHERE ref = ?1",
+	[Q_PART_RESTORE] =
+		"UPDATE partitions SET status = ?2, run_id = ?3, job = ?4, error = ?5,"
+		" updated_us = ?6 WHERE ref = ?1",
+	[Q_PART_IDENT] = "UPDATE partitions SET ident = ?3 WHERE ref = ?1 AND status = 'live'"
+		" AND published_run = ?2",
+	/* id NULL: the database assigns one (SQLite); PostgreSQL passes nextval's */
+	[Q_BUILD_INSERT] =
+		"INSERT INTO builds (id, refs, requester, status, start_us)"
+		" VALUES (?1, ?2, ?3, 'running', ?4) RETURNING id",
+	[Q_BUILD_FINISH] = "UPDATE builds SET status = ?2, end_us = ?3 WHERE id = ?1",
+	[Q_BUILD_GET] = "SELECT id, refs, requester, status, start_us, end_us FROM builds"
+		" WHERE id = ?1",
+	[Q_RUN_INSERT] =
+		"INSERT INTO runs (id, build_id, job, config_json, status, pid, host, start_us,"
+		" log_path, outputs, prior)"
+		" VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+	[Q_RUN_PID] = "UPDATE runs SET pid = ?2 WHERE id = ?1",
+	[Q_RUN_LOG] = "UPDATE runs SET log_path = ?2 WHERE id = ?1",
+	[Q_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+	[Q_RUN_FINISH] =
+		"UPDATE runs SET status = ?2, end_us = ?3, exit_status = ?4, error = ?5 WHERE id = ?1",
+	[Q_MAN_PUT] = "INSERT INTO manifests (run_id, json) VALUES (?1, ?2)"
+		" ON CONFLICT (run_id) DO UPDATE SET json = excluded.json",
+	[Q_MAN_GET] = "SELECT json FROM manifests WHERE run_id = ?1",
+	[Q_MI_DELETE] = "DELETE FROM manifest_inputs WHERE run_id = ?1",
+	[Q_MI_INSERT] =
+		"INSERT INTO manifest_inputs (run_id, input_ref, dep_type, sha256, input_run_id)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+	[Q_UPSTREAM] =
+		"SELECT mi.input_ref FROM partitions p JOIN manifest_inputs mi"
+		" ON mi.run_id = p.published_run WHERE p.ref = ?1 ORDER BY mi.input_ref",
+	[Q_DOWNSTREAM] =
+		"SELECT p.ref, p.status FROM manifest_inputs mi JOIN partitions p"
+		" ON p.published_run = mi.run_id WHERE mi.input_ref = ?1 ORDER BY p.ref",
+	[Q_DURATIONS] =
+		"SELECT CAST(avg(d) AS DOUBLE PRECISION), count(*) FROM (SELECT end_us - start_us"
+		" AS d FROM runs WHERE job = ?1 AND status = 'succeeded' ORDER BY end_us DESC"
+		" LIMIT ?2) t",
+	[Q_EV_INSERT] =
+		"INSERT INTO events (time_us, build_id, type, ref, run_id, payload)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+	[Q_EV_READ] = "SELECT seq, time_us, build_id, type, ref, run_id, payload FROM events"
+		" WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	[Q_EV_LAST] = "SELECT max(seq) FROM events",
+	[Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[Q_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[Q_COUNT] = "SELECT status, count(*) FROM partitions GROUP BY status",
+};
+
+/* ---- parameters ------------------------------------------------------ */
+
+/* More parameters than any statement has is a bug in catalog/. */
+static struct qparam *qp_add(struct qparams *p)
+{
+	if (p->n >= QUERY_MAX_PARAMS)
+		abort();
+	memset(&p->v[p->n], 0, sizeof(p->v[p->n]));
+	return &p->v[p->n++];
+}
+
+void qp_textn(struct qparams *p, const char *s, size_t n)
+{
+	struct qparam *q = qp_add(p);
+
+	q->type = s ? QP_TEXT : QP_NULL;
+	q->text = s;
+	q->len = s ? n : 0;
+}
+
+void qp_text(struct qparams *p, const char *s)
+{
+	qp_textn(p, s, s ? strlen(s) : 0);
+}
+
+void qp_int(struct qparams *p, int64_t x)
+{
+	struct qparam *q = qp_add(p);
+
+	q->type = QP_INT;
+	q->num = x;
+}
+
+void qp_id(struct qparams *p, int64_t x)
+{
+	if (x > 0)
+		qp_int(p, x);
+	else
+		qp_add(p)->type = QP_NULL;
+}
+
+/* ---- running statements ---------------------------------------------- */
+
+static const struct query_backend *qb(struct catalog *c)
+{
+	return c->ops->query;
+}
+
+int q_exec(struct catalog *c, enum query_id id, const struct qparams *p, long *changes,
+	   struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qrows rows;
+	int rc;
+
+	if (B->run(c, id, p, &rows, err) < 0)
+		return -1;
+	while ((rc = B->next(c, &rows, err)) > 0)
+		;
+	if (!rc && changes)
+		*changes = B->changes(c, &rows);
+	B->done(c, &rows);
+	return rc;
+}
+
+int q_one(struct catalog *c, enum query_id id, const struct qparams *p,
+	  int (*fn)(struct catalog *c, const struct qrows *rows, void *arg), void *arg,
+	  struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qrows rows;
+	int rc;
+
+	if (B->run(c, id, p, &rows, err) < 0)
+		return -1;
+	rc = B->next(c, &rows, err);
+	if (rc > 0 && fn && fn(c, &rows, arg) < 0)
+		rc = -1;
+	B->done(c, &rows);
+	return rc;
+}
+
+int q_send(struct catalog *c, enum query_id id, const struct qparams *p, long *changes,
+	   struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+
+	return B->send ? B->send(c, id, p, changes, err) : q_exec(c, id, p, changes, err);
+}
+
+static int read_int_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	*(int64_t *)arg = qb(c)->integer(rows, 0);
+	return 0;
+}
+
+int q_one_int(struct catalog *c, enum query_id id, const struct qparams *p, int64_t *out,
+	      struct strbuf *err)
+{
+	return q_one(c, id, p, read_int_fn, out, err);
+}
+
+/* ---- row decoding ---------------------------------------------------- */
+
+static char *col_dup(struct catalog *c, const struct qrows *rows, int i)
+{
+	const char *t = qb(c)->text(rows, i, NULL);
+
+	return t ? xstrdup(t) : NULL;
+}
+
+static int64_t col_int(struct catalog *c, const struct qrows *rows, int i)
+{
+	return qb(c)->integer(rows, i);
+}
+
+/* An id column as the decimal text callers see (run ids), or NULL; no printf. */
+static char *col_id(struct catalog *c, const struct qrows *rows, int i)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t v;
+	int64_t x;
+
+	if (qb(c)->is_null(rows, i))
+		return NULL;
+	x = qb(c)->integer(rows, i);
+	v = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	if (x < 0)
+		*--p = '-';
+	return xstrdup(p);
+}
+
+static void col_hex(struct catalog *c, const struct qrows *rows, int i,
+		    char out[SHA256_HEX_LEN + 1])
+{
+	size_t n = 0;
+	const char *t = qb(c)->text(rows, i, &n);
+
+	if (!t)
+		n = 0;
+	if (n > SHA256_HEX_LEN)
+		n = SHA256_HEX_LEN;
+	if (n)
+		memcpy(out, t, n);
+	out[n] = '\0';
+}
+
+void q_read_partition(struct catalog *c, const struct qrows *rows, struct partition *p)
+{
+	const char *status = qb(c)->text(rows, 1, NULL);
+	int st = status ? part_status_parse(status) : -1;
+
+	p->ref = col_dup(c, rows, 0);
+	p->status = st < 0 ? PART_MISSING : (enum part_status)st;
+	col_hex(c, rows, 2, p->build_key);
+	col_hex(c, rows, 3, p->sha256);
+	p->size = col_int(c, rows, 4);
+	p->version = col_dup(c, rows, 5);
+	p->job = col_dup(c, rows, 6);
+	p->run_id = col_id(c, rows, 7);
+	p->created_us = col_int(c, rows, 8);
+	p->updated_us = col_int(c, rows, 9);
+	p->error = col_dup(c, rows, 10);
+	p->published_run = col_id(c, rows, 11);
+	p->ident = col_dup(c, rows, 12);
+}
+
+/* ---- partitions and datasets ----------------------------------------- */
+
+static int read_partition_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	q_read_partition(c, rows, arg);
+	return 0;
+}
+
+int q_get_partition(struct catalog *c, const char *ref, struct partition *out,
+		    struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int rc;
+
+	qp_text(&p, ref);
+	rc = q_one(c, Q_PART_GET, &p, read_partition_fn, out, err);
+	if (!rc)
+		out->ref = xstrdup(ref);
+	return rc;
+}
+
+static void add_utf8(struct strbuf *out, unsigned int cp)
+{
+	if (cp < 0x80) {
+		strbuf_addch(out, (int)cp);
+	} else if (cp < 0x800) {
+		strbuf_addch(out, (int)(0xc0 | (cp >> 6)));
+		strbuf_addch(out, (int)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		strbuf_addch(out, (int)(0xe0 | (cp >> 12)));
+		strbuf_addch(out, (int)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_addch(out, (int)(0x80 | (cp & 0x3f)));
+	} else {
+		strbuf_addch(out, (int)(0xf0 | (cp >> 18)));
+		strbuf_addch(out, (int)(0x80 | ((cp >> 12) & 0x3f)));
+		strbuf_addch(out, (int)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_addch(out, (int)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/*
+ * The smallest valid UTF-8 string greater than every string starting with
+ * prefix (in byte order, which is code point order): prefix with its last
+ * code point below U+10FFFF incremented and the rest dropped. 0 if there
+ * is none (prefix empty or all U+10FFFF). Bytes that are not UTF-8 (which
+ * PostgreSQL refuses anyway) are incremented as bytes.
+ */
+static int prefix_upper(const char *prefix, struct strbuf *out)
+{
+	size_t n = strlen(prefix);
+
+	while (n) {
+		size_t s = n - 1;
+		unsigned int cp;
+		int len;
+
+		while (s && n - s < 4 && ((unsigned char)prefix[s] & 0xc0) == 0x80)
+			s--;
+		len = utf8_decode(prefix + s, n - s, &cp);
+		if (len != (int)(n - s)) {
+			if ((unsigned char)prefix[n - 1] == 0xff) {
+				n--;
+				continue;
+			}
+			strbuf_add(out, prefix, n);
+			out->buf[n - 1] = (char)((unsigned char)out->buf[n - 1] + 1);
+			return 1;
+		}
+		if (cp >= 0x10ffff) {
+			n = s;
+			continue;
+		}
+		cp = cp + 1 == 0xd800 ? 0xe000 : cp + 1;
+		strbuf_add(out, prefix, s);
+		add_utf8(out, cp);
+		return 1;
+	}
+	return 0;
+}
+
+int q_list_partitions(struct catalog *c, const char *prefix, const char *after, size_t limit,
+		      unsigned status_mask, struct partition_list *out, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct strbuf upper = STRBUF_INIT, filter = STRBUF_INIT;
+	struct qparams p = QPARAMS_INIT;
+	int has_upper = prefix_upper(prefix, &upper);
+	int gt = after && strcmp(after, prefix) >= 0;
+	struct qrows rows;
+	enum query_id id;
+	int rc, ret = -1;
+
+	id = has_upper ? (gt ? Q_LIST_GT_LT : Q_LIST_GE_LT) : (gt ? Q_LIST_GT : Q_LIST_GE);
+	qp_text(&p, gt ? after : prefix);
+	qp_text(&p, has_upper ? upper.buf : NULL);
+	if (status_mask)
+		rows_status_filter(status_mask, &filter);
+	qp_text(&p, status_mask ? filter.buf : NULL);
+	qp_int(&p, limit ? (int64_t)limit : QUERY_NO_LIMIT);
+	if (B->run(c, id, &p, &rows, err) < 0)
+		goto out;
+	if (limit && limit <= 100000)
+		ALLOC_GROW(out->items, out->nr + limit, out->alloc);
+	while ((rc = B->next(c, &rows, err)) > 0) {
+		ALLOC_GROW(out->items, out->nr + 1, out->alloc);
+		partition_init(&out->items[out->nr]);
+		q_read_partition(c, &rows, &out->items[out->nr++]);
+	}
+	B->done(c, &rows);
+	if (rc < 0)
+		goto out;
+	ret = 0;
+out:
+	strbuf_release(&upper);
+	strbuf_release(&filter);
+	return ret;
+}
+
+int q_list_children(struct catalog *c, const char *dir, const char *after, size_t limit,
+		    struct strvec *names, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qparams p = QPARAMS_INIT;
+	struct qrows rows;
+	int rc;
+
+	qp_text(&p, dir);
+	qp_text(&p, after ? after : "");
+	qp_int(&p, limit ? (int64_t)limit : QUERY_NO_LIMIT);
+	if (B->run(c, Q_CHILDREN, &p, &rows, err) < 0)
+		return -1;
+	while ((rc = B->next(c, &rows, err)) > 0)
+		strvec_push(names, B->text(&rows, 0, NULL));
+	B->done(c, &rows);
+	return rc;
+}
+
+int q_ensure_partition(struct catalog *c, const char *ref, enum part_status status, int64_t t,
+		       int *created, struct strbuf *err)
+{
+	size_t dlen = rows_dir_len(ref, strlen(ref));
+	struct qparams p = QPARAMS_INIT;
+	long nch = 0;
+
+	qp_text(&p, ref);
+	qp_textn(&p, ref, dlen);
+	qp_text(&p, ref + dlen + (dlen ? 1 : 0));
+	qp_text(&p, part_status_name(status));
+	qp_int(&p, t);
+	if (q_send(c, Q_PART_INSERT, &p, &nch, err) < 0)
+		return -1;
+	if (created)
+		*created = nch > 0;
+	/* A new partition (or unknown yet): its dataset and their ancestors, deepest first. */
+	for (size_t n = dlen; nch && n; n = rows_dir_len(ref, n)) {
+		size_t plen = rows_dir_len(ref, n);
+		struct strbuf name = STRBUF_INIT;
+		int rc;
+
+		strbuf_add(&name, ref + plen + (plen ? 1 : 0), n - plen - (plen ? 1 : 0));
+		strbuf_addch(&name, '/');
+		p.n = 0;
+		qp_textn(&p, ref, n);
+		qp_textn(&p, ref, plen);
+		qp_textn(&p, name.buf, name.len);
+		rc = q_send(c, Q_DS_INSERT, &p, &nch, err);
+		strbuf_release(&name);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int delete_partition(struct catalog *c, const char *ref, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, ref);
+	return q_exec(c, Q_PART_DELETE, &p, NULL, err);
+}
+
+static int dataset_used(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+{
+	struct strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
+	struct qparams p = QPARAMS_INIT;
+	int rc;
+
+	strbuf_add(&lo, dir, len);
+	strbuf_addch(&lo, '/');
+	strbuf_add(&hi, dir, len);
+	strbuf_addch(&hi, '/' + 1);
+	qp_textn(&p, lo.buf, lo.len);
+	qp_textn(&p, hi.buf, hi.len);
+	rc = q_one(c, Q_DS_ANY, &p, NULL, NULL, err);
+	strbuf_release(&lo);
+	strbuf_release(&hi);
+	return rc;
+}
+
+static int delete_dataset(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_textn(&p, dir, len);
+	return q_exec(c, Q_DS_DELETE, &p, NULL, err);
+}
+
+static int update_status(struct catalog *c, const char *ref, enum part_status status,
+			 const char *error, int64_t t, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, ref);
+	qp_text(&p, part_status_name(status));
+	qp_text(&p, error);
+	qp_int(&p, t);
+	return q_exec(c, Q_PART_STATUS, &p, NULL, err);
+}
+
+static int restore_partition(struct catalog *c, const char *ref, enum part_status status,
+			     int64_t run_id, const char *job, const char *error,
+			     int64_t updated_us, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, ref);
+	qp_text(&p, part_status_name(status));
+	qp_id(&p, run_id);
+	qp_text(&p, job);
+	qp_text(&p, error);
+	qp_int(&p, updated_us);
+	return q_exec(c, Q_PART_RESTORE, &p, NULL, err);
+}
+
+struct set_status_args {
+	const char *ref;
+	enum part_status status;
+	const char *error;
+};
+
+static int set_status_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct set_status_args *s = arg;
+
+	return rows_set_status(c, &query_rows, s->ref, s->status, s->error, now_us(), err);
+}
+
+int q_set_status(struct catalog *c, const char *ref, enum part_status status,
+		 const char *error, struct strbuf *err)
+{
+	struct set_status_args s = { ref, status, error };
+
+	return qb(c)->write_tx(c, set_status_tx, &s, err);
+}
+
+int q_set_ident(struct catalog *c, const char *ref, const char *published_run,
+		const char *ident, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int64_t id;
+
+	if (rows_run_id(c, published_run, &id, err) < 0)
+		return -1;
+	qp_text(&p, ref);
+	qp_int(&p, id);
+	qp_text(&p, ident);
+	return q_exec(c, Q_PART_IDENT, &p, NULL, err);
+}
+
+int q_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
+		       struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qrows rows;
+	int rc;
+
+	if (B->run(c, Q_COUNT, NULL, &rows, err) < 0)
+		return -1;
+	while ((rc = B->next(c, &rows, err)) > 0) {
+		const char *name = B->text(&rows, 0, NULL);
+		int st = name ? part_status_parse(name) : -1;
+
+		if (st > PART_MISSING && st < PART_STATUS_NR && (status_mask & (1u << st)))
+			counts[st] += B->integer(&rows, 1);
+	}
+	B->done(c, &rows);
+	return rc;
+}
+
+/* ---- builds ---------------------------------------------------------- */
+
+struct finish_build_args {
+	int64_t id;
+	const char *status, *payload;
+	int64_t t;
+};
+
+static int finish_build_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct finish_build_args *b = arg;
+	struct qparams p = QPARAMS_INIT;
+	long nch = 0;
+
+	qp_int(&p, b->id);
+	qp_text(&p, b->status);
+	qp_int(&p, b->t);
+	if (q_exec(c, Q_BUILD_FINISH, &p, &nch, err) < 0)
+		return -1;
+	if (!nch) {
+		strbuf_addf(err, "catalog '%s': unknown build %lld", c->location,
+			    (long long)b->id);
+		return -1;
+	}
+	return query_rows.event(c, b->t, b->id, EV_BUILD_FINISHED, NULL, 0, b->payload, NULL,
+				err);
+}
+
+int q_finish_build(struct catalog *c, int64_t build_id, const char *status,
+		   struct strbuf *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct finish_build_args b = { build_id, status, NULL, now_us() };
+	char *payload;
+	int ret;
+
+	cJSON_AddStringToObject(o, "status", status);
+	payload = rows_json_take(o);
+	b.payload = payload;
+	ret = qb(c)->write_tx(c, finish_build_tx, &b, err);
+	free(payload);
+	return ret;
+}
+
+static int read_build_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	struct build_record *out = arg;
+
+	out->id = col_int(c, rows, 0);
+	rows_strvec_from_json(&out->refs, qb(c)->text(rows, 1, NULL));
+	out->requester = col_dup(c, rows, 2);
+	out->status = col_dup(c, rows, 3);
+	out->start_us = col_int(c, rows, 4);
+	out->end_us = col_int(c, rows, 5);
+	return 0;
+}
+
+int q_get_build(struct catalog *c, int64_t build_id, struct build_record *out,
+		struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_int(&p, build_id);
+	return q_one(c, Q_BUILD_GET, &p, read_build_fn, out, err);
+}
+
+/* ---- runs ------------------------------------------------------------ */
+
+struct run_row {
+	struct run_record *r;
+	char **prior;
+};
+
+static int read_run_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	struct run_row *rr = arg;
+	struct run_record *r = rr->r;
+	const char *status = qb(c)->text(rows, 4, NULL);
+	int st = status ? run_status_parse(status) : -1;
+
+	r->run_id = col_id(c, rows, 0);
+	r->build_id = col_int(c, rows, 1);
+	r->job = col_dup(c, rows, 2);
+	r->config_json = col_dup(c, rows, 3);
+	r->status = st < 0 ? RUN_ABANDONED : (enum run_status)st;
+	r->pid = (long)col_int(c, rows, 5);
+	r->host = col_dup(c, rows, 6);
+	r->start_us = col_int(c, rows, 7);
+	r->end_us = col_int(c, rows, 8);
+	r->exit_status = (int)col_int(c, rows, 9);
+	r->log_path = col_dup(c, rows, 10);
+	r->error = col_dup(c, rows, 11);
+	rows_strvec_from_json(&r->outputs, qb(c)->text(rows, 12, NULL));
+	if (rr->prior)
+		*rr->prior = col_dup(c, rows, 13);
+	return 0;
+}
+
+/* catalog_rows.get_run: run id's record and prior-state JSON. */
+static int get_run_row(struct catalog *c, int64_t id, struct run_record *r, char **prior,
+		       struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	struct run_row rr = { r, prior };
+
+	run_record_init(r);
+	if (prior)
+		*prior = NULL;
+	qp_int(&p, id);
+	return q_one(c, Q_RUN_GET, &p, read_run_fn, &rr, err);
+}
+
+int q_get_run(struct catalog *c, const char *run_id, struct run_record *out,
+	      struct strbuf *err)
+{
+	int64_t id = rows_parse_run_id(run_id);
+
+	return id ? get_run_row(c, id, out, NULL, err) : 0;
+}
+
+int q_set_run_pid(struct catalog *c, const char *run_id, long pid, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int64_t id;
+	long nch = 0;
+
+	if (rows_run_id(c, run_id, &id, err) < 0)
+		return -1;
+	qp_int(&p, id);
+	qp_int(&p, pid);
+	if (q_exec(c, Q_RUN_PID, &p, &nch, err) < 0)
+		return -1;
+	if (!nch) {
+		strbuf_addf(err, "catalog '%s': unknown run '%s'", c->location, run_id);
+		return -1;
+	}
+	return 0;
+}
+
+static int end_run(struct catalog *c, int64_t id, enum run_status status, int64_t t,
+		   int exit_status, const char *error, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_int(&p, id);
+	qp_text(&p, run_status_name(status));
+	qp_int(&p, t);
+	qp_int(&p, exit_status);
+	qp_text(&p, error);
+	return q_exec(c, Q_RUN_FINISH, &p, NULL, err);
+}
+
+struct finish_run_args {
+	const char *run_id;
+	int64_t id;
+	enum run_status status;
+	const char *ev;
+	int exit_status;
+	const char *error;
+};
+
+static int finish_run_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct finish_run_args *f = arg;
+
+	return rows_finish_run(c, &query_rows, f->run_id, f->id, f->status, f->ev,
+			       f->exit_status, f->error, qb(c)->retrying(c), now_us(), err);
+}
+
+int q_finish_run(struct catalog *c, const char *run_id, enum run_status status,
+		 int exit_status, const char *error, struct strbuf *err)
+{
+	struct finish_run_args f = { run_id, 0, status, NULL, exit_status, error };
+
+	if (!(f.ev = rows_end_event(c, run_id, status, err)) ||
+	    rows_run_id(c, run_id, &f.id, err) < 0)
+		return -1;
+	return qb(c)->write_tx(c, finish_run_tx, &f, err);
+}
+
+/* ---- manifests ------------------------------------------------------- */
+
+struct manifest_row {
+	struct manifest *out;
+	const char *run_id;
+	struct strbuf *err;
+};
+
+static int read_manifest_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	struct manifest_row *mr = arg;
+	size_t len = 0;
+	const char *json = qb(c)->text(rows, 0, &len);
+
+	if (manifest_parse(mr->out, json ? json : "", json ? len : 0, mr->err) < 0) {
+		strbuf_addf(mr->err, " (manifest of run '%s' in catalog '%s')", mr->run_id,
+			    c->location);
+		return -1;
+	}
+	return 0;
+}
+
+int q_get_manifest(struct catalog *c, const char *run_id, struct manifest *out,
+		   struct strbuf *err)
+{
+	int64_t id = rows_parse_run_id(run_id);
+	struct qparams p = QPARAMS_INIT;
+	struct manifest_row mr = { out, run_id, err };
+
+	if (!id)
+		return 0;
+	qp_int(&p, id);
+	return q_one(c, Q_MAN_GET, &p, read_manifest_fn, &mr, err);
+}
+
+static int read_durations_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	int64_t *avg_us = arg;
+
+	*avg_us = col_int(c, rows, 1) && !qb(c)->is_null(rows, 0) ?
+		(int64_t)qb(c)->real(rows, 0) : 0;
+	return 0;
+}
+
+int q_last_durations(struct catalog *c, const char *job, size_t n, int64_t *avg_us,
+		     struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, job);
+	qp_int(&p, n ? (int64_t)n : QUERY_NO_LIMIT);
+	return q_one(c, Q_DURATIONS, &p, read_durations_fn, avg_us, err) < 0 ? -1 : 0;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+/* The parameters of Q_EV_INSERT (time_us 0: now; ids 0: NULL). */
+static void ev_params(struct qparams *p, int64_t time_us, int64_t build_id, const char *type,
+		      const char *ref, int64_t run_id, const char *payload)
+{
+	qp_int(p, time_us ? time_us : now_us());
+	qp_id(p, build_id);
+	qp_text(p, type);
+	qp_text(p, ref);
+	qp_id(p, run_id);
+	qp_text(p, payload);
+}
+
+/* catalog_rows.event */
+static int ev_insert(struct catalog *c, int64_t time_us, int64_t build_id, const char *type,
+		     const char *ref, int64_t run_id, const char *payload, int64_t *seq,
+		     struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int64_t s = 0;
+
+	ev_params(&p, time_us, build_id, type, ref, run_id, payload);
+	if (q_one_int(c, Q_EV_INSERT, &p, &s, err) < 0)
+		return -1;
+	if (seq)
+		*seq = s;
+	return 0;
+}
+
+/* An event as callers may append it: a type, a valid run id, a JSON object payload. */
+static int check_event(struct catalog *c, const struct event *e, int64_t *run,
+		       struct strbuf *err)
+{
+	*run = 0;
+	if (!e->type || !*e->type) {
+		strbuf_addf(err, "catalog '%s': an event needs a type", c->location);
+		return -1;
+	}
+	if (e->run_id && rows_run_id(c, e->run_id, run, err) < 0)
+		return -1;
+	if (e->payload) {
+		cJSON *p = cJSON_Parse(e->payload);
+		int obj = cJSON_IsObject(p);
+
+		cJSON_Delete(p);
+		if (!obj) {
+			strbuf_addf(err, "catalog '%s': payload of event '%s' is not a JSON object",
+				    c->location, e->type);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct events_args {
+	const struct event *es;
+	size_t n;
+	int64_t seq;
+};
+
+static int append_events_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct events_args *ea = arg;
+
+	for (size_t i = 0; i < ea->n; i++) {
+		const struct event *e = &ea->es[i];
+		int64_t run;
+
+		if (check_event(c, e, &run, err) < 0 ||
+		    ev_insert(c, e->time_us, e->build_id, e->type, e->ref, run, e->payload,
+			      &ea->seq, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int q_append_event(struct catalog *c, const struct event *e, int64_t *seq,
+		   struct strbuf *err)
+{
+	struct events_args ea = { e, 1, 0 };
+	int64_t run;
+
+	if (check_event(c, e, &run, err) < 0 ||
+	    qb(c)->write_tx(c, append_events_tx, &ea, err) < 0)
+		return -1;
+	if (seq)
+		*seq = ea.seq;
+	return 0;
+}
+
+int q_append_events(struct catalog *c, const struct event *es, size_t n, struct strbuf *err)
+{
+	struct events_args ea = { es, n, 0 };
+
+	return qb(c)->write_tx(c, append_events_tx, &ea, err);
+}
+
+#define EVENT_PAGE 512
+
+/*
+ * Each page is read in full before fn runs, so fn may use the handle.
+ */
+int q_read_events(struct catalog *c, int64_t after_seq, size_t limit,
+		  int (*fn)(const struct event *e, void *arg), void *arg, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct event *page = xcalloc(EVENT_PAGE, sizeof(*page));
+	size_t seen = 0, nr = 0;
+	int ret = -1, stop = 0;
+
+	while (!stop) {
+		size_t want = EVENT_PAGE;
+		struct qparams p = QPARAMS_INIT;
+		struct qrows rows;
+		int rc;
+
+		if (limit && limit - seen < want)
+			want = limit - seen;
+		if (!want)
+			break;
+		qp_int(&p, after_seq);
+		qp_int(&p, (int64_t)want);
+		if (B->run(c, Q_EV_READ, &p, &rows, err) < 0)
+			goto out;
+		nr = 0;
+		while ((rc = B->next(c, &rows, err)) > 0) {
+			struct event *e = &page[nr++];
+
+			e->seq = col_int(c, &rows, 0);
+			e->time_us = col_int(c, &rows, 1);
+			e->build_id = col_int(c, &rows, 2);
+			e->type = col_dup(c, &rows, 3);
+			e->ref = col_dup(c, &rows, 4);
+			e->run_id = col_id(c, &rows, 5);
+			e->payload = col_dup(c, &rows, 6);
+		}
+		B->done(c, &rows);
+		if (rc < 0)
+			goto out;
+		for (size_t i = 0; i < nr; i++) {
+			if (!stop)
+				stop = fn(&page[i], arg) != 0;
+			after_seq = page[i].seq;
+			event_release(&page[i]);
+		}
+		seen += nr;
+		if (nr < want)
+			break;
+		nr = 0;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < nr; i++)
+		event_release(&page[i]);
+	free(page);
+	return ret;
+}
+
+int q_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
+{
+	return q_one_int(c, Q_EV_LAST, NULL, seq, err) < 0 ? -1 : 0;
+}
+
+/* ---- lineage and taint ----------------------------------------------- */
+
+/* catalog_rows.neighbours */
+static int neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		      struct strvec *states, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qparams p = QPARAMS_INIT;
+	struct qrows rows;
+	int rc;
+
+	qp_text(&p, ref);
+	if (B->run(c, downstream ? Q_DOWNSTREAM : Q_UPSTREAM, &p, &rows, err) < 0)
+		return -1;
+	while ((rc = B->next(c, &rows, err)) > 0) {
+		strvec_push(refs, B->text(&rows, 0, NULL));
+		if (downstream)
+			strvec_push(states, B->text(&rows, 1, NULL));
+	}
+	B->done(c, &rows);
+	return rc;
+}
+
+int q_lineage(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+	      struct strbuf *err)
+{
+	return rows_lineage(c, &query_rows, ref, downstream, refs, err);
+}
+
+struct taint_args {
+	const struct strvec *refs;
+	int downstream;
+	int64_t t, build_id;
+	struct strvec changed;  /* this attempt's changes */
+};
+
+static int taint_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct taint_args *ta = arg;
+
+	strvec_clear(&ta->changed);
+	return rows_taint(c, &query_rows, ta->refs, ta->downstream, ta->t, ta->build_id,
+			  &ta->changed, err);
+}
+
+int q_taint(struct catalog *c, const struct strvec *refs, int downstream, int64_t build_id,
+	    struct strvec *changed, struct strbuf *err)
+{
+	struct taint_args ta = { refs, downstream, now_us(), build_id, STRVEC_INIT };
+	int ret = qb(c)->write_tx(c, taint_tx, &ta, err);
+
+	if (!ret && changed)
+		for (size_t i = 0; i < ta.changed.nr; i++)
+			strvec_push(changed, ta.changed.v[i]);
+	strvec_clear(&ta.changed);
+	return ret;
+}
+
+/* ---- meta ------------------------------------------------------------ */
+
+static int read_text_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	*(char **)arg = col_dup(c, rows, 0);
+	return 0;
+}
+
+int q_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, key);
+	return q_one(c, Q_META_GET, &p, read_text_fn, value, err);
+}
+
+int q_set_meta(struct catalog *c, const char *key, const char *value, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, key);
+	qp_text(&p, value);
+	return q_exec(c, Q_META_SET, &p, NULL, err);
+}
+
+const struct catalog_rows query_rows = {
+	.get_partition = q_get_partition,
+	.ensure_partition = q_ensure_partition,
+	.update_status = update_status,
+	.delete_partition = delete_partition,
+	.dataset_used = dataset_used,
+	.delete_dataset = delete_dataset,
+	.restore_partition = restore_partition,
+	.get_run = get_run_row,
+	.end_run = end_run,
+	.event = ev_insert,
+	.neighbours = neighbours,
+};
+
+/* ---- builds begun ---------------------------------------------------- */
+
+struct begin_build_args {
+	const char *refs_json, *requester, *payload;
+	int64_t t, id;
+};
+
+static int begin_build_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct begin_build_args *b = arg;
+	struct qparams p = QPARAMS_INIT;
+	int rc;
+
+	if (B->new_id && B->new_id(c, Q_BUILD_INSERT, &b->id, err) < 0)
+		return -1;
+	if (b->id && B->retrying(c)) {
+		/* the first attempt's COMMIT was lost: did it go through? */
+		qp_int(&p, b->id);
+		if ((rc = q_one(c, Q_BUILD_GET, &p, NULL, NULL, err)) != 0)
+			return rc < 0 ? -1 : 0;
+		p.n = 0;
+	}
+	qp_id(&p, b->id);
+	qp_text(&p, b->refs_json);
+	qp_text(&p, b->requester);
+	qp_int(&p, b->t);
+	if (q_one_int(c, Q_BUILD_INSERT, &p, &b->id, err) <= 0)
+		return -1;
+	return ev_insert(c, b->t, b->id, EV_BUILD_REQUESTED, NULL, 0, b->payload, NULL, err);
+}
+
+int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requester,
+		  int64_t *build_id, struct strbuf *err)
+{
+	cJSON *arr = cJSON_CreateArray(), *payload = cJSON_CreateObject();
+	struct begin_build_args b = { NULL, requester ? requester : "cli", NULL, now_us(), 0 };
+	char *refs_json, *payload_json;
+	int ret;
+
+	for (size_t i = 0; i < refs->nr; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(refs->v[i]));
+	cJSON_AddItemReferenceToObject(payload, "refs", arr);
+	cJSON_AddStringToObject(payload, "requester", b.requester);
+	payload_json = rows_json_take(payload);
+	refs_json = rows_json_take(arr);
+	b.refs_json = refs_json;
+	b.payload = payload_json;
+	ret = qb(c)->write_tx(c, begin_build_tx, &b, err);
+	if (!ret)
+		*build_id = b.id;
+	free(refs_json);
+	free(payload_json);
+	return ret;
+}
+
+/* ---- writes done one statement at a time ----------------------------- */
+
+struct begin_run_args {
+	struct run_record *run;
+	int64_t id, t;
+	int given;        /* the caller chose the run id */
+	char *log_path;   /* the log path assigned when the run has none (owned) */
+};
+
+/* The job_started event's payload of run (log: its log path). */
+static char *started_payload(const struct run_record *run, cJSON *outs, const char *log)
+{
+	cJSON *payload = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(payload, "job", run->job);
+	cJSON_AddItemReferenceToObject(payload, "outputs", outs);
+	json_add_int64(payload, "pid", run->pid);
+	if (run->host)
+		cJSON_AddStringToObject(payload, "host", run->host);
+	if (log)
+		cJSON_AddStringToObject(payload, "log", log);
+	return rows_json_take(payload);
+}
+
+/* Assigns the run its log path (<store>/logs/<run id>.log) unless it has one. */
+static void assign_log_path(struct catalog *c, struct begin_run_args *b)
+{
+	struct strbuf path = STRBUF_INIT;
+	char num[32];
+
+	free(b->log_path);
+	b->log_path = NULL;
+	if (b->run->log_path)
+		return;
+	snprintf(num, sizeof(num), "%lld", (long long)b->id);
+	store_log_path(c->store, num, &path);
+	b->log_path = strbuf_detach(&path, NULL);
+}
+
+/*
+ * Inserts the run's row: sent with its id when b->id is known, else
+ * inserted at once for the id the database assigns (then its log path is
+ * recorded after).
+ */
+static int insert_run(struct catalog *c, struct begin_run_args *b, const char *outs_json,
+		      const char *prior_json, struct strbuf *err)
+{
+	struct run_record *run = b->run;
+	struct qparams p = QPARAMS_INIT;
+
+	qp_id(&p, b->id);
+	qp_id(&p, run->build_id);
+	qp_text(&p, run->job);
+	qp_text(&p, run->config_json);
+	qp_int(&p, run->pid);
+	qp_text(&p, run->host);
+	qp_int(&p, b->t);
+	qp_text(&p, run->log_path ? run->log_path : b->log_path);
+	qp_text(&p, outs_json);
+	qp_text(&p, prior_json);
+	if (b->id)
+		return q_send(c, Q_RUN_INSERT, &p, NULL, err);
+	if (q_one_int(c, Q_RUN_INSERT, &p, &b->id, err) <= 0)
+		return -1;
+	assign_log_path(c, b);
+	if (!b->log_path)
+		return 0;
+	p.n = 0;
+	qp_int(&p, b->id);
+	qp_text(&p, b->log_path);
+	return q_send(c, Q_RUN_LOG, &p, NULL, err);
+}
+
+/* The outputs' state before the run, as JSON (rows_prior_add). */
+static int read_prior(struct catalog *c, const struct run_record *run, cJSON *outs,
+		      cJSON *prior, struct strbuf *err)
+{
+	for (size_t i = 0; i < run->outputs.nr; i++) {
+		struct partition part;
+		int rc;
+
+		cJSON_AddItemToArray(outs, cJSON_CreateString(run->outputs.v[i]));
+		partition_init(&part);
+		rc = q_get_partition(c, run->outputs.v[i], &part, err);
+		if (rc >= 0)
+			rows_prior_add(prior, run->outputs.v[i], &part);
+		partition_release(&part);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int begin_run_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	static const enum query_id sent[] = {
+		Q_RUN_INSERT, Q_RUN_LOG, Q_PART_INSERT, Q_DS_INSERT, Q_PART_BUILDING, Q_EV_INSERT,
+	};
+	const struct query_backend *B = qb(c);
+	struct begin_run_args *b = arg;
+	struct run_record *run = b->run;
+	cJSON *outs = cJSON_CreateArray(), *prior = cJSON_CreateArray();
+	char *outs_json = NULL, *prior_json = NULL, *payload = NULL;
+	struct qparams p = QPARAMS_INIT;
+	int ret = -1, rc, batched = 0;
+
+	if (B->new_id && B->new_id(c, Q_RUN_INSERT, &b->id, err) < 0)
+		goto out;
+	if (b->id && B->retrying(c)) {
+		/* the first attempt's COMMIT was lost: did it go through? */
+		qp_int(&p, b->id);
+		if ((rc = q_one(c, Q_RUN_GET, &p, NULL, NULL, err)) != 0) {
+			ret = rc < 0 ? -1 : 0;
+			goto out;
+		}
+	}
+	if (read_prior(c, run, outs, prior, err) < 0)
+		goto out;
+	outs_json = cJSON_PrintUnformatted(outs);
+	prior_json = cJSON_PrintUnformatted(prior);
+	if (b->given && B->id_given && B->id_given(c, Q_RUN_INSERT, b->id, err) < 0)
+		goto out;
+	if (b->id)
+		assign_log_path(c, b);
+	if (B->batch_begin) {
+		if (B->batch_begin(c, sent, sizeof(sent) / sizeof(sent[0]), err) < 0)
+			goto out;
+		batched = 1;
+	}
+	if (insert_run(c, b, outs_json, prior_json, err) < 0)
+		goto out;
+	for (size_t i = 0; i < run->outputs.nr; i++) {
+		if (q_ensure_partition(c, run->outputs.v[i], PART_BUILDING, b->t, NULL, err) < 0)
+			goto out;
+		p.n = 0;
+		qp_text(&p, run->outputs.v[i]);
+		qp_int(&p, b->id);
+		qp_text(&p, run->job);
+		qp_int(&p, b->t);
+		if (q_send(c, Q_PART_BUILDING, &p, NULL, err) < 0)
+			goto out;
+	}
+	payload = started_payload(run, outs, run->log_path ? run->log_path : b->log_path);
+	p.n = 0;
+	ev_params(&p, b->t, run->build_id, EV_JOB_STARTED, NULL, b->id, payload);
+	if (q_send(c, Q_EV_INSERT, &p, NULL, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (batched && B->batch_end(c, ret ? NULL : err) < 0)
+		ret = -1;
+	cJSON_Delete(outs);
+	cJSON_Delete(prior);
+	free(outs_json);
+	free(prior_json);
+	free(payload);
+	return ret;
+}
+
+int q_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err)
+{
+	struct begin_run_args b = { run, 0, run->start_us ? run->start_us : now_us(), 0, NULL };
+	int ret = -1;
+
+	if (run->run_id) {
+		if (rows_run_id(c, run->run_id, &b.id, err) < 0)
+			goto out;
+		b.given = 1;
+	}
+	if (!run->job || !run->outputs.nr) {
+		strbuf_addf(err, "catalog '%s': a run needs a job and at least one output",
+			    c->location);
+		goto out;
+	}
+	if (qb(c)->write_tx(c, begin_run_tx, &b, err) < 0)
+		goto out;
+	if (!run->run_id)
+		run->run_id = xstrfmt("%lld", (long long)b.id);
+	run->status = RUN_RUNNING;
+	run->start_us = b.t;
+	if (!run->log_path) {
+		run->log_path = b.log_path;
+		b.log_path = NULL;
+	}
+	ret = 0;
+out:
+	free(b.log_path);
+	return ret;
+}
+
+/* The manifest's rows: the manifest, its inputs. */
+static int put_manifest(struct catalog *c, const struct manifest *m, int64_t id,
+			struct strbuf *err)
+{
+	char *json = rows_json_take(manifest_to_json(m));
+	struct qparams p = QPARAMS_INIT;
+	int ret = -1;
+
+	qp_int(&p, id);
+	qp_text(&p, json);
+	if (q_exec(c, Q_MAN_PUT, &p, NULL, err) < 0)
+		goto out;
+	p.n = 0;
+	qp_int(&p, id);
+	if (q_exec(c, Q_MI_DELETE, &p, NULL, err) < 0)
+		goto out;
+	for (size_t i = 0; i < m->inputs_nr; i++) {
+		const struct manifest_input *in = &m->inputs[i];
+
+		p.n = 0;
+		qp_int(&p, id);
+		qp_text(&p, in->ref);
+		qp_text(&p, dep_type_name(in->type));
+		qp_text(&p, in->sha256);
+		qp_id(&p, rows_parse_run_id(in->run_id));
+		if (q_exec(c, Q_MI_INSERT, &p, NULL, err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(json);
+	return ret;
+}
+
+/* An output's row live, and its event. */
+static int publish_output(struct catalog *c, const struct manifest *m,
+			  const struct manifest_output *o, int64_t id, int64_t build_id,
+			  int64_t t, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	char payload[160];
+
+	if (q_ensure_partition(c, o->ref, PART_LIVE, t, NULL, err) < 0)
+		return -1;
+	qp_text(&p, o->ref);
+	qp_text(&p, m->build_key);
+	qp_text(&p, o->sha256);
+	qp_int(&p, o->size);
+	qp_text(&p, m->version);
+	qp_text(&p, m->job);
+	qp_int(&p, id);
+	qp_int(&p, t);
+	qp_text(&p, o->ident);
+	if (q_exec(c, Q_PART_PUBLISH, &p, NULL, err) < 0)
+		return -1;
+	snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
+		 (long long)o->size);
+	return ev_insert(c, t, build_id, EV_PARTITION_PUBLISHED, o->ref, id, payload, NULL, err);
+}
+
+static int publish_one(struct catalog *c, const struct manifest *m, struct strbuf *err)
+{
+	struct run_record r;
+	char *done_json = NULL;
+	int64_t id, t = m->end_time_us ? m->end_time_us : now_us();
+	int rc, ret = -1;
+
+	run_record_init(&r);
+	if (rows_run_id(c, m->run_id, &id, err) < 0)
+		goto out;
+	if ((rc = get_run_row(c, id, &r, NULL, err)) < 0)
+		goto out;
+	if (!rc) {
+		strbuf_addf(err, "catalog '%s': cannot publish run '%s': unknown run (begin it first)",
+			    c->location, m->run_id);
+		goto out;
+	}
+	if (!m->outputs_nr) {
+		strbuf_addf(err, "catalog '%s': cannot publish run '%s': no outputs", c->location,
+			    m->run_id);
+		goto out;
+	}
+	if (put_manifest(c, m, id, err) < 0)
+		goto out;
+	for (size_t i = 0; i < m->outputs_nr; i++)
+		if (publish_output(c, m, &m->outputs[i], id, r.build_id, t, err) < 0)
+			goto out;
+	if (end_run(c, id, RUN_SUCCEEDED, t, 0, NULL, err) < 0)
+		goto out;
+	{
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(p, "job", m->job);
+		json_add_int64(p, "outputs", m->outputs_nr);
+		json_add_int64(p, "duration_us", (t - m->start_time_us));
+		done_json = rows_json_take(p);
+	}
+	if (ev_insert(c, t, r.build_id, EV_JOB_FINISHED, NULL, id, done_json, NULL, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(done_json);
+	run_record_release(&r);
+	return ret;
+}
+
+struct publish_args {
+	const struct manifest *const *ms;
+	size_t n;
+};
+
+static int publish_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct publish_args *pa = arg;
+
+	for (size_t i = 0; i < pa->n; i++)
+		if (publish_one(c, pa->ms[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+int q_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t n,
+		    struct strbuf *err)
+{
+	struct publish_args pa = { ms, n };
+
+	return n ? qb(c)->write_tx(c, publish_tx, &pa, err) : 0;
+}
+
+int q_publish(struct catalog *c, const struct manifest *m, struct strbuf *err)
+{
+	return q_publish_batch(c, &m, 1, err);
+}

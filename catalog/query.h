@@ -1,0 +1,263 @@
+#ifndef DATABUILD_CATALOG_QUERY_H
+#define DATABUILD_CATALOG_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/backend.h"
+#include "catalog/rows.h"
+
+/*
+ * The query layer of the SQL backends (internal to catalog/): the
+ * catalog's statements written once, their parameters bound and their
+ * rows decoded once, and the operations that are the same on every SQL
+ * database written once, over a small adapter each backend provides
+ * (struct query_backend: run a statement, step through its rows, read a
+ * column, run a write transaction). A backend keeps what differs: its
+ * connection, transactions and locking, error mapping, leases,
+ * notifications, and what it does its own way for speed (PostgreSQL
+ * publishes set-at-a-time with arrays). Optional adapter entries let the
+ * shared code batch statements (PostgreSQL: a pipeline) and take ids
+ * before inserting (sequences, so that a retried transaction finds its
+ * rows).
+ *
+ * Statements (query_sql) use SQLite's numbered placeholders ?1, ?2, ...
+ * (the PostgreSQL adapter turns them into $1, $2, ... when it prepares a
+ * statement) and only SQL both dialects accept: casts are CAST(x AS T), a
+ * parameter whose type nothing else fixes is cast, "no limit" is
+ * QUERY_NO_LIMIT, inserted keys come back with RETURNING (SQLite >= 3.35).
+ */
+
+enum query_id {
+	Q_PART_GET,
+	Q_LIST_GE_LT,
+	Q_LIST_GT_LT,
+	Q_LIST_GE,
+	Q_LIST_GT,
+	Q_CHILDREN,
+	Q_PART_INSERT,
+	Q_DS_INSERT,
+	Q_DS_ANY,
+	Q_DS_DELETE,
+	Q_PART_DELETE,
+	Q_PART_STATUS,
+	Q_PART_BUILDING,
+	Q_PART_PUBLISH,
+	Q_PART_RESTORE,
+	Q_PART_IDENT,
+	Q_BUILD_INSERT,
+	Q_BUILD_FINISH,
+	Q_BUILD_GET,
+	Q_RUN_INSERT,
+	Q_RUN_PID,
+	Q_RUN_LOG,
+	Q_RUN_GET,
+	Q_RUN_FINISH,
+	Q_MAN_PUT,
+	Q_MAN_GET,
+	Q_MI_DELETE,
+	Q_MI_INSERT,
+	Q_UPSTREAM,
+	Q_DOWNSTREAM,
+	Q_DURATIONS,
+	Q_EV_INSERT,
+	Q_EV_READ,
+	Q_EV_LAST,
+	Q_META_GET,
+	Q_META_SET,
+	Q_COUNT,
+	Q__NR
+};
+
+/* The SQL of each statement, with ?N placeholders. */
+extern const char *const query_sql[Q__NR];
+
+/* The LIMIT bound that means none (SQLite refuses NULL, PostgreSQL -1). */
+#define QUERY_NO_LIMIT INT64_MAX
+
+/*
+ * The parameters of one statement, ?1 first. Text is not copied: it must
+ * stay valid until the statement is done.
+ */
+#define QUERY_MAX_PARAMS 10
+enum qparam_type { QP_NULL, QP_TEXT, QP_INT };
+struct qparam {
+	enum qparam_type type;
+	const char *text;   /* QP_TEXT: len bytes, not necessarily NUL-terminated */
+	size_t len;
+	int64_t num;        /* QP_INT */
+};
+struct qparams {
+	struct qparam v[QUERY_MAX_PARAMS];
+	int n;
+};
+#define QPARAMS_INIT { .n = 0 }
+/* Text (NULL: SQL NULL); the first n bytes; an integer; an id (NULL unless > 0). */
+void qp_text(struct qparams *p, const char *s);
+void qp_textn(struct qparams *p, const char *s, size_t n);
+void qp_int(struct qparams *p, int64_t x);
+void qp_id(struct qparams *p, int64_t x);
+
+/* A statement being read: the backend's state (its run sets it). */
+struct qrows {
+	void *res;   /* SQLite: the statement; PostgreSQL: the result */
+	int row;     /* PostgreSQL: the current row, -1 before the first */
+};
+
+struct query_backend {
+	/*
+	 * Runs statement id with p into *rows: 0, or -1 with err (then there
+	 * is nothing to release). The rows are read with next; every run
+	 * that succeeded is ended by done, also after next failed.
+	 */
+	int (*run)(struct catalog *c, enum query_id id, const struct qparams *p,
+		   struct qrows *rows, struct strbuf *err);
+	/* Steps to the next row: 1, 0 after the last one, -1 with err. */
+	int (*next)(struct catalog *c, struct qrows *rows, struct strbuf *err);
+	/* The rows an INSERT, UPDATE or DELETE changed (once next returned 0). */
+	long (*changes)(struct catalog *c, const struct qrows *rows);
+	void (*done)(struct catalog *c, struct qrows *rows);
+	/* Column col of the current row: its text (NULL if NULL) and length. */
+	const char *(*text)(const struct qrows *rows, int col, size_t *len);
+	/* 1 if column col of the current row is NULL. */
+	int (*is_null)(const struct qrows *rows, int col);
+	/* Column col as an integer (0 if NULL) or a double (0 if NULL). */
+	int64_t (*integer)(const struct qrows *rows, int col);
+	double (*real)(const struct qrows *rows, int col);
+	/*
+	 * Runs fn in one write transaction (writers serialised, commit or
+	 * rollback by fn's result): 0, or -1 with err.
+	 */
+	int (*write_tx)(struct catalog *c, int (*fn)(struct catalog *c, void *arg,
+						     struct strbuf *err),
+			void *arg, struct strbuf *err);
+	/*
+	 * NULL (statements always run at once), or q_exec's contract, except
+	 * between batch_begin and batch_end, where statement id is queued
+	 * and *changes (may be NULL) is -1: its outcome is known at
+	 * batch_end only.
+	 */
+	int (*send)(struct catalog *c, enum query_id id, const struct qparams *p, long *changes,
+		    struct strbuf *err);
+	/*
+	 * NULL, or opens a batch: the n statements ids are prepared, and
+	 * those sent until batch_end are queued and run in one round trip.
+	 * batch_end waits for them all: 0, or -1 with the first error in err
+	 * (err NULL: the outcome alone).
+	 */
+	int (*batch_begin)(struct catalog *c, const enum query_id *ids, size_t n,
+			   struct strbuf *err);
+	int (*batch_end)(struct catalog *c, struct strbuf *err);
+	/*
+	 * NULL, or records that the caller chose id for a row of insert, so
+	 * that the ids new_id takes later stay above it.
+	 */
+	int (*id_given)(struct catalog *c, enum query_id insert, int64_t id, struct strbuf *err);
+	/*
+	 * NULL (the database assigns ids as it inserts), or takes the id the
+	 * row of insert (Q_BUILD_INSERT, Q_RUN_INSERT) will have into *id,
+	 * unless *id is set already: a transaction run again keeps its ids
+	 * and so finds the rows its first attempt may have committed.
+	 */
+	int (*new_id)(struct catalog *c, enum query_id insert, int64_t *id, struct strbuf *err);
+	/*
+	 * 1 while write_tx runs fn again after a lost connection whose
+	 * first COMMIT may have gone through (fn then takes work it finds
+	 * done as done), else 0.
+	 */
+	int (*retrying)(struct catalog *c);
+};
+
+/*
+ * Statements run on the adapter of c (c->ops->query). q_exec runs a
+ * statement that returns no rows; *changes (may be NULL) gets the rows it
+ * changed. q_one runs a statement for its first row and calls fn on it
+ * (fn NULL: only whether there is one): 1, 0 if none, -1 (fn's -1 too).
+ */
+int q_exec(struct catalog *c, enum query_id id, const struct qparams *p, long *changes,
+	   struct strbuf *err);
+int q_one(struct catalog *c, enum query_id id, const struct qparams *p,
+	  int (*fn)(struct catalog *c, const struct qrows *rows, void *arg), void *arg,
+	  struct strbuf *err);
+/* q_exec, or queued if a batch is open (the adapter's send). */
+int q_send(struct catalog *c, enum query_id id, const struct qparams *p, long *changes,
+	   struct strbuf *err);
+/* q_one reading the first column of the first row as an integer into *out. */
+int q_one_int(struct catalog *c, enum query_id id, const struct qparams *p, int64_t *out,
+	      struct strbuf *err);
+
+/* Row decoding: the current row of a Q_PART_GET or Q_LIST_* statement into p. */
+void q_read_partition(struct catalog *c, const struct qrows *rows, struct partition *p);
+
+/*
+ * Inserts ref with status if it is unknown, and the datasets above it;
+ * *created (may be NULL; must be NULL in a batch) tells whether it was
+ * inserted. In a batch every dataset above ref is sent (none is known to
+ * exist yet); the outcome is the same.
+ */
+int q_ensure_partition(struct catalog *c, const char *ref, enum part_status status, int64_t t,
+		       int *created, struct strbuf *err);
+
+/* The row operations rows.c runs the catalog's rules with, over this layer. */
+extern const struct catalog_rows query_rows;
+
+/*
+ * The catalog_ops entries written once (backend.h states their contracts;
+ * the wrappers of catalog.c have initialised the out-structures).
+ */
+int q_get_partition(struct catalog *c, const char *ref, struct partition *out,
+		    struct strbuf *err);
+int q_list_partitions(struct catalog *c, const char *prefix, const char *after, size_t limit,
+		      unsigned status_mask, struct partition_list *out, struct strbuf *err);
+int q_list_children(struct catalog *c, const char *dir, const char *after, size_t limit,
+		    struct strvec *names, struct strbuf *err);
+/* catalog_begin_build; retry-safe where the backend has new_id. */
+int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requester,
+		  int64_t *build_id, struct strbuf *err);
+/*
+ * catalog_begin_run: its writes are one batch where the backend has one
+ * (PostgreSQL: one round trip), its run id taken first where it has
+ * new_id (then a run begun again after a lost connection finds its row).
+ */
+int q_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err);
+/*
+ * publish(_batch) one statement at a time; what SQLite uses. PostgreSQL
+ * has its own (pipelined, and set-at-a-time with arrays for large
+ * batches).
+ */
+int q_publish(struct catalog *c, const struct manifest *m, struct strbuf *err);
+int q_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t n,
+		    struct strbuf *err);
+int q_finish_build(struct catalog *c, int64_t build_id, const char *status,
+		   struct strbuf *err);
+int q_get_build(struct catalog *c, int64_t build_id, struct build_record *out,
+		struct strbuf *err);
+int q_set_run_pid(struct catalog *c, const char *run_id, long pid, struct strbuf *err);
+int q_finish_run(struct catalog *c, const char *run_id, enum run_status status,
+		 int exit_status, const char *error, struct strbuf *err);
+int q_get_run(struct catalog *c, const char *run_id, struct run_record *out,
+	      struct strbuf *err);
+int q_get_manifest(struct catalog *c, const char *run_id, struct manifest *out,
+		   struct strbuf *err);
+int q_last_durations(struct catalog *c, const char *job, size_t n, int64_t *avg_us,
+		     struct strbuf *err);
+int q_append_event(struct catalog *c, const struct event *e, int64_t *seq,
+		   struct strbuf *err);
+int q_append_events(struct catalog *c, const struct event *es, size_t n, struct strbuf *err);
+int q_read_events(struct catalog *c, int64_t after_seq, size_t limit,
+		  int (*fn)(const struct event *e, void *arg), void *arg, struct strbuf *err);
+int q_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err);
+int q_taint(struct catalog *c, const struct strvec *refs, int downstream, int64_t build_id,
+	    struct strvec *changed, struct strbuf *err);
+int q_lineage(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+	      struct strbuf *err);
+int q_set_ident(struct catalog *c, const char *ref, const char *published_run,
+		const char *ident, struct strbuf *err);
+int q_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err);
+int q_set_meta(struct catalog *c, const char *key, const char *value, struct strbuf *err);
+int q_set_status(struct catalog *c, const char *ref, enum part_status status,
+		 const char *error, struct strbuf *err);
+int q_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
+		       struct strbuf *err);
+
+#endif
