@@ -174,3 +174,23 @@ void strvec_sort(struct strvec *sv, int unique)
 	sv->nr = j;
 	sv->v[j] = NULL;
 }
+
+int strs_have_duplicates(const char *const *v, size_t n)
+{
+	const char **sorted;
+	int dup = 0;
+
+	if (n <= 8) {  /* a few: compare every pair */
+		for (size_t i = 1; i < n && !dup; i++)
+			for (size_t k = 0; k < i && !dup; k++)
+				dup = !strcmp(v[i], v[k]);
+		return dup;
+	}
+	sorted = xmalloc(n * sizeof(*sorted));
+	memcpy(sorted, v, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_str);
+	for (size_t i = 1; i < n && !dup; i++)
+		dup = !strcmp(sorted[i - 1], sorted[i]);
+	free(sorted);
+	return dup;
+}

@@ -59,5 +59,7 @@ long strvec_find(const struct strvec *sv, const char *s);
 int strvec_equal(const struct strvec *a, const struct strvec *b);
 /* Sorts in strcmp order; optionally drops duplicates. */
 void strvec_sort(struct strvec *sv, int unique);
+/* 1 if two of the n strings v[0..n-1] are equal (n log n; v is not changed). */
+int strs_have_duplicates(const char *const *v, size_t n);
 
 #endif

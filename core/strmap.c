@@ -95,17 +95,12 @@ const char *strmap_key(const struct strmap *m, const char *key)
 	return e ? e->key : NULL;
 }
 
-void *strmap_put(struct strmap *m, const char *key, void *value)
+/* A new entry for key (absent, hash h), value NULL. */
+static struct strmap_entry *insert(struct strmap *m, const char *key, uint64_t h)
 {
-	uint64_t h = strhash(key);
-	struct strmap_entry *e = find(m, key, h), *tomb = NULL;
+	struct strmap_entry *e, *tomb = NULL;
 	size_t mask, i;
 
-	if (e) {
-		void *old = e->value;
-		e->value = value;
-		return old;
-	}
 	if ((m->used + 1) * 10 > m->cap * 7) {
 		size_t cap = m->cap ? m->cap : 16;
 		while ((m->nr + 1) * 2 > cap)
@@ -121,9 +116,32 @@ void *strmap_put(struct strmap *m, const char *key, void *value)
 		m->used++;
 	e->key = xstrdup(key);
 	e->hash = h;
-	e->value = value;
+	e->value = NULL;
 	m->nr++;
-	return NULL;
+	return e;
+}
+
+void *strmap_put(struct strmap *m, const char *key, void *value)
+{
+	uint64_t h = strhash(key);
+	struct strmap_entry *e = find(m, key, h);
+	void *old = NULL;
+
+	if (e)
+		old = e->value;
+	else
+		e = insert(m, key, h);
+	e->value = value;
+	return old;
+}
+
+struct strmap_entry *strmap_find_or_add(struct strmap *m, const char *key, int *added)
+{
+	uint64_t h = strhash(key);
+	struct strmap_entry *e = find(m, key, h);
+
+	*added = !e;
+	return e ? e : insert(m, key, h);
 }
 
 void *strmap_remove(struct strmap *m, const char *key)

@@ -38,6 +38,13 @@ void *strmap_get(const struct strmap *m, const char *key);
 int strmap_contains(const struct strmap *m, const char *key);
 /* Sets key to value; returns the previous value (or NULL). */
 void *strmap_put(struct strmap *m, const char *key, void *value);
+/*
+ * The entry of key, inserted with value NULL if absent (*added is then 1,
+ * else 0): one hash and one probe where strmap_get then strmap_put take
+ * two. The caller may set entry->value; entry->key is the map's own copy
+ * (as strmap_key). The pointer is valid until the next insertion or removal.
+ */
+struct strmap_entry *strmap_find_or_add(struct strmap *m, const char *key, int *added);
 /* Removes key; returns its value (or NULL). */
 void *strmap_remove(struct strmap *m, const char *key);
 /*

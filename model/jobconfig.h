@@ -80,7 +80,12 @@ struct job_config *job_config_list_append(struct job_config_list *l);
  */
 int job_config_list_from_json(struct job_config_list *l, const cJSON *arr,
 			      const struct jpath *p, struct strbuf *err);
-/* On error, l keeps the configs decoded before the fault: release it. */
+/*
+ * On error, l keeps the configs decoded before the fault: release it.
+ * The common shape (no escapes, no unknown or repeated members) is decoded
+ * straight from the text; anything else goes through cJSON and the
+ * decoders above, with the same result and the same messages.
+ */
 int job_config_list_parse(struct job_config_list *l, const char *text, size_t len,
 			  struct strbuf *err);
 cJSON *job_config_list_to_json(const struct job_config_list *l);

@@ -33,19 +33,21 @@ struct pref {
 	struct pnode *wanted_by;  /* the first config that has it as an input (expand) */
 };
 
+/* The fields the graph walks read come first: they share the first cache lines. */
 struct pnode {
-	const struct job *job;
-	struct job_config config;
+	unsigned needed : 1;
+	unsigned planned : 1;
+	unsigned dfs : 2;
 	struct pref **in;         /* config.inputs[i]'s ref, once expanded */
-	char *reason;             /* planned: why it runs */
+	struct pref **out;        /* config.outputs.v[i]'s ref (add_config) */
 	size_t local;             /* index among planned nodes */
 	size_t index;             /* id in the output */
 	size_t mark;
 	size_t indegree;
 	size_t stack_pos;
-	unsigned needed : 1;
-	unsigned planned : 1;
-	unsigned dfs : 2;
+	const struct job *job;
+	struct job_config config;
+	char *reason;             /* planned: why it runs */
 };
 
 /* Bump allocation for the plan's many small records, freed all at once. */
@@ -81,6 +83,9 @@ struct planner {
 
 	struct keyer keyer;
 	int keyer_ready;
+
+	/* For stats.pruned: needed refs, those a planned node produces, listed others. */
+	size_t needed_refs, needed_planned, listed_unneeded;
 };
 
 const char *freshness_name(enum freshness f)
@@ -147,13 +152,14 @@ static size_t default_arg_budget(void)
 
 static struct pref *ref_get(struct planner *p, const char *ref)
 {
-	struct pref *r = strmap_get(&p->refs, ref);
+	int added;
+	struct strmap_entry *e = strmap_find_or_add(&p->refs, ref, &added);
+	struct pref *r = e->value;
 
-	if (r)
+	if (!added)
 		return r;
-	r = arena_alloc(&p->arena, 1, sizeof(*r));
-	strmap_put(&p->refs, ref, r);
-	r->ref = strmap_key(&p->refs, ref);
+	r = e->value = arena_alloc(&p->arena, 1, sizeof(*r));
+	r->ref = e->key;
 	return r;
 }
 
@@ -219,6 +225,7 @@ static int need(struct planner *p, struct pref *r)
 	if (r->needed)
 		return 0;
 	r->needed = 1;
+	p->needed_refs++;
 	if (fetch(p, r) < 0)
 		return -1;
 	if (p->opts->freshness == FRESH_PRESENCE && is_live(r) && !r->forced)
@@ -295,10 +302,11 @@ static void config_compact(struct job_config *c)
 /* Takes cfg's contents: a new node, or merged into an identical one. */
 static int add_config(struct planner *p, const struct job *job, struct job_config *cfg)
 {
+	struct pref **out = arena_alloc(&p->arena, cfg->outputs.nr, sizeof(*out));
 	struct pnode *n;
 
 	for (size_t i = 0; i < cfg->outputs.nr; i++) {
-		struct pref *r = ref_get(p, cfg->outputs.v[i]);
+		struct pref *r = out[i] = ref_get(p, cfg->outputs.v[i]);
 		struct pnode *other = r->node;
 
 		if (!other)
@@ -316,12 +324,13 @@ static int add_config(struct planner *p, const struct job *job, struct job_confi
 	n = arena_alloc(&p->arena, 1, sizeof(*n));
 	n->job = job;
 	n->config = *cfg;
+	n->out = out;
 	job_config_init(cfg);
 	config_compact(&n->config);
 	ALLOC_GROW(p->nodes, p->nodes_nr + 1, p->nodes_alloc);
 	p->nodes[p->nodes_nr++] = n;
 	for (size_t i = 0; i < n->config.outputs.nr; i++)
-		ref_get(p, n->config.outputs.v[i])->node = n;
+		out[i]->node = n;
 	return 0;
 }
 
@@ -779,7 +788,7 @@ static int decide_keys(struct planner *p, struct pnode *n, struct strbuf *why)
 		if (keyer_compute(&p->keyer, n->job, cfg, hashes, key, p->err) < 0)
 			goto out;
 		for (size_t i = 0; i < cfg->outputs.nr; i++) {
-			const struct pref *r = strmap_get(&p->refs, cfg->outputs.v[i]);
+			const struct pref *r = n->out[i];
 
 			if (!r->needed || !strcmp(r->part->build_key, key))
 				continue;
@@ -800,13 +809,15 @@ static int decide(struct planner *p, struct pnode *n)
 {
 	struct strbuf why = STRBUF_INIT;
 	const struct pref *missing = NULL;
+	size_t needed = 0;
 	int forced = 0, ret = -1;
 
 	for (size_t i = 0; i < n->config.outputs.nr; i++) {
-		const struct pref *r = strmap_get(&p->refs, n->config.outputs.v[i]);
+		const struct pref *r = n->out[i];
 
 		if (!r->needed)
 			continue;
+		needed++;
 		if (r->forced)
 			forced = 1;
 		else if (!missing && !is_live(r))
@@ -821,6 +832,7 @@ static int decide(struct planner *p, struct pnode *n)
 	if (why.len) {
 		n->planned = 1;
 		n->reason = strbuf_detach(&why, NULL);
+		p->needed_planned += needed;
 	}
 	ret = 0;
 out:
@@ -836,6 +848,8 @@ static int add_pruned(struct planner *p, struct pref *r, struct job_graph *out)
 
 	partition_init(&part);
 	r->listed = 1;
+	if (!r->needed)
+		p->listed_unneeded++;
 	if (!r->node && r->part && catalog_get_partition(p->c, r->ref, &part, p->err) < 0)
 		goto out;
 	job_graph_add_pruned(out, r->ref, r->node ? r->node->job->label : part.job);
@@ -920,6 +934,8 @@ static int emit(struct planner *p, struct job_graph *out)
 		goto out;
 	}
 
+	ALLOC_GROW(out->nodes, planned_nr, out->nodes_alloc);  /* sized once */
+	ALLOC_GROW(out->edges, edges_nr, out->edges_alloc);
 	for (size_t k = 0; k < planned_nr; k++)
 		queue[k]->mark = 0;
 	for (size_t k = 0; k < planned_nr; k++) {
@@ -944,11 +960,13 @@ static int emit(struct planner *p, struct job_graph *out)
 	for (size_t k = 0; k < planned_nr; k++) {
 		struct pnode *n = queue[k];
 		struct job_config empty = JOB_CONFIG_INIT;
-		struct graph_node *gn = job_graph_add_node(out, n->job->label, &empty, n->reason);
+		struct graph_node *gn = job_graph_add_node(out, n->job->label, &empty, NULL);
 
 		job_config_release(&gn->config);
 		gn->config = n->config;
 		job_config_init(&n->config);
+		gn->reason = n->reason;  /* moved, as the config */
+		n->reason = NULL;
 	}
 	ret = 0;
 out:
@@ -957,19 +975,6 @@ out:
 	free(first);
 	free(consumers);
 	return ret;
-}
-
-static void count_pruned(struct planner *p)
-{
-	const char *key;
-	void *value;
-
-	for (size_t it = 0; strmap_next(&p->refs, &it, &key, &value);) {
-		const struct pref *r = value;
-
-		if ((r->needed || r->listed) && !(r->node && r->node->planned))
-			p->stats.pruned++;
-	}
 }
 
 static void planner_release(struct planner *p)
@@ -1028,7 +1033,8 @@ int planner_plan(const struct graph *g, struct catalog *c, const struct strvec *
 			goto out;
 	if (emit(&p, out) < 0)
 		goto out;
-	count_pruned(&p);
+	/* needed refs and listed inputs that no planned node produces */
+	p.stats.pruned = p.needed_refs - p.needed_planned + p.listed_unneeded;
 	ret = 0;
 out:
 	if (ret < 0) {

@@ -67,56 +67,51 @@ static void pruned_edges(const struct job_graph *plan,
 
 /* --- json ------------------------------------------------------------------ */
 
-/* s as a JSON string, escaped exactly as cJSON prints it. */
-static void json_str(struct strbuf *out, const char *s)
+/* Appends a string literal (its length known at compile time). */
+#define add_lit(out, lit) strbuf_add((out), (lit), sizeof(lit) - 1)
+
+/* Writes the escape of c (a control character, '"' or '\\') at p; returns the end. */
+static char *put_escape(char *p, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *c = (const unsigned char *)s, *run = c;
+	static const char short_esc[] = { ['"'] = '"', ['\\'] = '\\', ['\b'] = 'b',
+					   ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't' };
 
-	strbuf_addch(out, '"');
-	for (;; c++) {
-		char esc[7] = "\\u00";
-
-		if (*c >= 0x20 && *c != '"' && *c != '\\')
-			continue;
-		strbuf_add(out, run, c - run);
-		run = c + 1;
-		if (!*c)
-			break;
-		switch (*c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)*c;
-			esc[2] = 0;
-			break;
-		case '\b':
-			esc[1] = 'b';
-			esc[2] = 0;
-			break;
-		case '\f':
-			esc[1] = 'f';
-			esc[2] = 0;
-			break;
-		case '\n':
-			esc[1] = 'n';
-			esc[2] = 0;
-			break;
-		case '\r':
-			esc[1] = 'r';
-			esc[2] = 0;
-			break;
-		case '\t':
-			esc[1] = 't';
-			esc[2] = 0;
-			break;
-		default:
-			esc[4] = hex[*c >> 4];
-			esc[5] = hex[*c & 15];
-			esc[6] = 0;
-		}
-		strbuf_addstr(out, esc);
+	*p++ = '\\';
+	if (c < sizeof(short_esc) && short_esc[c]) {
+		*p++ = short_esc[c];
+		return p;
 	}
-	strbuf_addch(out, '"');
+	*p++ = 'u';
+	*p++ = '0';
+	*p++ = '0';
+	*p++ = hex[c >> 4];
+	*p++ = hex[c & 15];
+	return p;
+}
+
+/*
+ * s as a JSON string, escaped exactly as cJSON prints it. Room for the
+ * worst case (every byte as \u00XX) is made first, so that the bytes are
+ * copied with no further checks: the plan's JSON is mostly these strings.
+ */
+static void json_str(struct strbuf *out, const char *s)
+{
+	const unsigned char *c = (const unsigned char *)s;
+	char *p;
+
+	strbuf_grow(out, 6 * strlen(s) + 2);
+	p = out->buf + out->len;
+	*p++ = '"';
+	for (; *c; c++) {
+		if (*c >= 0x20 && *c != '"' && *c != '\\')
+			*p++ = (char)*c;
+		else
+			p = put_escape(p, *c);
+	}
+	*p++ = '"';
+	*p = '\0';
+	out->len = (size_t)(p - out->buf);
 }
 
 /* Decimal n, without printf. */
@@ -137,7 +132,7 @@ static void json_str_or_null(struct strbuf *out, const char *s)
 	if (s)
 		json_str(out, s);
 	else
-		strbuf_addstr(out, "null");
+		add_lit(out, "null");
 }
 
 static void json_strs(struct strbuf *out, const struct strvec *v)
@@ -154,19 +149,19 @@ static void json_strs(struct strbuf *out, const struct strvec *v)
 /* The text of json_print(job_config_to_json(c)). */
 static void json_config(struct strbuf *out, const struct job_config *c)
 {
-	strbuf_addstr(out, "{\"outputs\":");
+	add_lit(out, "{\"outputs\":");
 	json_strs(out, &c->outputs);
-	strbuf_addstr(out, ",\"inputs\":[");
+	add_lit(out, ",\"inputs\":[");
 	for (size_t i = 0; i < c->inputs_nr; i++) {
 		strbuf_addstr(out, i ? ",{\"dep_type\":" : "{\"dep_type\":");
 		json_str(out, dep_type_name(c->inputs[i].type));
-		strbuf_addstr(out, ",\"ref\":");
+		add_lit(out, ",\"ref\":");
 		json_str(out, c->inputs[i].ref);
 		strbuf_addch(out, '}');
 	}
-	strbuf_addstr(out, "],\"args\":");
+	add_lit(out, "],\"args\":");
 	json_strs(out, &c->args);
-	strbuf_addstr(out, ",\"env\":{");
+	add_lit(out, ",\"env\":{");
 	for (size_t i = 0; i < c->env.nr; i++) {
 		const char *e = c->env.v[i], *eq = strchr(e, '=');
 		char *name = xstrndup(e, eq ? (size_t)(eq - e) : strlen(e));
@@ -178,7 +173,7 @@ static void json_config(struct strbuf *out, const struct job_config *c)
 		json_str(out, eq ? eq + 1 : "");
 		free(name);
 	}
-	strbuf_addstr(out, "}}");
+	add_lit(out, "}}");
 }
 
 /*
@@ -188,39 +183,39 @@ static void json_config(struct strbuf *out, const struct job_config *c)
  */
 static int render_json(const struct job_graph *plan, struct strbuf *out)
 {
-	strbuf_addstr(out, "{\"outputs\":");
+	add_lit(out, "{\"outputs\":");
 	json_strs(out, &plan->outputs);
-	strbuf_addstr(out, ",\"nodes\":[");
+	add_lit(out, ",\"nodes\":[");
 	for (size_t i = 0; i < plan->nodes_nr; i++) {
 		const struct graph_node *n = &plan->nodes[i];
 
 		strbuf_addstr(out, i ? ",{\"id\":" : "{\"id\":");
 		add_size(out, i);
-		strbuf_addstr(out, ",\"job\":");
+		add_lit(out, ",\"job\":");
 		json_str_or_null(out, n->job);
-		strbuf_addstr(out, ",\"config\":");
+		add_lit(out, ",\"config\":");
 		json_config(out, &n->config);
-		strbuf_addstr(out, ",\"reason\":");
+		add_lit(out, ",\"reason\":");
 		json_str_or_null(out, n->reason);
 		strbuf_addch(out, '}');
 	}
-	strbuf_addstr(out, "],\"edges\":[");
+	add_lit(out, "],\"edges\":[");
 	for (size_t i = 0; i < plan->edges_nr; i++) {
 		strbuf_addstr(out, i ? ",{\"from\":" : "{\"from\":");
 		add_size(out, plan->edges[i].from);
-		strbuf_addstr(out, ",\"to\":");
+		add_lit(out, ",\"to\":");
 		add_size(out, plan->edges[i].to);
 		strbuf_addch(out, '}');
 	}
-	strbuf_addstr(out, "],\"pruned\":[");
+	add_lit(out, "],\"pruned\":[");
 	for (size_t i = 0; i < plan->pruned_nr; i++) {
 		strbuf_addstr(out, i ? ",{\"ref\":" : "{\"ref\":");
 		json_str(out, plan->pruned[i].ref);
-		strbuf_addstr(out, ",\"job\":");
+		add_lit(out, ",\"job\":");
 		json_str_or_null(out, plan->pruned[i].job);
 		strbuf_addch(out, '}');
 	}
-	strbuf_addstr(out, "]}\n");
+	add_lit(out, "]}\n");
 	return 0;
 }
 

@@ -232,6 +232,38 @@ START_TEST(test_alloc)
 }
 END_TEST
 
+static const struct dup_case {
+	const char *strs[12];  /* NULL-terminated */
+	int want;
+} dup_cases[] = {
+	{ { NULL }, 0 },
+	{ { "a", NULL }, 0 },
+	{ { "a", "a", NULL }, 1 },
+	{ { "a", "b", "", NULL }, 0 },
+	{ { "", "b", "", NULL }, 1 },
+	{ { "a/1", "a/2", "a/3", "a/4", "a/5", "a/6", "a/7", "a/8", NULL }, 0 },
+	{ { "a/1", "a/2", "a/3", "a/4", "a/5", "a/6", "a/7", "a/1", NULL }, 1 },
+	/* more than 8: sorted, then neighbours compared */
+	{ { "k", "j", "i", "h", "g", "f", "e", "d", "c", "b", "a", NULL }, 0 },
+	{ { "k", "j", "i", "h", "g", "f", "e", "d", "c", "b", "k", NULL }, 1 },
+	{ { "x", "a", "b", "c", "d", "e", "f", "g", "h", "x", NULL }, 1 },
+	{ { "ab", "a", "abc", "b", "ba", "bab", "c", "ca", "cab", "cb", "abd", NULL }, 0 },
+};
+
+START_TEST(test_duplicates)
+{
+	const struct dup_case *c = &dup_cases[_i];
+	const char *before[12];
+	size_t n = 0;
+
+	while (c->strs[n])
+		n++;
+	memcpy(before, c->strs, sizeof(before));
+	ck_assert_int_eq(strs_have_duplicates(c->strs, n), c->want);
+	ck_assert(!memcmp(before, c->strs, sizeof(before)));  /* v is not reordered */
+}
+END_TEST
+
 static Suite *strbuf_suite(void)
 {
 	Suite *s = suite_create("strbuf");
@@ -243,6 +275,7 @@ static Suite *strbuf_suite(void)
 	tcase_add_loop_test(tc, test_tail, 0, sizeof(tail_cases) / sizeof(tail_cases[0]));
 	tcase_add_test(tc, test_read_file);
 	tcase_add_test(tc, test_strvec);
+	tcase_add_loop_test(tc, test_duplicates, 0, sizeof(dup_cases) / sizeof(dup_cases[0]));
 	tcase_add_test(tc, test_alloc);
 	suite_add_tcase(s, tc);
 	return s;

@@ -142,6 +142,64 @@ START_TEST(test_hash)
 }
 END_TEST
 
+/* strmap_find_or_add over a sequence of keys: added or found, as strmap_put would say. */
+static const struct find_or_add_case {
+	const char *keys[8];  /* NULL-terminated */
+	const char *added;    /* per key: '1' added, '0' found */
+	size_t nr;            /* distinct keys at the end */
+} find_or_add_cases[] = {
+	{ { "a", NULL }, "1", 1 },
+	{ { "a", "a", NULL }, "10", 1 },
+	{ { "", "a", "", "b", "a", NULL }, "11010", 3 },
+	{ { "x/1", "x/2", "x/3", "x/2", "x/1", "x/4", NULL }, "111001", 4 },
+};
+
+START_TEST(test_find_or_add)
+{
+	const struct find_or_add_case *c = &find_or_add_cases[_i];
+	struct strmap m = STRMAP_INIT;
+
+	for (size_t i = 0; c->keys[i]; i++) {
+		int added = -1;
+		struct strmap_entry *e = strmap_find_or_add(&m, c->keys[i], &added);
+
+		ck_assert_int_eq(added, c->added[i] == '1');
+		ck_assert_str_eq(e->key, c->keys[i]);
+		ck_assert_ptr_ne(e->key, c->keys[i]);  /* the map's own copy */
+		ck_assert_ptr_eq(e->key, strmap_key(&m, c->keys[i]));
+		if (added) {
+			ck_assert_ptr_null(e->value);
+			e->value = (void *)c->keys[i];
+		}
+		ck_assert_ptr_eq(strmap_get(&m, c->keys[i]), e->value);
+	}
+	ck_assert_uint_eq(m.nr, c->nr);
+	strmap_clear(&m);
+}
+END_TEST
+
+/* Growth through many rehashes keeps every entry findable. */
+START_TEST(test_find_or_add_bulk)
+{
+	struct strmap m = STRMAP_INIT;
+	char key[32];
+	int added;
+
+	for (size_t i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k/%zu", i);
+		strmap_find_or_add(&m, key, &added)->value = ptr(i + 1);
+		ck_assert(added);
+	}
+	for (size_t i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k/%zu", i);
+		ck_assert_ptr_eq(strmap_find_or_add(&m, key, &added)->value, ptr(i + 1));
+		ck_assert(!added);
+	}
+	ck_assert_uint_eq(m.nr, 5000);
+	strmap_clear(&m);
+}
+END_TEST
+
 static Suite *strmap_suite(void)
 {
 	Suite *s = suite_create("strmap");
@@ -153,6 +211,9 @@ static Suite *strmap_suite(void)
 	tcase_add_test(tc, test_churn);
 	tcase_add_test(tc, test_remove_while_iterating);
 	tcase_add_test(tc, test_hash);
+	tcase_add_loop_test(tc, test_find_or_add, 0,
+			    sizeof(find_or_add_cases) / sizeof(find_or_add_cases[0]));
+	tcase_add_test(tc, test_find_or_add_bulk);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -126,6 +126,97 @@ START_TEST(test_good)
 }
 END_TEST
 
+/*
+ * job_config_list_parse decodes the common shape of an answer without a
+ * cJSON tree and leaves everything else to the full decoder: both must
+ * give the same configs, or the same error.
+ */
+#define IN(t, r) "{\"dep_type\": \"" t "\", \"ref\": \"" r "\"}"
+static const char *const same_cases[] = {
+	"[]",
+	" [\n] \n",
+	"[{\"outputs\":[\"a/1\"],\"inputs\":[" IN("materialize", "b/1") "," IN("query", "b/2")
+	"],\"args\":[\"a/1\"]}]",
+	"[{\"args\": [], \"env\": {}, \"inputs\": [], \"outputs\": [\"a/1\", \"a/2\"]},\n"
+	" {\"outputs\": [\"a/3\"], \"env\": {\"B\": \"2\", \"A\": \"x=y\", \"C\": \"\"}}]",
+	"[{\"outputs\": [\"a/1\"], \"inputs\": [{\"ref\": \"b/1\", \"dep_type\": \"query\"}]}]",
+	"[{\"outputs\": [\"caf\xc3\xa9/1\"], \"args\": [\"\xe2\x82\xac\", \"\"]}]",
+	/* more than 8 refs: duplicates are found by sorting */
+	"[{\"outputs\": [\"a/1\"], \"inputs\": [" IN("query", "b/1") "," IN("query", "b/2") ","
+	IN("query", "b/3") "," IN("query", "b/4") "," IN("query", "b/5") "," IN("query", "b/6") ","
+	IN("query", "b/7") "," IN("query", "b/8") "," IN("query", "b/9") "]}]",
+	/* what only the full decoder takes: escapes, unknown members */
+	"[{\"outputs\": [\"a/\\u0078\"], \"args\": [\"\\n\"]}]",
+	"[{\"outputs\": [\"a/1\"], \"note\": [1, true, null]}]",
+	"[{\"outputs\": [\"a/1\"], \"inputs\": [{\"dep_type\": \"query\", \"ref\": \"b\", "
+	"\"why\": 1}]}]",
+	/* faults: the full decoder's message */
+	"[{\"outputs\": [\"a/1\"], \"inputs\": [" IN("query", "b/1") "," IN("query", "b/2") ","
+	IN("query", "b/3") "," IN("query", "b/4") "," IN("query", "b/5") "," IN("query", "b/6") ","
+	IN("query", "b/7") "," IN("query", "b/8") "," IN("query", "b/3") "]}]",
+	"[{\"outputs\": [\"a/1\", \"a/2\", \"a/3\", \"a/4\", \"a/5\", \"a/6\", \"a/7\", "
+	"\"a/8\", \"a/9\"], \"inputs\": [" IN("materialize", "a/9") "]}]",
+	"[{\"outputs\": [\"a/1\"], \"env\": {\"A\": \"1\", \"A\": \"2\"}}]",
+	"[{\"outputs\": [\"a/1\"], \"env\": {\"=\": \"1\"}}]",
+	"[{\"outputs\": [\"a/1\"], \"inputs\": [" IN("build", "b/1") "]}]",
+	"[{\"outputs\": [\"a/1\"], \"inputs\": [{\"dep_type\": \"query\", \"dep_type\": "
+	"\"query\", \"ref\": \"b\"}]}]",
+	"[{\"outputs\": [\"a/1\"]}] x",
+	"[{\"outputs\": [\"a/1\"]},]",
+	"[{\"outputs\": [\"a/1\"], \"args\": [\"\x01\"]}]",
+	"[{\"outputs\": [\"a/1\"], \"args\": [\"\xc3\"]}]",
+	"[{\"outputs\": [\"a/1\"], \"args\": [\"x\"], \"args\": []}]",
+	"[{\"outputs\": [\"a/1\"]}, {\"outputs\": [\"a/1/\"]}]",
+};
+
+/* job_config_list_parse and the full decoder on text (len bytes) agree. */
+static void check_agree(const char *text, size_t len)
+{
+	struct job_config_list fast = JOB_CONFIG_LIST_INIT, full = JOB_CONFIG_LIST_INIT;
+	struct strbuf fast_err = STRBUF_INIT, full_err = STRBUF_INIT;
+	struct jpath root = JPATH_ROOT;
+	cJSON *j = json_parse(text, len, &full_err);
+	int fast_ret = job_config_list_parse(&fast, text, len, &fast_err);
+	int full_ret = j ? job_config_list_from_json(&full, j, &root, &full_err) : -1;
+
+	ck_assert_msg(fast_ret == full_ret, "%.*s", (int)len, text);
+	ck_assert_str_eq(fast_err.buf, full_err.buf);
+	ck_assert_uint_eq(fast.nr, full.nr);
+	for (size_t i = 0; i < fast.nr; i++)
+		ck_assert(job_config_equal(&fast.items[i], &full.items[i]));
+	cJSON_Delete(j);
+	job_config_list_release(&fast);
+	job_config_list_release(&full);
+	strbuf_release(&fast_err);
+	strbuf_release(&full_err);
+}
+
+START_TEST(test_fast_path_agrees)
+{
+	check_agree(same_cases[_i], strlen(same_cases[_i]));
+}
+END_TEST
+
+/* Every byte of a few accepted answers replaced by JSON's punctuation and others. */
+START_TEST(test_fast_path_mutations)
+{
+	static const char subst[] = "\"\\,:[]{} \n=/xq0\x01\xc3\x80";
+	const char *seed = same_cases[_i];
+	size_t len = strlen(seed);
+	char *text = xstrdup(seed);
+
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+			text[i] = subst[k];
+			check_agree(text, len);
+		}
+		text[i] = seed[i];
+		check_agree(text, i);  /* cut short */
+	}
+	free(text);
+}
+END_TEST
+
 START_TEST(test_env_and_fields)
 {
 	const char *text = "[{\"outputs\": [\"o\"], \"env\": {\"Z\": \"\", \"A\": \"1=2\"},"
@@ -197,6 +288,8 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
+	tcase_add_loop_test(tc, test_fast_path_agrees, 0, sizeof(same_cases) / sizeof(same_cases[0]));
+	tcase_add_loop_test(tc, test_fast_path_mutations, 2, 7);  /* the accepted shapes */
 	tcase_add_test(tc, test_env_and_fields);
 	tcase_add_test(tc, test_built_in_code);
 	suite_add_tcase(s, tc);
