@@ -144,7 +144,73 @@ struct run_match {
 	size_t want_len;           /* with the NUL: no longer id matches */
 	pid_t pgid;
 	unsigned long long since;  /* the run's start, clock ticks after boot (rounded down) */
+	pid_t after;               /* only pids above this can be the run's (0: any; pid_range) */
 };
+
+/* The first unsigned number after key in the file at path; 0 if none. */
+static unsigned long long proc_number(const char *path, const char *key)
+{
+	struct strbuf text = STRBUF_INIT;
+	unsigned long long v = 0;
+	const char *at;
+
+	if (strbuf_read_file(&text, path, (size_t)1 << 20) >= 0 && (at = strstr(text.buf, key)))
+		v = strtoull(at + strlen(key), NULL, 10);
+	strbuf_release(&text);
+	return v;
+}
+
+/* The pid most recently allocated in our pid namespace (/proc/loadavg); 0 unknown. */
+static pid_t last_pid(void)
+{
+	struct strbuf text = STRBUF_INIT;
+	const char *sp;
+	pid_t pid = 0;
+
+	if (strbuf_read_file(&text, "/proc/loadavg", 256) >= 0 && (sp = strrchr(text.buf, ' ')))
+		pid = (pid_t)atol(sp + 1);
+	strbuf_release(&text);
+	return pid;
+}
+
+void contain_mark(struct contain_mark *mark)
+{
+	mark->last_pid = last_pid();
+	mark->forks = proc_number("/proc/stat", "\nprocesses ");
+}
+
+/*
+ * The pids a run started at mark can have: those above mark->last_pid, as
+ * long as the allocator has not wrapped since: the last pid has not gone
+ * down, and fewer processes were forked (on the whole machine) than it
+ * takes to wrap around to the same place again (pid_max less the 300
+ * reserved pids). And only if /proc shows our own pid namespace. 0 when
+ * that cannot be told: every pid must be looked at.
+ */
+static pid_t pid_range(int procfd, const struct contain_mark *mark)
+{
+	char self[32], want[32];
+	unsigned long long forks, max;
+	ssize_t len;
+	pid_t now;
+
+	if (!mark || mark->last_pid <= 0 || !mark->forks)
+		return 0;
+	len = readlinkat(procfd, "self", self, sizeof(self) - 1);
+	if (len <= 0)
+		return 0;
+	self[len] = '\0';
+	snprintf(want, sizeof(want), "%ld", (long)getpid());
+	if (strcmp(self, want))
+		return 0;
+	now = last_pid();
+	forks = proc_number("/proc/stat", "\nprocesses ");
+	max = proc_number("/proc/sys/kernel/pid_max", "");
+	if (now < mark->last_pid || forks < mark->forks || max <= 300 ||
+	    forks - mark->forks >= max - 300)
+		return 0;
+	return mark->last_pid;
+}
 
 /* One scan: kills what belongs to the run; pushes our children among them to reap. */
 static int kill_round(int procfd, const struct run_match *m, struct reap_list *reap)
@@ -162,7 +228,8 @@ static int kill_round(int procfd, const struct run_match *m, struct reap_list *r
 		struct proc_info pi;
 		struct stat st;
 
-		if (!isdigit((unsigned char)de->d_name[0]) || atol(de->d_name) == self)
+		if (!isdigit((unsigned char)de->d_name[0]) || atol(de->d_name) == self ||
+		    atol(de->d_name) <= m->after)
 			continue;
 		if (fstatat(procfd, de->d_name, &st, 0) < 0 || st.st_uid != me ||
 		    read_stat(procfd, de->d_name, &pi) < 0 || pi.state == 'Z')
@@ -192,7 +259,8 @@ static unsigned long long boot_ticks(long long start_us)
 	return boot_us <= 0 ? 0 : (unsigned long long)(boot_us * tck / 1000000) - 1;
 }
 
-int contain_run(const char *staging, pid_t pgid, long long start_us)
+int contain_run(const char *staging, pid_t pgid, long long start_us,
+		const struct contain_mark *mark)
 {
 	char *want = xstrfmt("DATABUILD_OUTPUT_DIR=%s/out", staging);
 	struct run_match m = { .want = want, .want_len = strlen(want) + 1, .pgid = pgid,
@@ -207,6 +275,7 @@ int contain_run(const char *staging, pid_t pgid, long long start_us)
 		int killed;
 
 		reap.nr = 0;
+		m.after = pid_range(procfd, mark);
 		killed = kill_round(procfd, &m, &reap);
 		wait_killed(&reap);
 		for (size_t i = 0; i < reap.nr; i++)

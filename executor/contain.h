@@ -11,16 +11,34 @@
  */
 
 /*
+ * Where the kernel's pid allocator stood just before a run was spawned:
+ * every process the run creates gets a pid above last_pid unless the
+ * allocator wraps meanwhile, which forks (the machine's fork count) tells.
+ * Zeros: unknown.
+ */
+struct contain_mark {
+	pid_t last_pid;            /* /proc/loadavg: the newest pid of our namespace */
+	unsigned long long forks;  /* /proc/stat "processes": forks since boot */
+};
+
+/* Fills mark; call it right before the run's spawn. Never fails (zeros: unknown). */
+void contain_mark(struct contain_mark *mark);
+
+/*
  * Kills (SIGKILL) every process of this user that is left of a run whose
  * main process has exited: those in its process group pgid, and those whose
  * environment holds DATABUILD_OUTPUT_DIR=<staging>/out, the run's private
  * staging directory, unique across stores and hosts (a helper that left the
  * group with setsid keeps it; only processes started since start_us, the
- * run's start on the now_us clock, are read). Waits until they are gone. Repeats until none is found
+ * run's start on the now_us clock, are read). mark (may be NULL) is the
+ * run's contain_mark: when the pid allocator has not wrapped since, only
+ * pids above its last_pid are looked at, not every process of the
+ * machine. Waits until they are gone. Repeats until none is found
  * (bounded) and reaps those that are children of this process, by pid.
  * Returns how many were killed.
  */
-int contain_run(const char *staging, pid_t pgid, long long start_us);
+int contain_run(const char *staging, pid_t pgid, long long start_us,
+		const struct contain_mark *mark);
 
 /*
  * Whether some process holds the file open at fd (opened O_RDONLY) for

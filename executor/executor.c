@@ -318,16 +318,43 @@ static int leases_take(struct xrun *x, struct xnode *n, const char **busy, struc
 	return 1;
 }
 
-/* Leases held: settle the past, compute the key, cut off or spawn. */
+int xnode_key(struct xrun *x, struct xnode *n, struct strbuf *err)
+{
+	const char **hashes = xcalloc(n->m->inputs_nr + 1, sizeof(*hashes));
+	int ret = -1;
+
+	for (size_t i = 0; i < n->m->inputs_nr; i++)
+		hashes[i] = n->m->inputs[i].sha256;
+	if (keyer_compute(&x->keyer, n->job, &n->gn->config, hashes, n->m->build_key, err) < 0) {
+		n->m->build_key[0] = '\0';
+		goto out;
+	}
+	strvec_clear(&n->m->key_files);
+	strvec_copy(&n->m->key_files, &x->keyer.files);
+	ret = 0;
+out:
+	free(hashes);
+	return ret;
+}
+
+/*
+ * Leases held: settle the past, cut off or spawn. The build key is
+ * computed before the spawn only when an output could be cut off (every
+ * output live, freshness comparing keys: publish_reconcile); otherwise
+ * only the manifest needs it, and it is computed while the job runs
+ * (hashing the executable and the files named on its command line). A
+ * key that cannot be computed then fails the run at its reap
+ * (n->key_failed).
+ */
 static void node_start(struct xrun *x, struct xnode *n)
 {
 	const struct job_config *cfg = &n->gn->config;
 	struct strbuf err = STRBUF_INIT;
 	struct partition p;
-	const char **hashes = NULL;
 	int fresh = 0;
 
 	partition_init(&p);
+	n->key_failed = 0;
 	if (!n->job) {
 		strbuf_addf(&err, "no job '%s' in the graph", n->gn->job);
 		goto fail;
@@ -335,7 +362,6 @@ static void node_start(struct xrun *x, struct xnode *n)
 	if (!n->m) {
 		n->m = xmalloc(sizeof(*n->m));
 		manifest_init(n->m);
-		hashes = xcalloc(cfg->inputs_nr + 1, sizeof(*hashes));
 		for (size_t i = 0; i < cfg->inputs_nr; i++) {
 			struct manifest_input *in;
 			int r;
@@ -354,12 +380,7 @@ static void node_start(struct xrun *x, struct xnode *n)
 			in->type = cfg->inputs[i].type;
 			memcpy(in->sha256, p.sha256, sizeof(in->sha256));
 			in->run_id = p.run_id ? xstrdup(p.run_id) : NULL;
-			hashes[i] = n->m->inputs[i].sha256;
 		}
-		if (keyer_compute(&x->keyer, n->job, cfg, hashes, n->m->build_key, &err) < 0)
-			goto fail;
-		strvec_clear(&n->m->key_files);
-		strvec_copy(&n->m->key_files, &x->keyer.files);
 	}
 	if (publish_reconcile(x, n, &fresh, &err) < 0)
 		goto fail;
@@ -373,11 +394,12 @@ static void node_start(struct xrun *x, struct xnode *n)
 		goto fail;
 	x->running[x->running_nr++] = (size_t)(n - x->nodes);
 	report(x, n);
+	if (!n->m->build_key[0] && xnode_key(x, n, &n->error) < 0)
+		n->key_failed = 1;
 	goto out;
 fail:
 	node_fail_early(x, n, &err);
 out:
-	free(hashes);
 	partition_release(&p);
 	strbuf_release(&err);
 }
@@ -539,6 +561,8 @@ static void node_reap(struct xrun *x, struct xnode *n)
 			     sigdescr_np(-exit_status) ? sigdescr_np(-exit_status) : "unknown");
 	else if (exit_status)
 		how = xstrfmt("exited with status %d", exit_status);
+	else if (n->key_failed)
+		how = xstrfmt("exited 0 but its build key cannot be computed: %s", n->error.buf);
 	else if (publish_stage(x, n, &why) < 0)
 		how = strbuf_detach(&why, NULL);
 	if (how) {
@@ -573,8 +597,9 @@ static void commit(struct xrun *x, const size_t *nodes, size_t nr, int synced)
 			run_failed(x, n, err.buf, 0);
 			continue;
 		}
-		run_forget(x, n);
+		/* readers are answered first: removing staging takes a few rmdirs */
 		node_finish(x, n, NODE_BUILT);
+		run_forget(x, n);
 	}
 	strbuf_release(&err);
 }
@@ -593,15 +618,13 @@ static void sync_begin(struct xrun *x)
 	x->staged = t;
 	x->staged_nr = 0;
 	x->syncing = 1;
-	strmap_clear(&x->sync_dirs_seen);
 	if (x->syncer.running) {
-		syncer_request(&x->syncer, &x->sync_files, &x->sync_dirs);
+		syncer_request(&x->syncer, &x->sync_files);
 		return;
 	}
 	x->syncing = 0;
-	r = sync_paths(x->data_fd, &x->sync_files, &x->sync_dirs);
+	r = sync_paths(x->data_fd, &x->sync_files);
 	strvec_clear(&x->sync_files);
-	strvec_clear(&x->sync_dirs);
 	commit(x, x->inflight, x->inflight_nr, r);
 	x->inflight_nr = 0;
 }
@@ -1034,8 +1057,6 @@ static void teardown(struct xrun *x)
 	free(x->inflight);
 	keyer_release(&x->keyer);
 	strvec_clear(&x->sync_files);
-	strvec_clear(&x->sync_dirs);
-	strmap_clear(&x->sync_dirs_seen);
 	strmap_clear(&x->requested);
 	strmap_clear(&x->abandoned);
 	if (x->data_fd >= 0)
@@ -1067,8 +1088,6 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 		x.jobs = 1;
 	keyer_init(&x.keyer);
 	strvec_init(&x.sync_files);
-	strvec_init(&x.sync_dirs);
-	strmap_init(&x.sync_dirs_seen);
 	strmap_init(&x.requested);
 	strmap_init(&x.abandoned);
 	x.data_fd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

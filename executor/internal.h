@@ -8,6 +8,7 @@
 #include "model/manifest.h"
 #include "core/strmap.h"
 #include "executor/backend.h"
+#include "executor/contain.h"
 #include "executor/executor.h"
 
 /*
@@ -42,7 +43,9 @@ struct xnode {
 	enum stop_level stop_level; /* the highest stop sent (run_stop) */
 	long long force_ms;         /* after STOP_KILL: STOP_KILL_CHILD at this time (0: none) */
 	void *backend_state;        /* the backend's, from spawn to reap */
-	struct manifest *m;         /* inputs + key at start; outputs at publish */
+	struct contain_mark mark;   /* local: the pid allocator before the spawn (local_spawn) */
+	struct manifest *m;         /* inputs at start; key at start or spawn; outputs at publish */
+	int key_failed;             /* node_start: the key could not be computed (why: error) */
 
 	struct strbuf error;        /* failed / skipped / cancelled: why */
 	long long duration_us;
@@ -59,30 +62,31 @@ struct xnode {
 struct syncer {
 	pthread_t thread;
 	int running;                /* thread started */
-	pthread_mutex_t lock;       /* guards requested, quit, result, trash, files, dirs */
+	pthread_mutex_t lock;       /* guards requested, quit, result, trash, files */
 	pthread_cond_t cond;
 	int fd;                     /* the store's data directory */
 	int requested, quit;
 	int result;                 /* errno of the last sync, 0 ok */
 	struct strvec trash;        /* directories to remove */
-	struct strvec files, dirs;  /* the requested sync */
+	struct strvec files;        /* the requested sync */
 	int done[2];
 };
 /* Batches of more files than this are made durable with one syncfs. */
 #define SYNC_FILES_MAX 64
 /*
- * Makes files' data and dirs' entries durable: fdatasync / fsync of each,
- * or one syncfs(fd) when there are more than SYNC_FILES_MAX files. 0 or
- * the errno of the first failure.
+ * Makes the data of files (published data files) durable: fdatasync of
+ * each, or one syncfs(fd) when there are more than SYNC_FILES_MAX files.
+ * Directory entries and manifests are not synced: see docs/reliability.md,
+ * "Durability". 0 or the errno of the first failure.
  */
-int sync_paths(int fd, const struct strvec *files, const struct strvec *dirs);
+int sync_paths(int fd, const struct strvec *files);
 /*
  * thread 0: no thread (a plan of one node has nothing to overlap with its
  * sync; the hand-off would only add latency); callers then work inline.
  */
 int syncer_start(struct syncer *s, int fd, int thread);
-/* Syncs files and dirs on the thread; takes their items (leaves them empty). */
-void syncer_request(struct syncer *s, struct strvec *files, struct strvec *dirs);
+/* Syncs files on the thread; takes its items (leaves it empty). */
+void syncer_request(struct syncer *s, struct strvec *files);
 /* After done[0] is readable: consumes the byte, returns the sync's errno. */
 int syncer_collect(struct syncer *s);
 /* Removes path (heap string, taken over) soon: on the thread, or now. */
@@ -112,8 +116,7 @@ struct xrun {
 	size_t *staged, staged_nr;              /* exited 0, moved to data/, not synced */
 	size_t *inflight, inflight_nr;          /* covered by the sync under way */
 	int syncing;                            /* a sync is under way */
-	struct strvec sync_files, sync_dirs;    /* written by the staged runs */
-	struct strmap sync_dirs_seen;
+	struct strvec sync_files;               /* data files the staged runs published */
 	struct syncer syncer;
 	int syncer_inited;
 	size_t finished;
@@ -134,6 +137,13 @@ struct xrun {
 	int64_t event_seq;          /* events_out: written up to this seq; -1 unset */
 	struct strmap abandoned;    /* run ids of dead builders this run settled */
 };
+
+/*
+ * executor.c: n's build key into n->m->build_key (and the files it read
+ * into n->m->key_files), from the input hashes in n->m. 0, or -1 with err
+ * and build_key empty.
+ */
+int xnode_key(struct xrun *x, struct xnode *n, struct strbuf *err);
 
 /* spawn.c: starts n's run (catalog_begin_run, staging, log, posix_spawn). */
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err);
@@ -176,7 +186,8 @@ int publish_commit_batch(struct xrun *x, const size_t *nodes, size_t nr, struct 
 /*
  * publish.c: after taking the leases of n, settles a previous builder's
  * death (abandoned run; re-hash live data) and sets *fresh if every output
- * is live (and, with FRESH_KEYS, has n->m->build_key). 0 or -1 with err.
+ * is live (and, with FRESH_KEYS, has n's build key, which it computes with
+ * xnode_key if no output so far was missing). 0 or -1 with err.
  */
 int publish_reconcile(struct xrun *x, struct xnode *n, int *fresh, struct strbuf *err);
 

@@ -23,6 +23,7 @@ static int local_spawn(struct xrun *x, struct xnode *n, int in_fd, int log_fd,
 	strvec_copy(&argv, &n->job->exec);
 	strvec_copy(&argv, &cfg->args);
 	xrun_exec_env(n, x->s, &env);
+	contain_mark(&n->mark);
 	ret = spawn_child(n, argv.v, env.v, 0, in_fd, log_fd, x->g->dir, err);
 	strvec_clear(&argv);
 	strvec_clear(&env);
@@ -39,7 +40,7 @@ static void local_reap(struct xrun *x, struct xnode *n, struct run_end *end)
 {
 	(void)x;
 	end->status = child_status(child_reap(n->pid));
-	contain_run(n->staging, n->pid, n->start_us);
+	contain_run(n->staging, n->pid, n->start_us, &n->mark);
 }
 
 /* The cores online: one run each. */

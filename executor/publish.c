@@ -100,44 +100,6 @@ static int output_unwritten(int fd, const char *ref, struct strbuf *why)
 	return r ? -1 : 0;
 }
 
-static void sync_dir(struct xrun *x, const char *dir)
-{
-	if (strmap_contains(&x->sync_dirs_seen, dir))
-		return;
-	strmap_put(&x->sync_dirs_seen, dir, (void *)1);
-	strvec_push(&x->sync_dirs, dir);
-}
-
-/*
- * Before path is published: the directories whose entries change, for the
- * sync. Its parent, and for each directory mkdir_parents will create, the
- * one above it (up to the first that exists; the store root if that is
- * the data directory itself).
- */
-static void sync_dirs_add(struct xrun *x, const char *path)
-{
-	struct strbuf d = STRBUF_INIT;
-	size_t root = strlen(x->s->data_dir);
-	struct stat st;
-
-	strbuf_addstr(&d, path);
-	for (;;) {
-		char *slash = strrchr(d.buf, '/');
-
-		if (!slash || slash == d.buf || (size_t)(slash - d.buf) < root)
-			break;
-		strbuf_setlen(&d, (size_t)(slash - d.buf));
-		sync_dir(x, d.buf);
-		if (d.len <= root) {
-			sync_dir(x, x->s->root);
-			break;
-		}
-		if (stat(d.buf, &st) == 0)
-			break;
-	}
-	strbuf_release(&d);
-}
-
 /* Whether ref in outfd is still the file that was checked and hashed. */
 static int output_unchanged(int outfd, const char *ref, const struct stat *was)
 {
@@ -188,7 +150,11 @@ out:
 	return ret;
 }
 
-/* Writes m into the store's manifests/ (synced with the data). */
+/*
+ * Writes m into the store's manifests/. Not synced: a manifest backs up
+ * the catalog's record, whose commit is not synced either
+ * (docs/reliability.md, "Durability").
+ */
 static int put_manifest(struct xrun *x, const struct manifest *m, struct strbuf *why)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT, text = STRBUF_INIT;
@@ -200,9 +166,6 @@ static int put_manifest(struct xrun *x, const struct manifest *m, struct strbuf 
 		strbuf_addf(why, "exited 0 but %s", err.buf);
 		goto out;
 	}
-	strvec_push(&x->sync_files, path.buf);
-	strbuf_setlen(&path, (size_t)(strrchr(path.buf, '/') - path.buf));
-	sync_dir(x, path.buf);  /* manifests/ */
 	ret = 0;
 out:
 	cJSON_Delete(o);
@@ -216,7 +179,8 @@ out:
  * One output at a time (open, verify, hash, fchmod, close), so any number
  * of outputs needs two descriptors; every output is checked, and checked
  * again unchanged, before the first is renamed. Durability works on paths
- * (the syncer), so no descriptor is kept.
+ * (the syncer: each published file's data, x->sync_files), so no
+ * descriptor is kept.
  */
 int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 {
@@ -289,7 +253,6 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 	for (i = 0; i < outs->nr; i++) {
 		strbuf_reset(&path);
 		store_data_path(x->s, outs->v[i], &path);
-		sync_dirs_add(x, path.buf);
 		if (publish_rename(x, outfd, outs->v[i], path.buf, m->outputs[i].ident, why) < 0)
 			goto out;
 		strvec_push(&x->sync_files, path.buf);
@@ -392,9 +355,15 @@ int publish_reconcile(struct xrun *x, struct xnode *n, int *fresh, struct strbuf
 		if (r > 0 && p.status == PART_BUILDING && p.run_id &&
 		    settle_abandoned(x, ref, &p, err) < 0)
 			goto out;
-		if (r == 0 || p.status != PART_LIVE ||
-		    (x->o->freshness == FRESH_KEYS && strcmp(p.build_key, n->m->build_key)))
+		if (r == 0 || p.status != PART_LIVE) {
 			*fresh = 0;
+		} else if (*fresh && x->o->freshness == FRESH_KEYS) {
+			/* the key is computed only when an output could be cut off */
+			if (!n->m->build_key[0] && xnode_key(x, n, err) < 0)
+				goto out;
+			if (strcmp(p.build_key, n->m->build_key))
+				*fresh = 0;
+		}
 	}
 	ret = 0;
 out:

@@ -6,28 +6,26 @@
 #include "core/store.h"
 #include "executor/internal.h"
 
-static int sync_one(const char *path, int flags)
+static int sync_one(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | flags), r = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r = 0;
 
 	if (fd < 0)
 		return errno;
-	if ((flags & O_DIRECTORY ? fsync(fd) : fdatasync(fd)) < 0)
+	if (fdatasync(fd) < 0)
 		r = errno;
 	close(fd);
 	return r;
 }
 
-int sync_paths(int fd, const struct strvec *files, const struct strvec *dirs)
+int sync_paths(int fd, const struct strvec *files)
 {
 	int r = 0;
 
 	if (files->nr > SYNC_FILES_MAX)
 		return syncfs(fd) < 0 ? errno : 0;
 	for (size_t i = 0; i < files->nr && !r; i++)
-		r = sync_one(files->v[i], 0);
-	for (size_t i = 0; i < dirs->nr && !r; i++)
-		r = sync_one(dirs->v[i], O_DIRECTORY);
+		r = sync_one(files->v[i]);
 	return r;
 }
 
@@ -40,16 +38,14 @@ static void *syncer_main(void *arg)
 		while (!s->requested && !s->trash.nr && !s->quit)
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->requested) {
-			struct strvec files = s->files, dirs = s->dirs;
+			struct strvec files = s->files;
 			int r;
 
 			s->requested = 0;
 			strvec_init(&s->files);
-			strvec_init(&s->dirs);
 			pthread_mutex_unlock(&s->lock);
-			r = sync_paths(s->fd, &files, &dirs);
+			r = sync_paths(s->fd, &files);
 			strvec_clear(&files);
-			strvec_clear(&dirs);
 			pthread_mutex_lock(&s->lock);
 			s->result = r;
 			pthread_mutex_unlock(&s->lock);
@@ -80,7 +76,6 @@ int syncer_start(struct syncer *s, int fd, int thread)
 	s->done[0] = s->done[1] = -1;
 	strvec_init(&s->trash);
 	strvec_init(&s->files);
-	strvec_init(&s->dirs);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (!thread)
@@ -106,11 +101,10 @@ static void strvec_move(struct strvec *dst, struct strvec *src)
 	strvec_init(src);
 }
 
-void syncer_request(struct syncer *s, struct strvec *files, struct strvec *dirs)
+void syncer_request(struct syncer *s, struct strvec *files)
 {
 	pthread_mutex_lock(&s->lock);
 	strvec_move(&s->files, files);
-	strvec_move(&s->dirs, dirs);
 	s->requested = 1;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -156,7 +150,6 @@ void syncer_stop(struct syncer *s)
 		remove_tree(s->trash.v[i]);
 	strvec_clear(&s->trash);
 	strvec_clear(&s->files);
-	strvec_clear(&s->dirs);
 	if (s->done[0] >= 0)
 		close(s->done[0]);
 	if (s->done[1] >= 0)

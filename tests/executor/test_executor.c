@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/proc.h"
 #include "core/store.h"
 #include "core/strmap.h"
+#include "executor/contain.h"
 #include "executor/executor.h"
 #include "executor/internal.h"
 
@@ -523,7 +525,7 @@ START_TEST(test_state_names)
 END_TEST
 
 /*
- * sync_paths: fdatasync + fsync of each path for small batches (a missing
+ * sync_paths: fdatasync of each data file for small batches (a missing
  * file is an error), one syncfs above SYNC_FILES_MAX files (which names no
  * file, so it cannot see a missing one).
  */
@@ -544,7 +546,7 @@ static const struct sync_case {
 START_TEST(test_sync_paths)
 {
 	const struct sync_case *tc = &sync_cases[_i];
-	struct strvec files = STRVEC_INIT, dirs = STRVEC_INIT;
+	struct strvec files = STRVEC_INIT;
 	int fd = open(store.data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
@@ -559,12 +561,66 @@ START_TEST(test_sync_paths)
 	}
 	if (tc->missing)
 		strvec_pushf(&files, "%s/missing", store.data_dir);
-	strvec_push(&dirs, store.data_dir);
-	strvec_push(&dirs, store.root);
-	ck_assert_msg(sync_paths(fd, &files, &dirs) == tc->want, "%s", tc->name);
+	ck_assert_msg(sync_paths(fd, &files) == tc->want, "%s", tc->name);
 	close(fd);
 	strvec_clear(&files);
-	strvec_clear(&dirs);
+}
+END_TEST
+
+/*
+ * contain_run finds a run's leftover by its environment, with the pid mark
+ * (only pids created since the spawn are looked at) and without it (every
+ * process); in its process group or out of it (setsid).
+ */
+static const struct contain_case {
+	const char *name;
+	int mark;    /* contain_mark before the fork */
+	int setsid;  /* the leftover left the run's process group */
+} contain_cases[] = {
+	{ "in the group, marked", 1, 0 },
+	{ "setsid, marked", 1, 1 },
+	{ "setsid, no mark: every process is looked at", 0, 1 },
+};
+
+START_TEST(test_contain)
+{
+	const struct contain_case *tc = &contain_cases[_i];
+	char *staging = xstrfmt("%s/staging-contain", dir);
+	char *env = xstrfmt("DATABUILD_OUTPUT_DIR=%s/out", staging);
+	char *const envp[] = { env, NULL };
+	char exe[64], link[256];
+	struct contain_mark mark = { 0, 0 };
+	long long start = now_us();
+	pid_t pid;
+	ssize_t n = 0;
+
+	if (tc->mark)
+		contain_mark(&mark);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		if (tc->setsid)
+			setsid();
+		else
+			setpgid(0, 0);
+		execle("/bin/sleep", "sleep", "30", (char *)NULL, envp);
+		_exit(127);
+	}
+	snprintf(exe, sizeof(exe), "/proc/%ld/exe", (long)pid);
+	for (int i = 0; i < 500; i++) {  /* the environment is the new one once it ran exec */
+		n = readlink(exe, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = '\0', strstr(link, "sleep")))
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(n > 0 && strstr(link, "sleep"), "%s: the helper did not start", tc->name);
+	ck_assert_msg(contain_run(staging, tc->setsid ? -1 : pid, start, tc->mark ? &mark : NULL) >= 1,
+		      "%s: nothing killed", tc->name);
+	/* killed and reaped by contain_run (a child of ours) */
+	ck_assert_msg(waitpid(pid, NULL, WNOHANG) < 0 && errno == ECHILD, "%s: not reaped",
+		      tc->name);
+	free(env);
+	free(staging);
 }
 END_TEST
 
@@ -583,6 +639,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_dead_builder, 0, ARRAY_SIZE(crash_cases));
 	tcase_add_loop_test(tc, test_state_names, 0, ARRAY_SIZE(state_names));
 	tcase_add_loop_test(tc, test_sync_paths, 0, ARRAY_SIZE(sync_cases));
+	tcase_add_loop_test(tc, test_contain, 0, ARRAY_SIZE(contain_cases));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
