@@ -551,6 +551,10 @@ static int status_print(struct cli *cli, struct row *rows, size_t nr, const unsi
 		strbuf_reset(&out);
 	}
 	if (a->json) {
+		if (schedules_status(cli, a->catalog > 0, root, NULL, &err) < 0) {
+			cli_fail(EXIT_USAGE, &err);
+			goto out;
+		}
 		json_print(root, &out);
 		strbuf_addch(&out, '\n');
 	} else if (nr) {
@@ -558,6 +562,10 @@ static int status_print(struct cli *cli, struct row *rows, size_t nr, const unsi
 		for (size_t s = 0; s < STATUS_STATE_NR; s++)
 			strbuf_addf(&out, "%c %s  ", cell_chars[s], state_names[s]);
 		strbuf_addf(&out, "%c partly live\n", cell_chars[STATUS_CELL_PARTLY]);
+	}
+	if (!a->json && schedules_status(cli, a->catalog > 0, NULL, &out, &err) < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
 	}
 	ret = cli_write_stdout(&out);
 out:

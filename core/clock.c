@@ -1,6 +1,9 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 
@@ -100,24 +103,64 @@ int utc_parse(const char *text, long long *out)
 	return 0;
 }
 
-long long now_s(void)
+/*
+ * The time DATABUILD_NOW sets: 0 with *t, 1 when it is unset or empty, or
+ * -1 when it is malformed (what is wrong appended to why, when not NULL).
+ * "@FILE" reads the time from FILE's first line, at every call.
+ */
+static int now_env(long long *t, struct strbuf *why)
 {
 	const char *env = getenv(CLOCK_NOW_ENV);
+	struct strbuf file = STRBUF_INIT;
+	int fd, ret = -1;
+
+	if (!env || !*env)
+		return 1;
+	if (*env != '@') {
+		ret = utc_parse(env, t);
+		if (ret < 0 && why)
+			strbuf_addf(why, "expected a UTC time like 2024-03-03T03:00:00Z, got '%s'",
+				    env);
+		return ret;
+	}
+	fd = open(env + 1, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || strbuf_read_fd(&file, fd, 256) < 0) {
+		if (why)
+			strbuf_addf(why, "cannot read '%s': %s", env + 1, strerror(errno));
+		goto out;
+	}
+	strbuf_setlen(&file, strcspn(file.buf, "\n"));
+	strbuf_rtrim(&file);
+	ret = utc_parse(file.buf, t);
+	if (ret < 0 && why)
+		strbuf_addf(why, "'%s': expected a UTC time like 2024-03-03T03:00:00Z, got '%s'",
+			    env + 1, file.buf);
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&file);
+	return ret;
+}
+
+long long now_s(void)
+{
 	long long t;
 
-	if (env && *env && !utc_parse(env, &t))
+	if (!now_env(&t, NULL))
 		return t;
 	return now_us() / 1000000;
 }
 
 int now_check(struct strbuf *err)
 {
-	const char *env = getenv(CLOCK_NOW_ENV);
+	struct strbuf why = STRBUF_INIT;
 	long long t;
+	int ret = 0;
 
-	if (!env || !*env || !utc_parse(env, &t))
-		return 0;
-	strbuf_addf(err, "%s: expected a UTC time like 2024-03-03T03:00:00Z, got '%s'",
-		    CLOCK_NOW_ENV, env);
-	return -1;
+	if (now_env(&t, &why) < 0) {
+		strbuf_addf(err, "%s: %s", CLOCK_NOW_ENV, why.buf);
+		ret = -1;
+	}
+	strbuf_release(&why);
+	return ret;
 }

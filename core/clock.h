@@ -13,7 +13,11 @@
  * ("today-1d", "now-2h"), schedules, freshness. It honours the
  * environment variable DATABUILD_NOW (e.g. 2024-03-03T03:00:00Z, UTC), which
  * freezes it for tests; when the variable is unset or empty it is the
- * system's real time. The calendar is UTC.
+ * system's real time. DATABUILD_NOW=@FILE reads the time from the first
+ * line of FILE at every call, so a test can move the clock of a running
+ * daemon (and of the builds it spawns) by rewriting FILE (write a new
+ * file and rename it over FILE: a reader never sees half a line). The
+ * calendar is UTC.
  */
 
 /* Microseconds since the Unix epoch (CLOCK_REALTIME). */
@@ -24,14 +28,17 @@ long long mono_ms(void);
 #define CLOCK_NOW_ENV "DATABUILD_NOW"
 
 /*
- * Seconds since the Unix epoch: DATABUILD_NOW when it is set and valid,
- * else CLOCK_REALTIME. A malformed DATABUILD_NOW is ignored here;
+ * Seconds since the Unix epoch: DATABUILD_NOW when it is set and valid
+ * (an @FILE that cannot be read or holds no valid time counts as
+ * malformed), else CLOCK_REALTIME. A malformed DATABUILD_NOW is ignored here;
  * now_check reports it.
  */
 long long now_s(void);
 /*
  * 0 if DATABUILD_NOW is unset, empty or valid; else -1 with
  * "DATABUILD_NOW: expected a UTC time like 2024-03-03T03:00:00Z, got 'x'"
+ * (for @FILE: "DATABUILD_NOW: cannot read 'FILE': <errno>" or
+ * "DATABUILD_NOW: 'FILE': expected a UTC time like ..., got 'x'")
  * appended to err. Callers that resolve relative times check first.
  */
 int now_check(struct strbuf *err);

@@ -120,6 +120,12 @@ void graph_release(struct graph *g)
 	for (size_t i = 0; i < g->domains_nr; i++)
 		domain_release(&g->domains[i]);
 	free(g->domains);
+	for (size_t i = 0; i < g->schedules_nr; i++)
+		schedule_release(&g->schedules[i]);
+	free(g->schedules);
+	for (size_t i = 0; i < g->freshness_nr; i++)
+		freshness_policy_release(&g->freshness[i]);
+	free(g->freshness);
 	free(g->path);
 	free(g->dir);
 	free(g->name);
@@ -607,6 +613,21 @@ out:
 	return ret;
 }
 
+/* "eager": a boolean. */
+static int decode_eager(struct job *j, const cJSON *obj, const struct jpath *p,
+			struct strbuf *err)
+{
+	struct jpath ep = { p, "eager", 0 };
+	const cJSON *m;
+
+	if (json_find(obj, p, "eager", 0, &m, err) < 0)
+		return -1;
+	if (m && !cJSON_IsBool(m))
+		return json_fail(err, &ep, "expected true or false, got %s", json_type_name(m));
+	j->eager = m && cJSON_IsTrue(m);
+	return 0;
+}
+
 static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct jpath *p,
 		      struct strmap *labels, struct strmap *shapes, struct strbuf *err)
 {
@@ -663,7 +684,8 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 	}
 	if (decode_key_ignore(g, j, obj, p, err) < 0)
 		goto out;
-	if (decode_nonneg(obj, p, "timeout_s", JOB_TIMEOUT_MAX_S, &j->timeout_s, err) < 0 ||
+	if (decode_eager(j, obj, p, err) < 0 ||
+	    decode_nonneg(obj, p, "timeout_s", JOB_TIMEOUT_MAX_S, &j->timeout_s, err) < 0 ||
 	    decode_nonneg(obj, p, "configure_timeout_s", JOB_TIMEOUT_MAX_S,
 			  &j->configure_timeout_s, err) < 0 ||
 	    decode_nonneg(obj, p, "retries", JOB_RETRIES_MAX, &j->retries, err) < 0)
@@ -673,6 +695,132 @@ out:
 	strbuf_release(&what);
 	strbuf_release(&why);
 	return ret;
+}
+
+/* Each ref of schedule s's first tick must have a job (unless a lookup executable decides). */
+static int check_schedule_refs(const struct graph *g, const struct schedule *s,
+			       const struct jpath *p, struct strbuf *err)
+{
+	struct jpath bp = { p, "build", 0 };
+	struct strvec refs = STRVEC_INIT;
+	struct strbuf why = STRBUF_INIT;
+	long long t = cron_next(&s->cron, &s->tz, s->start == LLONG_MIN ? 0 : s->start - 1);
+	int ret = -1;
+
+	if (g->lookup.nr) {
+		ret = 0;
+		goto out;
+	}
+	if (schedule_refs(s, t < 0 ? 0 : t, &refs, err) < 0)
+		goto out;
+	for (size_t i = 0; i < refs.nr; i++) {
+		struct jpath ep = { &bp, NULL, i };
+
+		if (!graph_lookup(g, refs.v[i], &why)) {
+			json_fail(err, &ep, "%s", why.buf);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	strvec_clear(&refs);
+	strbuf_release(&why);
+	return ret;
+}
+
+static int decode_schedules(struct graph *g, const cJSON *root, const struct jpath *rp,
+			    struct strbuf *err)
+{
+	struct jpath sp = { rp, "schedules", 0 };
+	const cJSON *arr;
+	size_t i = 0;
+
+	if (json_get_array(root, rp, "schedules", 0, "schedules", &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	g->schedules = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*g->schedules));
+	for (const cJSON *e = arr->child; e; e = e->next, i++) {
+		struct jpath ep = { &sp, NULL, i };
+		struct schedule *s = &g->schedules[i];
+
+		g->schedules_nr++;
+		if (schedule_parse(s, e, &ep, err) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(g->schedules[k].name, s->name)) {
+				struct jpath np = { &ep, "name", 0 };
+
+				return json_fail(err, &np, "duplicate schedule name '%s' (also "
+						 "schedules[%zu])", s->name, k);
+			}
+		if (check_schedule_refs(g, s, &ep, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether some output pattern of g has the dataset part dataset (up to placeholder names). */
+static int graph_has_dataset(const struct graph *g, const char *dataset)
+{
+	char *want = pattern_shape(dataset);
+	int found = 0;
+
+	for (size_t i = 0; i < g->jobs_nr && !found; i++)
+		for (size_t k = 0; k < g->jobs[i].outputs_nr && !found; k++) {
+			const char *text = g->jobs[i].outputs[k].text;
+			const char *slash = strrchr(text, '/');
+			char *dir, *shape;
+
+			if (!slash)
+				continue;
+			dir = xstrndup(text, (size_t)(slash - text));
+			shape = pattern_shape(dir);
+			found = !strcmp(shape, want);
+			free(dir);
+			free(shape);
+		}
+	free(want);
+	return found;
+}
+
+static int decode_freshness(struct graph *g, const cJSON *root, const struct jpath *rp,
+			    struct strbuf *err)
+{
+	struct jpath fp = { rp, "freshness", 0 };
+	const cJSON *obj;
+
+	if (json_find(root, rp, "freshness", 0, &obj, err) < 0)
+		return -1;
+	if (!obj)
+		return 0;
+	if (json_check_object(obj, &fp, "an object {\"dataset\": {\"max_age\": \"26h\"}}",
+			      err) < 0)
+		return -1;
+	g->freshness = xcalloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*g->freshness));
+	for (const cJSON *m = obj->child; m; m = m->next) {
+		struct jpath mp = { &fp, m->string, 0 };
+		struct strbuf why = STRBUF_INIT;
+		struct pattern pat;
+		int bad;
+
+		bad = pattern_parse(&pat, m->string, &why) < 0;
+		if (!bad)
+			pattern_release(&pat);
+		if (bad) {
+			json_fail(err, &mp, "invalid dataset '%s': %s", m->string, why.buf);
+			strbuf_release(&why);
+			return -1;
+		}
+		if (!g->lookup.nr && !graph_has_dataset(g, m->string))
+			return json_fail(err, &mp, "no job produces partitions of dataset '%s'",
+					 m->string);
+		g->freshness_nr++;
+		if (freshness_policy_parse(&g->freshness[g->freshness_nr - 1], m->string, m,
+					   &mp, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* The graph object root (checked by json_parse_object) into g. */
@@ -708,6 +856,8 @@ static int decode_graph(struct graph *g, const cJSON *root, struct strbuf *err)
 		if (decode_job(g, i, e, &ep, &labels, &shapes, err) < 0)
 			goto out;
 	}
+	if (decode_schedules(g, root, &rp, err) < 0 || decode_freshness(g, root, &rp, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	strmap_clear(&labels);

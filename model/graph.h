@@ -6,6 +6,7 @@
 #include "core/array.h"
 #include "model/domain.h"
 #include "model/pattern.h"
+#include "model/schedule.h"
 #include "core/strbuf.h"
 
 /*
@@ -52,6 +53,13 @@
  * A source job has "source" (a path pattern, relative paths resolved
  * against the graph's directory) and exactly one output pattern with the
  * same placeholders, and no "configure" or "exec".
+ *
+ * Triggers (model/schedule.h, docs/schedules.md): "schedules" (an array,
+ * names unique), "freshness" (dataset -> {"max_age"}; the dataset, which
+ * may have placeholders, must be the dataset part of some job's output
+ * pattern unless the graph has a lookup executable) and a job's "eager"
+ * (a boolean). A schedule's refs must each be claimed by a job (unless
+ * the graph has a lookup executable).
  */
 struct semver {
 	long major, minor, patch;
@@ -89,6 +97,7 @@ struct job {
 	size_t vars_nr;
 	char *source;             /* source jobs: absolute path pattern of the files; NULL otherwise */
 	struct pattern source_pattern; /* source jobs: source without its leading '/' */
+	int eager;                /* "eager": rebuilt when an upstream is republished */
 };
 
 struct graph {
@@ -100,6 +109,10 @@ struct graph {
 	size_t jobs_nr;
 	struct domain *domains;  /* the named domains of "domains", in the file's order */
 	size_t domains_nr;
+	struct schedule *schedules;  /* "schedules", in the file's order */
+	size_t schedules_nr;
+	struct freshness_policy *freshness; /* "freshness", in the file's order */
+	size_t freshness_nr;
 };
 
 /* Loads and validates path. 0, or -1 with err ("<file>: <what>"). */
