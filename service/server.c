@@ -6,6 +6,7 @@
 
 #include "model/ref.h"
 #include "service/internal.h"
+#include "service/mhd.h"
 #include "service/query.h"
 #include "service/static.h"
 
@@ -309,7 +310,7 @@ int service_start(struct service **out, const struct service_opts *opts, struct 
 	*out = NULL;
 	svc->opts = *opts;
 	builds_init(&svc->builds);
-	if (listen_addr_parse(opts->listen, &svc->addr, err) < 0) {
+	if (service_mhd_load(err) < 0 || listen_addr_parse(opts->listen, &svc->addr, err) < 0) {
 		ret = SERVICE_CONFIG;
 		goto out;
 	}

@@ -11,7 +11,8 @@
  * The HTTP service (docs/api.md): a JSON API over the catalog, and builds
  * through the same executor_build path as `databuild build`, served with
  * libmicrohttpd, one thread per connection. A peer of fs/: the other
- * face of the same engine.
+ * face of the same engine. libmicrohttpd is loaded by service_start, not
+ * linked (service/mhd.h): other commands never load it.
  *
  * Every /api/ request must carry the store's token (STORE/serve.token) as
  * "Authorization: Bearer TOKEN" or as the cookie databuild_token that
@@ -39,8 +40,9 @@ struct service;
 /* Results of service_start below zero. */
 enum {
 	SERVICE_ERROR = -1,   /* the address is taken, no thread could start, ...: err */
-	SERVICE_CONFIG = -2,  /* opts->listen is malformed or remote without allow_remote,
-				 the token file is unsafe, the catalog does not open: err */
+	SERVICE_CONFIG = -2,  /* libmicrohttpd cannot be loaded (service/mhd.h), opts->listen
+				 is malformed or remote without allow_remote, the token
+				 file is unsafe, the catalog does not open: err */
 };
 
 /*
