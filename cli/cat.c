@@ -12,12 +12,13 @@
 
 static const struct cli_usage usage = {
 	.cmd = "cat",
-	.head = "usage: databuild cat [-j N] REF...\n"
+	.head = "usage: databuild cat [-j N] [--freshness keys|presence] REF...\n"
 		"\n"
 		"Write the bytes of the partitions REF..., in order, to standard output,\n"
-		"building whatever is missing first (like reading REF through the mount: a\n"
-		"live partition is used as it is). Progress goes to standard error when it\n"
-		"is a terminal.\n",
+		"building whatever is missing or stale first (like reading REF through the\n"
+		"mount: with keys, the default, a live partition whose build key changed is\n"
+		"rebuilt; with presence it is used as it is). Progress goes to standard\n"
+		"error when it is a terminal.\n",
 	.tail = "exit status: 0 ok, 1 a job failed or the output could not be written, 2 usage,\n"
 		"graph or planning error, 130 interrupted\n",
 };
@@ -110,6 +111,34 @@ static int all_live(struct cli *cli, const struct strvec *refs)
 	return ret;
 }
 
+/*
+ * On a terminal, before the status line: one line per ref that is not
+ * live, saying what cat waits for ("building raw/date=1 (job raw)", or
+ * "waiting for raw/date=1 (job raw, run 12: being built elsewhere)" when
+ * the catalog says another builder, a mount say, has it).
+ */
+static void progress_intro(struct cli *cli, const struct strvec *refs)
+{
+	for (size_t i = 0; i < refs->nr; i++) {
+		struct strbuf err = STRBUF_INIT;
+		struct partition p;
+		const struct job *j = NULL;
+		int found;
+
+		partition_init(&p);
+		found = catalog_get_partition(&cli->catalog, refs->v[i], &p, &err);
+		if (found <= 0 || p.status != PART_LIVE)
+			j = graph_lookup(&cli->graph, refs->v[i], &err);
+		if (found > 0 && p.status == PART_BUILDING && p.run_id)
+			fprintf(stderr, "waiting for %s (job %s, run %s: being built elsewhere)\n",
+				refs->v[i], p.job ? p.job : j ? j->label : "?", p.run_id);
+		else if (found >= 0 && (!found || p.status != PART_LIVE))
+			fprintf(stderr, "building %s (job %s)\n", refs->v[i], j ? j->label : "?");
+		partition_release(&p);
+		strbuf_release(&err);
+	}
+}
+
 /* Builds the refs of r unless all are live: an exit code. */
 static int cat_build(struct cli *cli, struct build_request *r)
 {
@@ -117,9 +146,10 @@ static int cat_build(struct cli *cli, struct build_request *r)
 
 	if (live < 0)
 		return EXIT_USAGE;
-	if (live)
+	if (live && r->o.freshness == FRESH_PRESENCE)
 		return EXIT_OK;
-	r->o.freshness = FRESH_PRESENCE;
+	if (isatty(STDERR_FILENO))
+		progress_intro(cli, &r->refs);
 	ret = build_refs_run(cli, 0, &r->refs, &r->o, isatty(STDERR_FILENO) ? stderr : NULL, 1);
 	if (ret == EXIT_OK && all_live(cli, &r->refs) != 1)
 		ret = cli_error(EXIT_FAILED, "a partition of the request is not live after its "
@@ -165,6 +195,9 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	struct build_request r = BUILD_REQUEST_INIT;
 	const struct cli_option options[] = {
 		OPT_JOBS(&r.o.jobs, build_jobs_help),
+		OPT_FRESHNESS(&r.o.freshness,
+			      "keys (default): rebuild a live partition whose build key\n"
+			      "changed; presence: use any live partition as it is"),
 		OPT_END(),
 	};
 	int n = build_request_parse(&r, argc, argv, &usage, options);

@@ -216,6 +216,26 @@ int status_cell_state(const uint64_t counts[STATUS_STATE_NR]);
 void status_bar(const uint64_t (*cells)[STATUS_STATE_NR], size_t n, int color,
 		struct strbuf *out);
 
+/*
+ * The daemons' scheduler (cli/schedules.c, scheduler/scheduler.h): when the
+ * graph has schedules, freshness policies or eager jobs, starts a
+ * scheduler thread whose builds run `/proc/self/exe --graph G --store S
+ * [--catalog URL] [--executor E] [--slurm-opt O]... build REF...`.
+ * catalog_location: the daemon's (absolute). cs->s stays NULL when there
+ * is nothing to schedule. 0, or -1 with err. Call from the process that
+ * stays (after a daemon's fork); cli_scheduler_stop before the graph and
+ * store are released.
+ */
+struct scheduler;
+struct cli_scheduler {
+	struct scheduler *s;
+	struct strvec argv;  /* the build command, owned */
+	struct strvec envp;  /* its environment, owned */
+};
+int cli_scheduler_start(struct cli *cli, const char *catalog_location,
+			struct cli_scheduler *cs, struct strbuf *err);
+void cli_scheduler_stop(struct cli_scheduler *cs);
+
 /* Subcommands, one file each under cli/. */
 int cmd_lookup(struct cli *cli, int argc, char **argv);
 int cmd_configure(struct cli *cli, int argc, char **argv);
@@ -234,8 +254,18 @@ int cmd_log(struct cli *cli, int argc, char **argv);
 int cmd_path(struct cli *cli, int argc, char **argv);
 int cmd_mount(struct cli *cli, int argc, char **argv);
 int cmd_umount(struct cli *cli, int argc, char **argv);
+int cmd_reload(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_domains(struct cli *cli, int argc, char **argv);
+int cmd_schedules(struct cli *cli, int argc, char **argv);
+/*
+ * For `databuild status`: the last and next tick of each schedule of the
+ * graph, as root["schedules"] (root non-NULL) or as one line each
+ * ("schedule NAME (CRON, TZ): last tick T, next tick T") appended to out.
+ * Last ticks come from cli->catalog when have_catalog. 0, or -1 with err.
+ */
+int schedules_status(struct cli *cli, int have_catalog, cJSON *root, struct strbuf *out,
+		     struct strbuf *err);
 
 #endif

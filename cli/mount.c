@@ -34,15 +34,88 @@ static const struct cli_usage usage = {
 	.tail = "Unmount with `databuild umount MOUNTPOINT`.\n",
 };
 
-/* -o OPTIONS: appended, comma-separated, to the strbuf at opt->value. */
+/* What -o sets: databuild's own options, and the rest for FUSE. */
+struct mount_o {
+	struct fs_opts *o;
+	struct strbuf fuse;
+};
+
+/* The integer value of -o item (text after its '='), in [min, max]: 0, or -1 with err. */
+static int opt_int(const char *item, const char *text, long min, long max, int *out,
+		   struct strbuf *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (!*text || *end || errno || v < min || v > max) {
+		strbuf_addf(err, "-o %s: expected a whole number from %ld to %ld", item, min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/*
+ * -o OPTIONS, comma-separated: freshness=presence|keys, stale=wait|serve,
+ * strict, nostrict, sidecars=listed|hidden, max_builds=N,
+ * cancel_unread[=SECONDS] are databuild's; the others are appended to the
+ * FUSE options.
+ */
 static int opt_fuse(const struct cli_option *opt, const char *arg, struct strbuf *err)
 {
-	struct strbuf *opts = opt->value;
+	struct mount_o *mo = opt->value;
+	struct strvec items = STRVEC_INIT;
+	int ret = -1, f;
 
-	if (opts->len)
-		strbuf_addch(opts, ',');
-	strbuf_addstr(opts, arg);
-	return 0;
+	for (const char *p = arg, *end;; p = end + 1) {
+		end = strchrnul(p, ',');
+		strvec_pushf(&items, "%.*s", (int)(end - p), p);
+		if (!*end)
+			break;
+	}
+	for (size_t i = 0; i < items.nr; i++) {
+		const char *it = items.v[i];
+
+		if (!*it)
+			continue;
+		if (!strncmp(it, "freshness=", 10)) {
+			if ((f = freshness_parse(it + 10)) < 0) {
+				strbuf_addf(err, "-o %s: unknown freshness (expected presence or keys)", it);
+				goto out;
+			}
+			mo->o->freshness = (enum freshness)f;
+		} else if (!strcmp(it, "stale=serve") || !strcmp(it, "stale=wait")) {
+			mo->o->stale_serve = !strcmp(it, "stale=serve");
+		} else if (!strncmp(it, "stale=", 6)) {
+			strbuf_addf(err, "-o %s: expected stale=wait or stale=serve", it);
+			goto out;
+		} else if (!strcmp(it, "strict") || !strcmp(it, "nostrict")) {
+			mo->o->strict = !strcmp(it, "strict");
+		} else if (!strcmp(it, "sidecars=hidden") || !strcmp(it, "sidecars=listed")) {
+			mo->o->sidecars_hidden = !strcmp(it, "sidecars=hidden");
+		} else if (!strncmp(it, "sidecars=", 9)) {
+			strbuf_addf(err, "-o %s: expected sidecars=listed or sidecars=hidden", it);
+			goto out;
+		} else if (!strncmp(it, "max_builds=", 11)) {
+			if (opt_int(it, it + 11, 1, FS_MAX_BUILDS_LIMIT, &mo->o->max_builds, err) < 0)
+				goto out;
+		} else if (!strcmp(it, "cancel_unread")) {
+			mo->o->cancel_unread_s = FS_CANCEL_UNREAD_DEFAULT_S;
+		} else if (!strncmp(it, "cancel_unread=", 14)) {
+			if (opt_int(it, it + 14, 0, 86400, &mo->o->cancel_unread_s, err) < 0)
+				goto out;
+		} else {
+			if (mo->fuse.len)
+				strbuf_addch(&mo->fuse, ',');
+			strbuf_addstr(&mo->fuse, it);
+		}
+	}
+	ret = 0;
+out:
+	strvec_clear(&items);
+	return ret;
 }
 
 /* "sqlite:relative" would break once the daemon leaves the directory. */
@@ -162,7 +235,21 @@ static void service_down(struct mount_service *ms, const struct fs_opts *o)
 	strbuf_release(&path);
 }
 
-static void daemon_child(struct fs_opts *o, struct mount_service *ms, int wfd, const char *log)
+/* The mount (fs_serve) with the store's scheduler beside it: 0, or -1 with err. */
+static int serve_scheduled(struct cli *cli, struct fs_opts *o, struct strbuf *err)
+{
+	struct cli_scheduler sched;
+	int ret;
+
+	if (cli_scheduler_start(cli, o->catalog_location, &sched, err) < 0)
+		return -1;
+	ret = fs_serve(o, err);
+	cli_scheduler_stop(&sched);
+	return ret;
+}
+
+static void daemon_child(struct cli *cli, struct fs_opts *o, struct mount_service *ms, int wfd,
+			 const char *log)
 {
 	struct strbuf err = STRBUF_INIT;
 	int fd, code = 0;
@@ -183,7 +270,7 @@ static void daemon_child(struct fs_opts *o, struct mount_service *ms, int wfd, c
 	if (chdir("/") < 0)
 		(void)0;
 	o->ready_fd = wfd;
-	if (service_up(ms, o, &err) < 0 || fs_serve(o, &err) < 0) {
+	if (service_up(ms, o, &err) < 0 || serve_scheduled(cli, o, &err) < 0) {
 		if (write(wfd, err.buf, err.len) < 0)
 			(void)0;
 		fprintf(stderr, "databuild: %s\n", err.buf);
@@ -214,12 +301,12 @@ static char *mount_point(const char *mountpoint)
 	return real;
 }
 
-static int serve_foreground(struct fs_opts *o, struct mount_service *ms)
+static int serve_foreground(struct cli *cli, struct fs_opts *o, struct mount_service *ms)
 {
 	struct strbuf err = STRBUF_INIT;
 	int code = EXIT_OK;
 
-	if (service_up(ms, o, &err) < 0 || fs_serve(o, &err) < 0)
+	if (service_up(ms, o, &err) < 0 || serve_scheduled(cli, o, &err) < 0)
 		code = cli_fail(EXIT_USAGE, &err);
 	service_down(ms, o);
 	strbuf_release(&err);
@@ -243,7 +330,8 @@ static void print_link(const struct store *s)
 }
 
 /* Forks the daemon and waits until it has mounted: an exit code. */
-static int serve_daemon(struct fs_opts *o, struct mount_service *ms, const char *log)
+static int serve_daemon(struct cli *cli, struct fs_opts *o, struct mount_service *ms,
+			const char *log)
 {
 	int pipefd[2], code;
 	pid_t pid;
@@ -261,7 +349,7 @@ static int serve_daemon(struct fs_opts *o, struct mount_service *ms, const char 
 	}
 	if (!pid) {
 		close(pipefd[0]);
-		daemon_child(o, ms, pipefd[1], log);
+		daemon_child(cli, o, ms, pipefd[1], log);
 	}
 	close(pipefd[1]);
 	code = wait_ready(pipefd[0], pid, o->mountpoint, log);
@@ -293,7 +381,7 @@ static int mount_serve(struct cli *cli, struct fs_opts *o, struct mount_service 
 		unlink(url.buf);  /* a link left by an earlier daemon is not this one's */
 		strbuf_release(&url);
 	}
-	code = o->foreground ? serve_foreground(o, ms) : serve_daemon(o, ms, log.buf);
+	code = o->foreground ? serve_foreground(cli, o, ms) : serve_daemon(cli, o, ms, log.buf);
 	free(location);
 	strbuf_release(&log);
 	return code;
@@ -321,17 +409,20 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 {
 	struct fs_opts o = FS_OPTS_INIT;
 	struct mount_service ms = { .on = 0, .o = SERVICE_OPTS_INIT, .svc = NULL };
-	struct strbuf fuse_opts = STRBUF_INIT;
+	struct mount_o mo = { .o = &o, .fuse = STRBUF_INIT };
 	const struct cli_option options[] = {
 		OPT_FLAG('f', "foreground", &o.foreground,
 			 "stay in the foreground (default: run as a daemon that\n"
 			 "logs to <store>/daemon.log)"),
-		OPT_CALLBACK('o', NULL, &fuse_opts, "OPTIONS", opt_fuse,
-			     "FUSE mount options, e.g. allow_other (which also turns\n"
-			     "on default_permissions)"),
+		OPT_CALLBACK('o', NULL, &mo, "OPTIONS", opt_fuse,
+			     "mount options: freshness=keys|presence, stale=wait|serve,\n"
+			     "strict, sidecars=listed|hidden, max_builds=N,\n"
+			     "cancel_unread[=SECONDS], and FUSE's, e.g. allow_other\n"
+			     "(which also turns on default_permissions)"),
 		OPT_FRESHNESS(&o.freshness,
-			      "presence (default): a live partition is served as is;\n"
-			      "keys: its build key is checked once per mount"),
+			      "keys (default): a live partition's build key is checked\n"
+			      "on every open (by fingerprints; a change replans);\n"
+			      "presence: a live partition is served as is"),
 		OPT_JOBS(&o.jobs, "runs in flight per build (default: cores;\n"
 			 "32 with --executor slurm)"),
 		OPT_FLAG(0, "debug", &o.debug, "log every FUSE request (with -f: to stderr)"),
@@ -345,7 +436,7 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 	};
 	int n = cli_parse_options(argc, argv, &usage, options, 0), code = EXIT_USAGE;
 
-	o.fuse_options = fuse_opts.len ? fuse_opts.buf : NULL;
+	o.fuse_options = mo.fuse.len ? mo.fuse.buf : NULL;
 	if (n < 0)
 		code = cli_parse_exit(n);
 	else if (n == 0)
@@ -354,6 +445,6 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 		code = cli_error(EXIT_USAGE, "mount: --listen and --allow-remote go with --serve");
 	else
 		code = mount_run(cli, n, argv, &o, &ms);
-	strbuf_release(&fuse_opts);
+	strbuf_release(&mo.fuse);
 	return code;
 }

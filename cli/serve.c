@@ -66,6 +66,7 @@ static int serve_run(struct cli *cli, int nargs, char **args, struct serve_args 
 {
 	struct strbuf err = STRBUF_INIT;
 	struct service *svc = NULL;
+	struct cli_scheduler sched = { .s = NULL, .argv = STRVEC_INIT, .envp = STRVEC_INIT };
 	struct serve_signals sigs;
 	int sig = 0, rc, ret = EXIT_USAGE;
 
@@ -88,11 +89,17 @@ static int serve_run(struct cli *cli, int nargs, char **args, struct serve_args 
 		fprintf(stderr, "databuild: WARNING: serving on %s, reachable from other hosts: "
 			"anyone with the token can read the catalog and start builds, and the "
 			"token travels unencrypted over plain HTTP\n", a->o.listen);
+	if (cli_scheduler_start(cli, cli->catalog_location, &sched, &err) < 0) {
+		service_stop(svc);
+		ret = cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
 	printf("databuild: serving %s/?token=%s\n", service_origin(svc), service_token(svc));
 	fflush(stdout);
 	while (sigwait(&sigs.wait, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
 		;
 	fprintf(stderr, "databuild: serve: stopping (signal %d)\n", sig);
+	cli_scheduler_stop(&sched);
 	service_stop(svc);
 	ret = EXIT_OK;
 out:

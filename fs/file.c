@@ -161,17 +161,115 @@ static int keep_cache(struct fs *fs, struct node *n, const char *run_id)
 	return keep;
 }
 
-static int serve_directly(struct fs *fs, struct node *n, const struct partition *p)
-{
-	int ok;
+/* What an open of a partition does (docs/filesystem.md, "Freshness"). */
+enum verdict {
+	OPEN_WAIT,           /* wait for a build (or a verifying plan) */
+	OPEN_SERVE,          /* serve the published bytes */
+	OPEN_SERVE_REBUILD,  /* serve them, and rebuild in the background */
+};
 
-	if (p->status != PART_LIVE)
-		return 0;
+/*
+ * Decides from the catalog row p, the node's build and its witnesses:
+ * a live partition is served when the mount checks presence only, or
+ * its freshness witness holds; otherwise the reader waits for the plan
+ * (which rebuilds it if stale) unless -o stale=serve. A partition whose
+ * rebuild failed serves its last good bytes unless -o strict, retrying
+ * in the background once something its job rests on moved.
+ */
+static enum verdict decide(struct fs *fs, struct catalog *c, struct node *n,
+			   const struct partition *p)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct witness *w, *fw;
+	enum build_state state;
+	enum verdict v = OPEN_WAIT;
+	int fresh;
+
 	pthread_mutex_lock(&fs->wait_lock);
-	ok = n->state == BUILD_NONE &&
-	     (fs->opts->freshness != FRESH_KEYS || same(n->verified_run, p->published_run));
+	state = n->state;
+	if ((w = n->witness))
+		witness_get(w);
+	if ((fw = n->fail_witness))
+		witness_get(fw);
 	pthread_mutex_unlock(&fs->wait_lock);
-	return ok;
+	if (!p->published_run)
+		goto out;
+	switch (p->status) {
+	case PART_LIVE:
+		fresh = fs->opts->freshness != FRESH_KEYS;
+		if (!fresh && w && (fresh = witness_holds(w, c, p, &err)) < 0) {
+			fs_log(fs, "open '%s': %s", n->path, err.buf);
+			fresh = 0;
+		}
+		if (fresh && state == BUILD_NONE)
+			v = OPEN_SERVE;
+		else if (fs->opts->stale_serve)
+			v = state == BUILD_NONE ? OPEN_SERVE_REBUILD : OPEN_SERVE;
+		break;
+	case PART_FAILED:
+		if (fs->opts->strict)
+			break;
+		v = state == BUILD_NONE && (!fw || !witness_files_hold(fw)) ?
+			OPEN_SERVE_REBUILD : OPEN_SERVE;
+		break;
+	case PART_STALE:
+	case PART_TAINTED:
+	case PART_BUILDING:
+		if (fs->opts->stale_serve)
+			v = state == BUILD_NONE && p->status != PART_BUILDING ?
+				OPEN_SERVE_REBUILD : OPEN_SERVE;
+		break;
+	default:
+		break;
+	}
+out:
+	witness_put(w);
+	witness_put(fw);
+	strbuf_release(&err);
+	return v;
+}
+
+int fs_serves_old(const struct fs *fs, const struct partition *p)
+{
+	if (!p->published_run)
+		return 0;
+	switch (p->status) {
+	case PART_FAILED:
+		return !fs->opts->strict;
+	case PART_STALE:
+	case PART_TAINTED:
+	case PART_BUILDING:
+		return fs->opts->stale_serve;
+	default:
+		return 0;
+	}
+}
+
+enum part_status fs_status_shown(struct fs *fs, struct node *n, const struct partition *p)
+{
+	struct strbuf err = STRBUF_INIT;
+	enum part_status s = p->status;
+	struct witness *w = NULL;
+	struct catalog *c;
+
+	if (n && n->part)
+		n = n->part;
+	if (s == PART_FAILED && p->published_run && !fs->opts->strict) {
+		s = PART_STALE;
+		goto out;
+	}
+	if (s != PART_LIVE || !n || fs->opts->freshness != FRESH_KEYS)
+		goto out;
+	pthread_mutex_lock(&fs->wait_lock);
+	if ((w = n->witness))
+		witness_get(w);
+	pthread_mutex_unlock(&fs->wait_lock);
+	if (w && (c = fs_catalog(fs, &err)) && witness_holds(w, c, p, &err) == 0)
+		s = PART_STALE;
+out:
+	witness_put(w);
+	strbuf_release(&err);
+	return s;
 }
 
 static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
@@ -181,6 +279,7 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 	struct partition p;
 	struct handle *h = NULL;
 	struct catalog *c;
+	enum verdict v;
 	int saverr;
 
 	partition_init(&p);
@@ -190,16 +289,26 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 		saverr = EIO;
 		goto out_err;
 	}
-	if (serve_directly(fs, n, &p)) {
-		/* damage is rebuilt by the build a waiter starts (its plan checks again) */
+	v = decide(fs, c, n, &p);
+	if (v != OPEN_WAIT || p.status == PART_LIVE) {
+		/*
+		 * Damage is rebuilt by the build a waiter starts (its plan
+		 * checks again); noted here so that a failed rebuild says so.
+		 */
 		h = handle_open_data(fs, &p, &err);
 		if (!h && errno == ESTALE)
 			note_damage(fs, n, err.buf);
+		if (h && v == OPEN_WAIT) {
+			handle_free(h);
+			h = NULL;
+		}
 	}
 	if (!h) {
 		waiter_add(fs, n, req, fi);
 		goto out;
 	}
+	if (v == OPEN_SERVE_REBUILD)
+		waiter_queue(fs, n);
 	fi->keep_cache = keep_cache(fs, n, p.published_run);
 	reply_open_handle(req, fs, fi, h);
 out:
@@ -288,6 +397,9 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_err;
 	case INODE_PART:
 		open_partition(req, fs, n, fi);
+		return;
+	case INODE_CTL_RELOAD:
+		reload_open(req, fs, fi);
 		return;
 	default:
 		open_text(req, fs, n, fi);

@@ -11,7 +11,9 @@
 
 #include "core/clock.h"
 #include "core/array.h"
+#include "core/json.h"
 #include "core/proc.h"
+#include "model/ref.h"
 #include "fs/internal.h"
 
 #define MAX_WORKERS 8
@@ -279,6 +281,7 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 	pthread_mutex_init(&fs->events_lock, NULL);
 	pthread_mutex_init(&fs->log_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
+	pthread_mutex_init(&fs->graph_lock, NULL);
 	strmap_init(&fs->manifest_sizes);
 	strmap_init(&fs->run_texts);
 	store_path(opts->store, "daemon.log", &path);
@@ -297,7 +300,8 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 		strbuf_addstr(err, "cannot create the inode table");
 		goto out;
 	}
-	if (space_init(fs, err) < 0)
+	fs->graph = fs_graph_new(opts->graph, NULL, 1, err);
+	if (!fs->graph)
 		goto out;
 	if (pipe2(fs->cancel_pipe, O_CLOEXEC) < 0) {
 		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
@@ -322,7 +326,9 @@ static void fs_teardown(struct fs *fs)
 	if (fs->by_ino)
 		nodes_release(fs);
 	handles_release(fs);
-	space_release(fs);
+	fs_graph_put(fs->graph);
+	fs->graph = NULL;
+	free(fs->reload_error);
 	strmap_clear(&fs->manifest_sizes);
 	run_texts_release(fs);
 	events_release(fs);
@@ -371,7 +377,7 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 		goto out;
 	}
 	mounted = 1;
-	if (builders_start(&fs, err) < 0)
+	if (builders_start(&fs, err) < 0 || watch_start(&fs, err) < 0)
 		goto out;
 	fs_log(&fs, "mounted '%s' (graph '%s', store '%s', freshness %s, executor %s)",
 	       opts->mountpoint, opts->graph->path, opts->store->root,
@@ -386,15 +392,18 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 	fs_log(&fs, "stopping (%d)", rc);
 	/* Answer the readers, then unmount: no build holds the mount up. */
 	builders_cancel(&fs);
+	watch_cancel(&fs);
 	fuse_session_unmount(fs.se);
 	mounted = 0;
 	builders_stop(&fs);
+	watch_stop(&fs);
 	if (rc < 0) {
 		strbuf_addf(err, "serving '%s' failed: %s", opts->mountpoint, strerror(-rc));
 		goto out;
 	}
 	ret = 0;
 out:
+	watch_stop(&fs);
 	if (fs.builders_nr)
 		builders_stop(&fs);
 	if (mounted)
@@ -486,6 +495,74 @@ int fs_is_mounted(const char *mountpoint)
 	}
 	strbuf_release(&mounts);
 	return found;
+}
+
+/* The answer of a reload (fs_reload): 0, 1 or -1 as fs_reload. */
+static int reload_answer(const struct strbuf *text, struct strbuf *out, struct strbuf *err)
+{
+	cJSON *o = cJSON_ParseWithLength(text->buf, text->len);
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(o, "generation");
+	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(o, "jobs");
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(o, "error");
+	const cJSON *warning = cJSON_GetObjectItemCaseSensitive(o, "warning");
+	int ret = -1;
+
+	if (!cJSON_IsBool(ok) || !cJSON_IsNumber(gen)) {
+		strbuf_addstr(err, "the daemon's answer is not a reload result: ");
+		strbuf_add_tail(err, text->buf, text->len, 3, 300, NULL);
+		goto out;
+	}
+	if (cJSON_IsFalse(ok)) {
+		strbuf_addf(err, "%s (the daemon keeps generation %.0f of the graph)",
+			    cJSON_IsString(error) ? error->valuestring : "refused",
+			    gen->valuedouble);
+		ret = 1;
+		goto out;
+	}
+	strbuf_addf(out, "generation %.0f, %.0f jobs", gen->valuedouble,
+		    cJSON_IsNumber(jobs) ? jobs->valuedouble : 0.0);
+	if (cJSON_IsString(warning))
+		strbuf_addf(out, " (warning: %s)", warning->valuestring);
+	ret = 0;
+out:
+	cJSON_Delete(o);
+	return ret;
+}
+
+int fs_reload(const char *mountpoint, struct strbuf *out, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	char *real = realpath(mountpoint, NULL);
+	int fd = -1, ret = -1, saverr = errno;
+
+	if (!real || !fs_is_mounted(real)) {
+		strbuf_addf(err, "'%s' is not a databuild mount", mountpoint);
+		if (!real)
+			strbuf_addf(err, ": %s", strerror(saverr));
+		goto out;
+	}
+	strbuf_addf(&path, "%s/%s/reload", real, CONTROL_DIR);
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		saverr = errno;
+		strbuf_addf(err, "cannot ask the daemon of '%s' to reload: '%s': %s%s", mountpoint,
+			    path.buf, strerror(saverr),
+			    saverr == ENOENT ? " (a daemon of an older databuild: remount)" : "");
+		goto out;
+	}
+	if (strbuf_read_fd(&text, fd, 1 << 20) < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	ret = reload_answer(&text, out, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(real);
+	strbuf_release(&path);
+	strbuf_release(&text);
+	return ret;
 }
 
 /*

@@ -13,15 +13,54 @@
  * missing one registers a waiter and returns at once, a builder thread
  * plans and executes (executor_build) and replies to every waiter of each
  * partition when its fate is known. Handlers never block on a build, on a
- * lease or on a job.
+ * lease or on a job. A watcher thread reloads the graph file when it
+ * changes (or when `databuild reload` opens .databuild/reload): the new
+ * graph is put in force atomically, a broken one is refused and logged,
+ * and running builds finish under the graph they started with.
  */
+/* Builds in flight at once by default (each holds a few catalog connections). */
+#define FS_MAX_BUILDS 16
+#define FS_MAX_BUILDS_LIMIT 64
+#define FS_CANCEL_UNREAD_DEFAULT_S 10
+
 struct fs_opts {
 	const char *mountpoint;
-	const struct graph *graph;     /* borrowed, lives as long as the mount */
+	const struct graph *graph;     /* the graph to start with: borrowed, lives as long as
+					  the mount (reloads load graph->path anew) */
 	const struct store *store;     /* borrowed */
 	const char *catalog_location;  /* as for catalog_open */
 	const char *fuse_options;      /* "-o" text, may be NULL */
-	enum freshness freshness;      /* FS_OPTS_INIT: FRESH_PRESENCE */
+	enum freshness freshness;      /* FS_OPTS_INIT: FRESH_KEYS (checked on every open) */
+	/*
+	 * -o stale=serve: a live partition found stale (keys) is served
+	 * at once with its old bytes while it is rebuilt in the background
+	 * (default: the reader waits for the rebuild).
+	 */
+	int stale_serve;
+	/*
+	 * -o strict: a partition whose last rebuild failed answers EIO
+	 * (default: its last good bytes are served, status "stale").
+	 */
+	int strict;
+	/*
+	 * -o max_builds=N: builds (groups of partitions of one job) in flight
+	 * at once; further ones queue, the one with the most waiting readers
+	 * first. 0: FS_MAX_BUILDS.
+	 */
+	int max_builds;
+	/*
+	 * -o cancel_unread[=SECONDS]: a build that readers asked for and that
+	 * nobody waits for any more is cancelled after SECONDS (default 10).
+	 * -1: off (the default: a build goes on for the next reader).
+	 */
+	int cancel_unread_s;
+	/*
+	 * -o sidecars=hidden: readdir lists no sidecar (R.manifest.json,
+	 * R.error) beside the partitions, so that whole-directory readers
+	 * see only data; they are looked up by name as always, and listed
+	 * under .databuild/manifests/ (default: listed, sidecars=listed).
+	 */
+	int sidecars_hidden;
 	int jobs;                      /* <= 0: executor_default_jobs(backend) */
 	const struct backend_opts *backend;  /* where the builds' jobs run (NULL: local) */
 	int foreground;
@@ -34,7 +73,8 @@ struct fs_opts {
 };
 #define FS_OPTS_INIT { .mountpoint = NULL, .graph = NULL, .store = NULL, \
 		       .catalog_location = NULL, .fuse_options = NULL, \
-		       .freshness = FRESH_PRESENCE, .jobs = 0, .backend = NULL, \
+		       .freshness = FRESH_KEYS, .stale_serve = 0, .strict = 0, .sidecars_hidden = 0, \
+		       .max_builds = 0, .cancel_unread_s = -1, .jobs = 0, .backend = NULL, \
 		       .foreground = 0, .debug = 0, .ready_fd = -1 }
 
 /*
@@ -62,5 +102,16 @@ int fs_unmount(const char *mountpoint, struct strbuf *err);
  * mount in /proc/self/mounts (also when its daemon died), else 0.
  */
 int fs_is_mounted(const char *mountpoint);
+
+/*
+ * Asks the daemon serving mountpoint to reload its graph file now, through
+ * the mount itself (an open of MOUNTPOINT/.databuild/reload, answered once
+ * the reload is done), and waits for the answer. 0: reloaded, `out` says
+ * what is in force ("generation 3, 8 jobs", and a warning if a command
+ * domain failed); 1: the daemon refused the graph file and keeps the
+ * graph in force, err says why; -1: the daemon could not be asked (not a
+ * databuild mount, or a daemon without reload), err says why.
+ */
+int fs_reload(const char *mountpoint, struct strbuf *out, struct strbuf *err);
 
 #endif

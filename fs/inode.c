@@ -12,6 +12,13 @@
 #define TIMEOUT_DIR 1.0
 #define TIMEOUT_LIVE 1.0
 #define TIMEOUT_NEGATIVE 1.0
+/*
+ * A directory's st_blksize: glibc's opendir sizes its getdents buffer by
+ * it (32 KiB to 1 MiB), and the kernel asks readdirplus for as much (at
+ * most max_pages), so a listing takes one FUSE round trip per 1 MiB
+ * instead of per 32 KiB (docs/design/fs.md, "Listings").
+ */
+#define DIR_BLKSIZE (1 << 20)
 
 int nodes_init(struct fs *fs)
 {
@@ -36,8 +43,11 @@ void nodes_release(struct fs *fs)
 		free(n->damage);
 		free(n->served_run);
 		free(n->inval_run);
-		free(n->verified_run);
+		witness_put(n->witness);
+		witness_put(n->fail_witness);
 		free(n->sidecar_key);
+		free(n->run_job);
+		free(n->run_id);
 		free(n);
 	}
 	free(fs->by_ino);
@@ -115,9 +125,9 @@ void path_join(struct strbuf *out, const char *dir, const char *name)
 	strbuf_addstr(out, name);
 }
 
-int fs_buildable(struct fs *fs, const char *ref)
+int fs_buildable(const struct fs_graph *fg, const char *ref)
 {
-	const struct graph *g = fs->opts->graph;
+	const struct graph *g = fg->graph;
 	size_t dlen = ref_dataset_len(ref);
 	char *dataset = NULL;
 	int ret = 0;
@@ -138,14 +148,15 @@ int fs_buildable(struct fs *fs, const char *ref)
 	return ret;
 }
 
-int fs_is_dir(struct fs *fs, struct catalog *c, const char *path, struct strbuf *err)
+int fs_is_dir(const struct fs_graph *g, struct catalog *c, const char *path,
+	      struct strbuf *err)
 {
 	struct strvec names = STRVEC_INIT;
 	int ret;
 
 	if (!*path)
 		return 1;
-	ret = space_dir(fs, path, err);
+	ret = space_dir(g, path, err);
 	if (ret != SPACE_UNPLACED)
 		return ret;  /* in a pattern's space, outside every one (ENOENT), or an error */
 	if (catalog_list_children(c, path, NULL, 1, &names, err) < 0)
@@ -184,6 +195,21 @@ static void set_file(struct stat *st, int64_t size)
 	st->st_blocks = (size + 511) / 512;
 }
 
+/*
+ * A placeholder's mode (docs/filesystem.md, "Before the build"). Where the
+ * kernel checks no modes (without default_permissions only the mount's
+ * owner gets in) it is 0440, because GNU tar does not open an empty file
+ * that everyone may read and would archive an unbuilt partition as empty;
+ * where it checks them (allow_other turns default_permissions on), every
+ * reader needs 0444 to open it.
+ */
+static mode_t placeholder_mode(const struct fs *fs)
+{
+	const char *o = fs->opts->fuse_options;
+
+	return o && (strstr(o, "allow_other") || strstr(o, "default_permissions")) ? 0444 : 0440;
+}
+
 void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 		   const struct partition *p, struct fuse_entry_param *e)
 {
@@ -196,12 +222,14 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 	case INODE_ROOT:
 	case INODE_DIR:
 	case INODE_CTL_DIR:
+	case INODE_MIRROR:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
+		st->st_blksize = DIR_BLKSIZE;
 		e->entry_timeout = e->attr_timeout = TIMEOUT_DIR;
 		break;
 	case INODE_PART:
-		if (p && p->status == PART_LIVE) {
+		if (p && (p->status == PART_LIVE || fs_serves_old(fs, p))) {
 			int64_t size = p->size;
 
 			if (size < 0) {
@@ -214,9 +242,12 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 			}
 			set_file(st, size);
 			set_time(st, p->updated_us);
-			e->entry_timeout = e->attr_timeout = TIMEOUT_LIVE;
+			/* old bytes served for now: asked again at each use */
+			if (p->status == PART_LIVE)
+				e->entry_timeout = e->attr_timeout = TIMEOUT_LIVE;
 		} else {
 			set_file(st, 0);
+			st->st_mode = S_IFREG | placeholder_mode(fs);
 			if (p)
 				set_time(st, p->updated_us);
 		}
@@ -237,6 +268,7 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 		e->entry_timeout = TIMEOUT_DIR;
 		break;
 	case INODE_CTL_EVENTS:
+	case INODE_CTL_RELOAD:
 		set_file(st, 0);
 		e->entry_timeout = TIMEOUT_DIR;
 		break;
@@ -275,9 +307,10 @@ out:
 	return ret;
 }
 
-static int resolve_sidecar(struct fs *fs, struct catalog *c, struct node *dir,
-			   const char *name, const char *suffix, size_t stem_len,
-			   struct fuse_entry_param *e, struct strbuf *err)
+/* The sidecar `name` of directory dir ("" = the root): fills e (ino 0: none). */
+static int resolve_sidecar(struct fs *fs, const struct fs_graph *g, struct catalog *c,
+			   const char *dir, const char *name, const char *suffix,
+			   size_t stem_len, struct fuse_entry_param *e, struct strbuf *err)
 {
 	struct strbuf ref = STRBUF_INIT, stem = STRBUF_INIT, path = STRBUF_INIT;
 	struct partition p;
@@ -287,13 +320,13 @@ static int resolve_sidecar(struct fs *fs, struct catalog *c, struct node *dir,
 
 	partition_init(&p);
 	strbuf_add(&stem, name, stem_len);
-	path_join(&ref, dir->path, stem.buf);
-	path_join(&path, dir->path, name);
+	path_join(&ref, dir, stem.buf);
+	path_join(&path, dir, name);
 	if (ref_validate(ref.buf, NULL) < 0) {
 		ret = 0;
 		goto out;
 	}
-	shown = space_ref(fs, ref.buf, err);
+	shown = space_ref(g, ref.buf, err);
 	if (shown == SPACE_ERROR)
 		goto out;
 	if (shown == SPACE_OUTSIDE) {
@@ -321,8 +354,49 @@ out:
 	return ret;
 }
 
-int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *name,
-	       struct fuse_entry_param *e, struct strbuf *err)
+const char *mirror_base(const struct node *n)
+{
+	const char *rest = n->path + strlen(MANIFESTS_DIR);
+
+	return *rest == '/' ? rest + 1 : rest;
+}
+
+/*
+ * A name below .databuild/manifests (dir, a mirror node): the sidecar of
+ * that name in the directory dir mirrors (its own inode), or the mirror
+ * of a sub-directory.
+ */
+static int resolve_mirror(struct fs *fs, const struct fs_graph *g, struct catalog *c,
+			  struct node *dir, const char *name, struct fuse_entry_param *e,
+			  struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, mirror = STRBUF_INIT;
+	const char *base = mirror_base(dir), *suffix;
+	size_t stem_len;
+	int ret = -1, isdir;
+
+	suffix = ref_sidecar_suffix(name, &stem_len);
+	if (suffix) {
+		ret = resolve_sidecar(fs, g, c, base, name, suffix, stem_len, e, err);
+		goto out;
+	}
+	path_join(&path, base, name);
+	isdir = ref_validate(path.buf, NULL) < 0 ? 0 : fs_is_dir(g, c, path.buf, err);
+	if (isdir < 0)
+		goto out;
+	if (isdir) {
+		strbuf_addf(&mirror, "%s/%s", MANIFESTS_DIR, path.buf);
+		fs_fill_entry(fs, c, node_get(fs, mirror.buf, INODE_MIRROR), NULL, e);
+	}
+	ret = 0;
+out:
+	strbuf_release(&path);
+	strbuf_release(&mirror);
+	return ret;
+}
+
+int fs_resolve(struct fs *fs, const struct fs_graph *g, struct catalog *c, struct node *dir,
+	       const char *name, struct fuse_entry_param *e, struct strbuf *err)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct partition p;
@@ -339,14 +413,20 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 		else if (!strcmp(name, "events"))
 			return fs_node_attr(fs, c, node_get(fs, CONTROL_DIR "/events", INODE_CTL_EVENTS),
 					    e, err);
+		else if (!strcmp(name, "reload"))
+			fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR "/reload", INODE_CTL_RELOAD), NULL, e);
+		else if (!strcmp(name, "manifests"))
+			fs_fill_entry(fs, c, node_get(fs, MANIFESTS_DIR, INODE_MIRROR), NULL, e);
 		return 0;
 	}
+	if (dir->kind == INODE_MIRROR)
+		return resolve_mirror(fs, g, c, dir, name, e, err);
 	if (dir->kind == INODE_ROOT && !strcmp(name, CONTROL_DIR)) {
 		fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR, INODE_CTL_DIR), NULL, e);
 		return 0;
 	}
 	path_join(&path, dir->path, name);
-	isdir = ref_validate(path.buf, NULL) < 0 ? 0 : fs_is_dir(fs, c, path.buf, err);
+	isdir = ref_validate(path.buf, NULL) < 0 ? 0 : fs_is_dir(g, c, path.buf, err);
 	if (isdir < 0)
 		goto out;
 	if (isdir) {
@@ -356,7 +436,7 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	}
 	suffix = ref_sidecar_suffix(name, &stem_len);
 	if (suffix) {
-		ret = resolve_sidecar(fs, c, dir, name, suffix, stem_len, e, err);
+		ret = resolve_sidecar(fs, g, c, dir->path, name, suffix, stem_len, e, err);
 		goto out;
 	}
 	if (ref_validate(path.buf, NULL) < 0) {
@@ -366,11 +446,11 @@ int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *n
 	found = catalog_get_partition(c, path.buf, &p, err);
 	if (found < 0)
 		goto out;
-	if (!found && !fs_buildable(fs, path.buf)) {
+	if (!found && !fs_buildable(g, path.buf)) {
 		ret = 0;
 		goto out;
 	}
-	shown = space_ref(fs, path.buf, err);
+	shown = space_ref(g, path.buf, err);
 	if (shown == SPACE_ERROR)
 		goto out;
 	if (shown != SPACE_OUTSIDE)
@@ -384,7 +464,7 @@ out:
 
 int inode_kind_is_dir(enum inode_kind k)
 {
-	return k == INODE_ROOT || k == INODE_DIR || k == INODE_CTL_DIR;
+	return k == INODE_ROOT || k == INODE_DIR || k == INODE_CTL_DIR || k == INODE_MIRROR;
 }
 
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -393,6 +473,7 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct strbuf err = STRBUF_INIT;
 	struct fuse_entry_param e;
 	struct node *dir = node_by_ino(fs, parent);
+	struct fs_graph *g = NULL;
 	struct catalog *c;
 	int saverr;
 
@@ -405,16 +486,19 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out_err;
 	}
 	c = fs_catalog(fs, &err);
-	if (!c || fs_resolve(fs, c, dir, name, &e, &err) < 0) {
+	g = fs_graph_get(fs);
+	if (!c || fs_resolve(fs, g, c, dir, name, &e, &err) < 0) {
 		fs_log(fs, "lookup '%s' in '%s': %s", name, dir->path, err.buf);
 		saverr = EIO;
 		goto out_err;
 	}
+	fs_graph_put(g);
 	strbuf_release(&err);
 	fuse_reply_entry(req, &e);
 	return;
 
 out_err:
+	fs_graph_put(g);
 	strbuf_release(&err);
 	fuse_reply_err(req, saverr);
 }

@@ -4,16 +4,20 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "catalog/catalog.h"
 #include "core/strmap.h"
 #include "fs/fs.h"
+#include "fs/witness.h"
 
 /*
  * Shared state of the FUSE daemon, private to fs/. Locks: nodes_lock
  * guards the node table; wait_lock guards every node's build fields, the
- * build queue and `stopping`; events_lock the events index.
+ * build queue and `stopping`; events_lock the events index; graph_lock
+ * the graph in force and the reload record (a leaf: nothing else is
+ * taken while it is held).
  */
 /* What a name of the mount is (struct node's kind). */
 enum inode_kind {
@@ -25,6 +29,8 @@ enum inode_kind {
 	INODE_CTL_DIR,      /* .databuild */
 	INODE_CTL_STATUS,   /* .databuild/status */
 	INODE_CTL_EVENTS,   /* .databuild/events */
+	INODE_CTL_RELOAD,   /* .databuild/reload: opening it reloads the graph (not listed) */
+	INODE_MIRROR,       /* .databuild/manifests and its directories: a dataset's sidecars */
 };
 
 enum build_state {
@@ -34,11 +40,20 @@ enum build_state {
 };
 
 /* A slot for a builder thread (waiter.c); wait_lock. */
+struct batch;
+
 struct builder {
 	struct fs *fs;
 	pthread_t thread;
 	int used;   /* thread was started and not joined yet */
 	int done;   /* the thread has left its loop: join it before reuse */
+	/*
+	 * Its builds' cancellation (executor cancel_fd): written by
+	 * builders_cancel (the mount stops) and by the cancel_unread
+	 * watchdog; drained between builds. Non-blocking, close-on-exec.
+	 */
+	int cancel[2];
+	struct batch *batch;  /* the build it runs (wait_lock), or NULL */
 };
 
 struct waiter {
@@ -67,10 +82,25 @@ struct node {
 	char *damage;          /* what an open found wrong with its data, until rebuilt */
 	unsigned long error_gen;
 	char *served_run;      /* the run whose bytes the page cache may hold */
-	char *verified_run;    /* FRESH_KEYS: the run a build of this mount found fresh */
+	/*
+	 * FRESH_KEYS: what a build of this mount found fresh, checked on
+	 * every open (fs/witness.h); NULL: the next open plans.
+	 * fail_witness: the job's files when its last rebuild by this mount
+	 * failed (a last good version is served without retrying until one
+	 * of them moves). Both owned by the node.
+	 */
+	struct witness *witness;
+	struct witness *fail_witness;
 	char *inval_run;       /* the run a build of this mount last invalidated the inode for */
 	char *sidecar_key;     /* what sidecar_size was computed for */
 	int64_t sidecar_size;
+	/* progress of its build, for .databuild/status (cleared by take_waiters) */
+	int64_t queued_us;     /* when a reader first waited on it (waiter_add) */
+	int64_t unread_us;     /* when its last waiting reader left (0: readers, or none yet) */
+	int wanted;            /* queued with nobody waiting (waiter_queue): never unread */
+	char *run_job;         /* the job of its node in the running plan (control_note_run) */
+	char *run_id;          /* that node's run, once it started */
+	const char *run_state; /* node_state_name() of that node, or NULL */
 };
 
 /* Handle kept in fi->fh for open files. */
@@ -107,6 +137,29 @@ struct events_index {
 	uint64_t size;     /* total bytes */
 };
 
+/*
+ * A graph in force, with the partition space made from it (space.c).
+ * Reference-counted: the mount holds one reference to the current one,
+ * and every user takes its own (fs_graph_get) for as long as it uses the
+ * graph or the space: a FUSE request for its duration, an open directory
+ * until it is released, a build until executor_build returns. A reload
+ * swaps in a new one; the old one is freed when its last user puts it,
+ * so a build finishes under the graph it started with. Read-only once
+ * made, so any thread may read it.
+ */
+struct fs_graph {
+	const struct graph *graph;  /* the graph: `owned`, or the mount's (opts->graph) */
+	struct graph *owned;        /* a reloaded graph, freed with this; NULL for opts->graph */
+	unsigned long gen;          /* 1: the graph mounted with; +1 per reload */
+	int64_t loaded_us;          /* when it was loaded */
+	struct space_pat *space;    /* every output pattern of graph (space_init) */
+	size_t space_nr;
+	int space_domains;          /* some job binds a variable to a domain */
+	atomic_uint refs;
+};
+
+struct watch;
+
 struct fs {
 	const struct fs_opts *opts;
 	struct fuse_session *se;
@@ -128,7 +181,10 @@ struct fs {
 	size_t queue_nr, queue_alloc;
 	unsigned long next_batch;
 	int stopping;
-	struct builder *builders;   /* BUILDERS_MAX slots, started on demand */
+	struct builder *builders;   /* max_builds slots, started on demand */
+	size_t builders_idle;       /* builder threads waiting for work (waiter.c linger) */
+	pthread_t unread_thread;    /* the cancel_unread watchdog (unread_started) */
+	int unread_started;
 	size_t builders_nr;         /* slots allocated (0 once stopped) */
 	size_t builders_running;    /* threads started and not done */
 	int cancel_pipe[2];
@@ -149,9 +205,11 @@ struct fs {
 	pthread_mutex_t log_lock;
 	FILE *log;
 
-	struct space_pat *space;    /* every output pattern of the graph (space.c); read-only */
-	size_t space_nr;
-	int space_domains;          /* some job binds a variable to a domain */
+	pthread_mutex_t graph_lock;
+	struct fs_graph *graph;     /* in force: one reference held here (graph_lock) */
+	char *reload_error;         /* why the last reload was refused; NULL after a good one */
+	int64_t reload_error_us;    /* when (graph_lock) */
+	struct watch *watch;        /* reload.c's watcher thread, or NULL */
 };
 
 /* fs.c */
@@ -168,26 +226,34 @@ struct node *node_by_ino(struct fs *fs, fuse_ino_t ino);
 struct node *node_by_path(struct fs *fs, const char *path);
 /* Whether a node of kind k is a directory (root, dataset directory, .databuild). */
 int inode_kind_is_dir(enum inode_kind k);
+/*
+ * .databuild/manifests mirrors the directories of the mount with only
+ * their sidecars (the same inodes as beside the partitions): the
+ * directory a mirror node n stands for ("" for .databuild/manifests).
+ */
+#define MANIFESTS_DIR CONTROL_DIR "/manifests"
+const char *mirror_base(const struct node *n);
 /* Finds or creates the node of path with kind (updating a dir/partition flip). */
 struct node *node_get(struct fs *fs, const char *path, enum inode_kind kind);
 /* "" or "a/b" joined with name. */
 void path_join(struct strbuf *out, const char *dir, const char *name);
 /*
- * Classifies the child `name` of directory node dir: fills e (ino 0 when
- * it does not exist). 0, or -1 with err (catalog failure).
+ * Classifies the child `name` of directory node dir under graph g: fills
+ * e (ino 0 when it does not exist). 0, or -1 with err (catalog failure).
  */
-int fs_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *name,
-	       struct fuse_entry_param *e, struct strbuf *err);
+int fs_resolve(struct fs *fs, const struct fs_graph *g, struct catalog *c, struct node *dir,
+	       const char *name, struct fuse_entry_param *e, struct strbuf *err);
 /* Attributes of a node; p is its catalog row (partitions, sidecars) or NULL. */
 int fs_node_attr(struct fs *fs, struct catalog *c, struct node *n,
 		 struct fuse_entry_param *e, struct strbuf *err);
 /* Entry attributes of a partition (or sidecar) from a catalog row. */
 void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 		   const struct partition *p, struct fuse_entry_param *e);
-/* Whether a job could produce ref (pattern match or lookup executable). */
-int fs_buildable(struct fs *fs, const char *ref);
-/* Whether path ("" = root) is a directory of the mount. -1 on error. */
-int fs_is_dir(struct fs *fs, struct catalog *c, const char *path, struct strbuf *err);
+/* Whether a job of g could produce ref (pattern match or lookup executable). */
+int fs_buildable(const struct fs_graph *g, const char *ref);
+/* Whether path ("" = root) is a directory of the mount under g. -1 on error. */
+int fs_is_dir(const struct fs_graph *g, struct catalog *c, const char *path,
+	      struct strbuf *err);
 
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
@@ -216,6 +282,19 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
  */
 struct handle *handle_open_data(struct fs *fs, const struct partition *p, struct strbuf *why);
 struct handle *handle_new(enum handle_kind kind);
+/*
+ * The state the mount shows for partition node n (a sidecar: its
+ * partition) with catalog row p: "stale" for a live one whose freshness
+ * witness no longer holds (keys), and for one whose rebuild failed while
+ * its last good bytes are served (not -o strict); else p's status.
+ */
+enum part_status fs_status_shown(struct fs *fs, struct node *n, const struct partition *p);
+/*
+ * Whether an open of a partition that is not live (row p) may be served
+ * its published bytes: the last good version of a failed rebuild (not
+ * -o strict), a stale one under -o stale=serve.
+ */
+int fs_serves_old(const struct fs *fs, const struct partition *p);
 /* Enters h in the table (which owns it from now on) and returns its id. */
 uint64_t handle_register(struct fs *fs, struct handle *h);
 /* The handle of id with a reference taken, or NULL if released. */
@@ -252,6 +331,12 @@ void builders_cancel(struct fs *fs);
 void builders_stop(struct fs *fs);
 /* Queues req (an open of partition n) on n's build; replies later. */
 void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi);
+/*
+ * Queues a build of n with nobody waiting (a stale partition served at
+ * once under -o stale=serve, a last good version served while its
+ * rebuild is retried); nothing if it is queued or running already.
+ */
+void waiter_queue(struct fs *fs, struct node *n);
 
 /* sidecar.c */
 /* What an error sidecar says about a failed run (the same for all its outputs). */
@@ -283,10 +368,11 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 
 /*
  * space.c: the partition space as the mount shows it (docs/design/fs.md,
- * "Domains"). Built once by space_init (the graph is fixed for the life
- * of the mount) and read-only afterwards, so any thread may use it. The
- * checks are O(1) per name (domain membership is arithmetic or hashed);
- * a command domain is run the first time a check needs its values.
+ * "Domains"). Built by space_init with each struct fs_graph (once per
+ * graph: at mount and at each reload) and read-only afterwards, so any
+ * thread may use it while it holds a reference to the graph. The checks
+ * are O(1) per name (domain membership is arithmetic or hashed); a
+ * command domain is run the first time a check needs its values.
  */
 struct space_pat {
 	const struct job *job;          /* borrowed from the graph */
@@ -309,13 +395,13 @@ struct space_stream {
 	int is_dir;       /* its names are directories (the pattern goes on below) */
 };
 
-/* Parses every output pattern of fs->opts->graph. 0, or -1 with err. */
-int space_init(struct fs *fs, struct strbuf *err);
-void space_release(struct fs *fs);
+/* Parses every output pattern of g->graph into g->space. 0, or -1 with err. */
+int space_init(struct fs_graph *g, struct strbuf *err);
+void space_release(struct fs_graph *g);
 /* Whether directory path ("" = root) is placed by a pattern with its values in their domains. */
-int space_dir(struct fs *fs, const char *path, struct strbuf *err);
+int space_dir(const struct fs_graph *g, const char *path, struct strbuf *err);
 /* Whether a (valid) ref is in its job's space (graph_resolve): an enum space_answer. */
-int space_ref(struct fs *fs, const char *ref, struct strbuf *err);
+int space_ref(const struct fs_graph *g, const char *ref, struct strbuf *err);
 /*
  * The segments of directory dir listed from domains: those of the
  * patterns that place dir in their space and whose next segment has
@@ -323,18 +409,66 @@ int space_ref(struct fs *fs, const char *ref, struct strbuf *err);
  * allocated (free() it), directory streams first. 0, or -1 with err (a
  * command domain failed).
  */
-int space_streams(struct fs *fs, const char *dir, struct space_stream **out, size_t *nr,
-		  struct strbuf *err);
+int space_streams(const struct fs_graph *g, const char *dir, struct space_stream **out,
+		  size_t *nr, struct strbuf *err);
 /* 1 if name is one of the names stream s lists. */
 int space_stream_has(const struct space_stream *s, const char *name);
 
-/* control.c: .databuild/status and .databuild/events */
+/*
+ * control.c: .databuild/status and .databuild/events. control_status
+ * renders the daemon's state (the graph in force, the last refused
+ * reload, the builds readers wait on with their progress) as JSON.
+ */
 int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct strbuf *err);
+/*
+ * Records the progress of a plan node (executor on_node, builder thread)
+ * on the mount's nodes of its outputs that batch `batch` is building.
+ */
+struct node_report;
+void control_note_run(struct fs *fs, unsigned long batch, const struct node_report *r);
 /* Brings the events index up to date; returns the events file size or -1. */
 int64_t events_refresh(struct fs *fs, struct catalog *c, struct strbuf *err);
 /* Appends the bytes [off, off+size) of the events file to out. */
 int events_read(struct fs *fs, struct catalog *c, uint64_t off, size_t size,
 		struct strbuf *out, struct strbuf *err);
 void events_release(struct fs *fs);
+
+/*
+ * reload.c: the graph in force, and its reload. fs_graph_* are safe from
+ * any thread; fs_graph_get never blocks (a leaf mutex).
+ */
+/*
+ * A new struct fs_graph of graph (owned: freed with it, else borrowed)
+ * with its space made, one reference held by the caller. NULL with err.
+ */
+struct fs_graph *fs_graph_new(const struct graph *graph, struct graph *owned,
+			      unsigned long gen, struct strbuf *err);
+/* The graph in force, with a reference taken: fs_graph_put it. */
+struct fs_graph *fs_graph_get(struct fs *fs);
+/* Drops a reference; the last one frees the graph (NULL is a no-op). */
+void fs_graph_put(struct fs_graph *g);
+/*
+ * Starts the watcher thread: inotify on the graph file's directory and
+ * on the directories of the job executables; a change of the graph file
+ * (write, rename over it, removal) reloads it after 100 ms without
+ * further change (at most 500 ms after the first); a change of a job
+ * executable is logged. 0, or -1 with err.
+ */
+int watch_start(struct fs *fs, struct strbuf *err);
+/*
+ * Stops taking reload requests and answers the queued ones with EIO,
+ * without waiting for a reload in progress (idempotent).
+ */
+void watch_cancel(struct fs *fs);
+/* watch_cancel, then joins the watcher (after its reload in progress) and frees it. */
+void watch_stop(struct fs *fs);
+/*
+ * The open of .databuild/reload (a FUSE handler): hands the reload to the
+ * watcher thread and returns; the watcher replies with a text handle
+ * holding the outcome as one JSON line, or EINTR if the reader is
+ * interrupted first, EIO if the mount stops. EACCES for a reader other
+ * than the mount's owner and root.
+ */
+void reload_open(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi);
 
 #endif

@@ -371,6 +371,8 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
 	}
 	if ((saverr = load_partition(req, ino, &p, &found)))
 		goto out_err;
+	if (found > 0)
+		p.status = fs_status_shown(fs_of(req), node_by_ino(fs_of(req), ino), &p);
 	if (found >= 0 && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		value = xattr_value(&p, found, name + strlen(XATTR_PREFIX));
 	if (!value) {

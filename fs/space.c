@@ -46,20 +46,20 @@ static void space_pat_release(struct space_pat *sp)
 	free(sp->segment);
 }
 
-int space_init(struct fs *fs, struct strbuf *err)
+int space_init(struct fs_graph *fg, struct strbuf *err)
 {
-	const struct graph *g = fs->opts->graph;
+	const struct graph *g = fg->graph;
 	size_t nr = 0;
 
 	for (size_t j = 0; j < g->jobs_nr; j++) {
 		nr += g->jobs[j].outputs_nr;
 		if (g->jobs[j].vars_nr)
-			fs->space_domains = 1;
+			fg->space_domains = 1;
 	}
-	fs->space = xcalloc(nr + 1, sizeof(*fs->space));
+	fg->space = xcalloc(nr + 1, sizeof(*fg->space));
 	for (size_t j = 0; j < g->jobs_nr; j++) {
 		for (size_t k = 0; k < g->jobs[j].outputs_nr; k++) {
-			struct space_pat *sp = &fs->space[fs->space_nr++];
+			struct space_pat *sp = &fg->space[fg->space_nr++];
 
 			if (space_pat_init(sp, &g->jobs[j], &g->jobs[j].outputs[k], err) < 0)
 				return -1;
@@ -68,13 +68,13 @@ int space_init(struct fs *fs, struct strbuf *err)
 	return 0;
 }
 
-void space_release(struct fs *fs)
+void space_release(struct fs_graph *g)
 {
-	for (size_t i = 0; i < fs->space_nr; i++)
-		space_pat_release(&fs->space[i]);
-	free(fs->space);
-	fs->space = NULL;
-	fs->space_nr = 0;
+	for (size_t i = 0; i < g->space_nr; i++)
+		space_pat_release(&g->space[i]);
+	free(g->space);
+	g->space = NULL;
+	g->space_nr = 0;
 }
 
 /*
@@ -118,13 +118,13 @@ out:
 	return ret;
 }
 
-int space_dir(struct fs *fs, const char *path, struct strbuf *err)
+int space_dir(const struct fs_graph *g, const char *path, struct strbuf *err)
 {
 	size_t depth = *path ? ref_depth(path) : 0;
 	int ret = SPACE_UNPLACED;
 
-	for (size_t i = 0; i < fs->space_nr && ret != SPACE_IN; i++) {
-		int r = space_pat_dir(&fs->space[i], path, depth, err);
+	for (size_t i = 0; i < g->space_nr && ret != SPACE_IN; i++) {
+		int r = space_pat_dir(&g->space[i], path, depth, err);
 
 		if (r == SPACE_ERROR)
 			return SPACE_ERROR;
@@ -134,15 +134,15 @@ int space_dir(struct fs *fs, const char *path, struct strbuf *err)
 	return ret;
 }
 
-int space_ref(struct fs *fs, const char *ref, struct strbuf *err)
+int space_ref(const struct fs_graph *g, const char *ref, struct strbuf *err)
 {
 	struct strbuf why = STRBUF_INIT;
 	struct job *job = NULL;
 	int ret = SPACE_IN;
 
-	if (!fs->space_domains)
+	if (!g->space_domains)
 		goto out;
-	ret = graph_resolve(fs->opts->graph, ref, &job, &why);
+	ret = graph_resolve(g->graph, ref, &job, &why);
 	if (ret < 0)
 		strbuf_addbuf(err, &why);
 	else if (!ret && !job)
@@ -193,8 +193,8 @@ static int stream_of(const struct space_pat *sp, const char *dir, size_t depth,
 	return 1;
 }
 
-int space_streams(struct fs *fs, const char *dir, struct space_stream **out, size_t *nr,
-		  struct strbuf *err)
+int space_streams(const struct fs_graph *g, const char *dir, struct space_stream **out,
+		  size_t *nr, struct strbuf *err)
 {
 	size_t depth = *dir ? ref_depth(dir) : 0, alloc = 0, files_nr = 0, files_alloc = 0;
 	struct space_stream *files = NULL;
@@ -202,8 +202,8 @@ int space_streams(struct fs *fs, const char *dir, struct space_stream **out, siz
 
 	*out = NULL;
 	*nr = 0;
-	for (size_t i = 0; i < fs->space_nr; i++) {
-		const struct space_pat *sp = &fs->space[i];
+	for (size_t i = 0; i < g->space_nr; i++) {
+		const struct space_pat *sp = &g->space[i];
 		int r = stream_of(sp, dir, depth, err);
 
 		if (r < 0)

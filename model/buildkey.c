@@ -2,6 +2,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/fingerprint.h"
 #include "model/buildkey.h"
 
 void keyer_init(struct keyer *k)
@@ -28,7 +29,7 @@ const char *keyer_file_hash(struct keyer *k, const char *path, struct strbuf *er
 	if (hex)
 		return hex;
 	hex = xmalloc(SHA256_HEX_SIZE);
-	if (sha256_file(path, hex, NULL, err) < 0) {
+	if (fingerprint_hash(path, hex, err) < 0) {
 		free(hex);
 		return NULL;
 	}

@@ -124,9 +124,9 @@ pass "sidecars as documented"
 python3 - "$M/.databuild/status" <<'PY' || fail ".databuild/status lacks a documented member"
 import json, sys
 s = json.load(open(sys.argv[1]))
-for k in ("pid", "mountpoint", "store", "graph", "freshness", "started_us", "partitions", "waiters", "builds"):
+for k in ("pid", "mountpoint", "store", "graph", "freshness", "on_stale", "strict", "max_builds", "cancel_unread_s", "started_us", "partitions", "waiters", "builds"):
     assert k in s, k
-assert s["freshness"] == "presence" and s["partitions"]["live"] == 12, s
+assert s["freshness"] == "keys" and s["partitions"]["live"] == 12, s
 PY
 before=$(wc -l <"$M/.databuild/events")
 cat "$M/reviews/date=2024-01-01" >/dev/null

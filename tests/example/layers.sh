@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The layering of docs/design/architecture.md: each folder includes only
 # itself and the folders below it,
-#   cli → fs, service → executor → planner → catalog → model → core
+#   cli → fs, service, scheduler → executor → planner → catalog → model → core
 # read from every #include "folder/..." of every .c and .h file. fs/ and
-# service/ are peers (two faces over the same engine): neither includes
-# the other.
+# service/ are peers (two faces over the same engine), and scheduler/ (hosted
+# by both daemons) is their peer: none includes another.
 . "$SOURCE_ROOT/tests/lib.sh"
 
-layers=(core model catalog planner executor fs service cli)
+layers=(core model catalog planner executor fs service scheduler cli)
 rank() {
 	local i
 	[ "$1" = service ] && set -- fs  # a peer of fs/
+	[ "$1" = scheduler ] && set -- fs  # a peer of fs/ too
 	for i in "${!layers[@]}"; do
 		[ "${layers[i]}" = "$1" ] && { echo "$i"; return; }
 	done

@@ -12,7 +12,7 @@ unmount_db
 pass "keys: an unchanged partition built by databuild build is served without a run"
 
 echo "# a change to the job" >>"$G/jobs/job.sh"
-mount_db
+mount_db -o freshness=presence
 cat "$M/raw/date=1" >/dev/null
 [ "$(runs raw)" = 1 ] || fail "presence rebuilt a live partition"
 unmount_db

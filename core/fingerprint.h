@@ -1,0 +1,58 @@
+#ifndef DATABUILD_CORE_FINGERPRINT_H
+#define DATABUILD_CORE_FINGERPRINT_H
+
+#include <sys/stat.h>
+#include "core/hash.h"
+#include "core/strbuf.h"
+
+/*
+ * Fingerprints: a file's stat identity (device, inode, size, mtime and
+ * ctime in nanoseconds) stands for its content while it does not move.
+ * Build keys hash executables, argv files and files named in args; with
+ * fingerprints a long-lived process (the mount, the service) rehashes a
+ * file only when its fingerprint moved, and a freshness check that nothing
+ * changed costs one stat per file.
+ *
+ * Racy fingerprints (as in git's index): a file whose mtime is within one
+ * timestamp tick of the moment it was looked at may be written again
+ * without moving it, so it is not trusted (fingerprint_racy). (A write
+ * always sets mtime to the current time, so an older mtime, even one set
+ * back by touch, moves on the next write.)
+ * The tick is taken as FINGERPRINT_TICK_NS (kernel timestamps advance by
+ * the coarse clock, a few milliseconds), or FINGERPRINT_COARSE_NS when
+ * the file's times have no sub-second part (a filesystem that keeps
+ * seconds).
+ *
+ * Thread-safe: one process-wide cache, guarded by a mutex. Entries are
+ * never evicted (the files a graph names are few).
+ */
+#define FINGERPRINT_TICK_NS 50000000LL
+#define FINGERPRINT_COARSE_NS 2000000000LL
+
+struct fingerprint {
+	int exists;          /* 0: the path did not name a regular file */
+	unsigned long long dev, ino;
+	long long size;
+	long long mtime_ns, ctime_ns;
+};
+
+/* The fingerprint of path now (stat, links followed). Never fails: a path
+ * that cannot be stat'ed or is not a regular file gives exists == 0. */
+void fingerprint_of(const char *path, struct fingerprint *out);
+void fingerprint_from_stat(const struct stat *st, struct fingerprint *out);
+/* Whether fp, taken at now_ns (CLOCK_REALTIME), may miss a change to come. */
+int fingerprint_racy(const struct fingerprint *fp, long long now_ns);
+/* 1 if a and b are the same identity (both absent counts as the same). */
+int fingerprint_equal(const struct fingerprint *a, const struct fingerprint *b);
+
+/*
+ * The content SHA-256 of the regular file at path, from the cache when its
+ * fingerprint has not moved since it was hashed. Writes 64 hex digits to
+ * out. 0, or -1 with "cannot read 'path': ..." in err.
+ */
+int fingerprint_hash(const char *path, char out[SHA256_HEX_SIZE], struct strbuf *err);
+
+/* Counters for tests and benchmarks: files hashed and cache hits so far. */
+void fingerprint_stats(unsigned long *hashed, unsigned long *hits);
+
+#endif
