@@ -89,6 +89,8 @@ struct catalog_ops {
 
 	/* NULL if the backend cannot notify (catalog_watch then answers 0). */
 	int (*watch)(struct catalog *c, int *fd, struct strbuf *err);
+	/* NULL if the backend keeps no such counter (catalog_data_version answers 0). */
+	int (*data_version)(struct catalog *c, uint64_t *out);
 };
 
 #endif

@@ -323,6 +323,12 @@ int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
 	return c->ops->last_event_seq(c, seq, err);
 }
 
+int catalog_data_version(struct catalog *c, uint64_t *out)
+{
+	*out = 0;
+	return c->ops->data_version ? c->ops->data_version(c, out) : 0;
+}
+
 int catalog_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
 			     struct strbuf *err)
 {

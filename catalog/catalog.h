@@ -277,6 +277,15 @@ int catalog_read_events(struct catalog *c, int64_t after_seq, size_t limit,
  * scanning the whole log.
  */
 int catalog_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err);
+/*
+ * A cheap change counter (no query, no system call): a number that moves
+ * whenever the catalog was changed, by any handle or process, before this
+ * handle's latest read (any call that read the catalog). Values of one
+ * handle compare; equal values around two reads mean nothing changed in
+ * between. 1 with *out set, or 0 when the backend keeps no such counter
+ * (PostgreSQL): callers then ask (catalog_last_event_seq).
+ */
+int catalog_data_version(struct catalog *c, uint64_t *out);
 
 /*
  * How many partitions the catalog holds in each status, in one query:

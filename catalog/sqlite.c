@@ -463,6 +463,21 @@ fail:
 	return -1;
 }
 
+/*
+ * SQLite's pager data version: it moves when another connection commits
+ * (seen when this one starts a read transaction) and when this one
+ * commits. Read from the pager, no system call.
+ */
+static int sq_data_version(struct catalog *c, uint64_t *out)
+{
+	unsigned int v = 0;
+
+	if (sqlite3_file_control(sq(c)->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+		return 0;
+	*out = v;
+	return 1;
+}
+
 const struct catalog_ops catalog_sqlite_ops = {
 	.name = "sqlite",
 	.query = &sq_query,
@@ -495,4 +510,5 @@ const struct catalog_ops catalog_sqlite_ops = {
 	.lease_acquire = sq_lease_acquire,
 	.lease_release = sq_lease_release,
 	.count_partitions = q_count_partitions,
+	.data_version = sq_data_version,
 };

@@ -263,6 +263,36 @@ static int events_touch(const struct witness *w, struct catalog *c, int64_t afte
 	return t.touched ? 1 : 0;
 }
 
+/*
+ * The catalog's last event seq, skipping the query when c's data version
+ * shows no change since this thread last asked (the caller has just read
+ * the catalog through c: its version is current). One cache per thread,
+ * for the handle it last used (the mount keeps one handle per thread).
+ */
+static __thread const struct catalog *seq_catalog;
+static __thread uint64_t seq_version;
+static __thread int64_t seq_cached;
+
+static int last_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
+{
+	uint64_t v;
+	int versioned = catalog_data_version(c, &v) == 1;
+
+	if (versioned && seq_catalog == c && seq_version == v) {
+		*seq = seq_cached;
+		return 0;
+	}
+	if (catalog_last_event_seq(c, seq, err) < 0)
+		return -1;
+	/* the query's own read brought the version up to date */
+	if (versioned && catalog_data_version(c, &v) == 1) {
+		seq_catalog = c;
+		seq_version = v;
+		seq_cached = *seq;
+	}
+	return 0;
+}
+
 int witness_holds(struct witness *w, struct catalog *c, const struct partition *p,
 		  struct strbuf *err)
 {
@@ -276,7 +306,7 @@ int witness_holds(struct witness *w, struct catalog *c, const struct partition *
 		goto out;
 	if (!witness_files_hold(w))
 		goto out;
-	if (catalog_last_event_seq(c, &seq, err) < 0) {
+	if (last_seq(c, &seq, err) < 0) {
 		ret = -1;
 		goto out;
 	}

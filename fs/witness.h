@@ -73,6 +73,9 @@ int witness_take(const struct graph *g, struct catalog *c, const char *ref,
  * Whether w still holds for partition row p (just read from c): p is live
  * with the run w vouches for, no fingerprint moved, and no upstream
  * partition changed. 1 holds, 0 does not, -1 with err (catalog error).
+ * c must be the calling thread's own handle, open for the thread's life
+ * (fs_catalog): the catalog's last event number is cached per thread and
+ * asked again only when c's data version moved (catalog_data_version).
  */
 int witness_holds(struct witness *w, struct catalog *c, const struct partition *p,
 		  struct strbuf *err);
