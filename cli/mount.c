@@ -50,7 +50,7 @@ static int opt_int(const char *item, const char *text, long min, long max, int *
 	errno = 0;
 	v = strtol(text, &end, 10);
 	if (!*text || *end || errno || v < min || v > max) {
-		strbuf_addf(err, "-o %s: expected a whole number from %ld to %ld", item, min, max);
+		strbuf_addf(err, "'%s': expected a whole number from %ld to %ld", item, min, max);
 		return -1;
 	}
 	*out = (int)v;
@@ -82,21 +82,21 @@ static int opt_fuse(const struct cli_option *opt, const char *arg, struct strbuf
 			continue;
 		if (!strncmp(it, "freshness=", 10)) {
 			if ((f = freshness_parse(it + 10)) < 0) {
-				strbuf_addf(err, "-o %s: unknown freshness (expected presence or keys)", it);
+				strbuf_addf(err, "'%s': unknown freshness (expected presence or keys)", it);
 				goto out;
 			}
 			mo->o->freshness = (enum freshness)f;
 		} else if (!strcmp(it, "stale=serve") || !strcmp(it, "stale=wait")) {
 			mo->o->stale_serve = !strcmp(it, "stale=serve");
 		} else if (!strncmp(it, "stale=", 6)) {
-			strbuf_addf(err, "-o %s: expected stale=wait or stale=serve", it);
+			strbuf_addf(err, "'%s': expected stale=wait or stale=serve", it);
 			goto out;
 		} else if (!strcmp(it, "strict") || !strcmp(it, "nostrict")) {
 			mo->o->strict = !strcmp(it, "strict");
 		} else if (!strcmp(it, "sidecars=hidden") || !strcmp(it, "sidecars=listed")) {
 			mo->o->sidecars_hidden = !strcmp(it, "sidecars=hidden");
 		} else if (!strncmp(it, "sidecars=", 9)) {
-			strbuf_addf(err, "-o %s: expected sidecars=listed or sidecars=hidden", it);
+			strbuf_addf(err, "'%s': expected sidecars=listed or sidecars=hidden", it);
 			goto out;
 		} else if (!strncmp(it, "max_builds=", 11)) {
 			if (opt_int(it, it + 11, 1, FS_MAX_BUILDS_LIMIT, &mo->o->max_builds, err) < 0)
