@@ -51,7 +51,7 @@
 #include "core/clock.h"
 #include "catalog/catalog.h"
 #include "core/array.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

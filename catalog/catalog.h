@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include "core/array.h"
 #include "model/manifest.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 
 /*
@@ -58,7 +58,7 @@ struct partition {
 	char *published_run;                 /* run of the last publish (its manifest
 						holds the data's lineage), or NULL */
 	char *ident;                         /* the published data file's identity
-						(core/store.h), or NULL if unknown */
+						(store/store.h), or NULL if unknown */
 };
 
 void partition_init(struct partition *p);
@@ -166,7 +166,7 @@ struct catalog {
  * than-supported catalog fails with a message naming the file.
  *
  * The catalog must belong to the store: both carry the store's id
- * (core/store.h store_id, CATALOG_META_STORE_ID). A catalog with another
+ * (store/store.h store_id, CATALOG_META_STORE_ID). A catalog with another
  * store's id is refused; one with no id takes the store's, unless the
  * store already holds published data (the catalog was emptied, truncated
  * or replaced): that is refused too, naming `databuild recover`.

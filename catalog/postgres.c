@@ -16,8 +16,6 @@
 #include "catalog/query.h"
 #include "core/array.h"
 #include "core/hash.h"
-#include "core/json.h"
-#include "core/strmap.h"
 
 /*
  * Schema history, as catalog/sqlite.c's: never edit a released step, add
@@ -98,23 +96,14 @@ static const char *const pg_migrations[CATALOG_PG_VERSION] = {
 };
 
 /*
- * The statements of this backend alone (sequences, and the set-at-a-time
- * forms of publish_batch); the catalog's other statements are query.c's,
- * numbered QS(q) after these and prepared with their ?N turned into $N.
+ * The statements of this backend alone (sequences); the catalog's other
+ * statements are query.c's, numbered QS(q) after these and prepared with
+ * their ?N turned into $N.
  */
 enum stmt_id {
 	ST_BUILD_NEXT,
 	ST_RUN_NEXT,
 	ST_RUN_SEQ,
-	ST_RUNS_GET,
-	ST_SET_MAN_PUT,
-	ST_SET_MI_DELETE,
-	ST_SET_MI_INSERT,
-	ST_SET_PART_INSERT,
-	ST_SET_DS_INSERT,
-	ST_SET_PART_PUBLISH,
-	ST_SET_RUN_FINISH,
-	ST_SET_EV_INSERT,
 	ST__NR
 };
 #define QS(q) (ST__NR + (int)(q))
@@ -126,38 +115,6 @@ static const char *const stmt_sql[ST__NR] = {
 	/* a run id given by the caller: later assigned ids stay above it */
 	[ST_RUN_SEQ] = "SELECT setval('runs_id_seq', $1::bigint)"
 		" WHERE $1::bigint > (SELECT last_value FROM runs_id_seq)",
-	[ST_RUNS_GET] = "SELECT id, build_id, status FROM runs WHERE id = ANY($1::bigint[])",
-	/* publish_batch: one statement per table for many manifests (arrays) */
-	[ST_SET_MAN_PUT] = "INSERT INTO manifests (run_id, json)"
-		" SELECT * FROM unnest($1::bigint[], $2::text[])"
-		" ON CONFLICT (run_id) DO UPDATE SET json = excluded.json",
-	[ST_SET_MI_DELETE] = "DELETE FROM manifest_inputs WHERE run_id = ANY($1::bigint[])",
-	[ST_SET_MI_INSERT] =
-		"INSERT INTO manifest_inputs (run_id, input_ref, dep_type, sha256, input_run_id)"
-		" SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
-		" ON CONFLICT DO NOTHING",
-	[ST_SET_PART_INSERT] =
-		"INSERT INTO partitions (ref, dataset, name, status, created_us, updated_us)"
-		" SELECT r, d, n, 'live', t, t FROM unnest($1::text[], $2::text[], $3::text[],"
-		" $4::bigint[]) WITH ORDINALITY AS u(r, d, n, t, o) ORDER BY o"
-		" ON CONFLICT (ref) DO NOTHING",
-	[ST_SET_DS_INSERT] = "INSERT INTO datasets (path, parent, name)"
-		" SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
-	[ST_SET_PART_PUBLISH] =
-		"UPDATE partitions p SET status = 'live', build_key = u.k, sha256 = u.h, size = u.s,"
-		" version = u.v, job = u.j, run_id = u.i, published_run = u.i, updated_us = u.t,"
-		" error = NULL, ident = NULLIF(u.d, '') FROM unnest($1::text[], $2::text[],"
-		" $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],"
-		" $9::text[]) AS u(r, k, h, s, v, j, i, t, d)"
-		" WHERE p.ref = u.r",
-	[ST_SET_RUN_FINISH] =
-		"UPDATE runs SET status = 'succeeded', end_us = u.t, exit_status = 0, error = NULL"
-		" FROM unnest($1::bigint[], $2::bigint[]) AS u(i, t) WHERE runs.id = u.i",
-	[ST_SET_EV_INSERT] =
-		"INSERT INTO events (time_us, build_id, type, ref, run_id, payload)"
-		" SELECT t, b, y, r, i, p FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
-		" $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS u(t, b, y, r, i, p, o)"
-		" ORDER BY o",
 };
 
 #define BEGIN_SQL "BEGIN; SELECT pg_advisory_xact_lock(1684163652, 1)"
@@ -240,15 +197,6 @@ static void a_int(struct args *a, int64_t x)
 	snprintf(a->num[a->n], sizeof(a->num[a->n]), "%" PRId64, x);
 	a->v[a->n] = a->num[a->n];
 	a->n++;
-}
-
-/* An id: NULL unless positive (as SQLite's bind_id). */
-static void a_id(struct args *a, int64_t x)
-{
-	if (x > 0)
-		a_int(a, x);
-	else
-		a_text(a, NULL);
 }
 
 /* ---- results --------------------------------------------------------- */
@@ -639,18 +587,51 @@ static int next_id(struct catalog *c, int id, int64_t *out, struct strbuf *err)
 
 /* ---- the query layer's adapter (query.h) ----------------------------- */
 
+/* An array literal: {"a","b",NULL}, every item quoted ("{}" if empty). */
+static void array_literal(struct strbuf *sb, const struct qarray *arr)
+{
+	strbuf_addch(sb, '{');
+	for (size_t i = 0; i < arr->nr; i++) {
+		const char *v = arr->v[i];
+
+		if (i)
+			strbuf_addch(sb, ',');
+		if (!v) {
+			strbuf_addstr(sb, "NULL");
+			continue;
+		}
+		strbuf_addch(sb, '"');
+		for (; *v; v++) {
+			if (*v == '"' || *v == '\\')
+				strbuf_addch(sb, '\\');
+			strbuf_addch(sb, *v);
+		}
+		strbuf_addch(sb, '"');
+	}
+	strbuf_addch(sb, '}');
+}
+
 /* The text parameters of p into a (args_init'ed). */
 static void args_from(struct args *a, const struct qparams *p)
 {
 	for (int i = 0; p && i < p->n; i++) {
 		const struct qparam *v = &p->v[i];
 
-		if (v->type == QP_TEXT)
+		if (v->type == QP_TEXT) {
 			a_textn(a, v->text, v->len);
-		else if (v->type == QP_INT)
+		} else if (v->type == QP_INT) {
 			a_int(a, v->num);
-		else
+		} else if (v->type == QP_ARRAY) {
+			struct strbuf sb = STRBUF_INIT;
+
+			array_literal(&sb, v->arr);
+			a_room(a);
+			a->own[a->n] = strbuf_detach(&sb, NULL);
+			a->v[a->n] = a->own[a->n];
+			a->n++;
+		} else {
 			a_text(a, NULL);
+		}
 	}
 }
 
@@ -782,478 +763,8 @@ static const struct query_backend pg_query = {
 	.id_given = pq_id_given,
 	.new_id = pq_new_id,
 	.retrying = pq_retrying,
+	.arrays = 1,
 };
-
-/* ---- manifests ------------------------------------------------------- */
-
-struct run_brief {
-	int64_t build_id;
-	enum run_status status;
-};
-
-/* Queues what publishing m records (see catalog_publish) on the pipeline. */
-static int publish_send(struct catalog *c, const struct manifest *m, int64_t id,
-			int64_t build_id, struct strbuf *err)
-{
-	int64_t t = m->end_time_us ? m->end_time_us : now_us();
-	char *json = rows_json_take(manifest_to_json(m));
-	struct args a;
-	int ret = -1;
-
-	args_init(&a);
-	a_int(&a, id);
-	a_text(&a, json);
-	if (pipe_send(c, QS(Q_MAN_PUT), &a, err) < 0)
-		goto out;
-	a_int(&a, id);
-	if (pipe_send(c, QS(Q_MI_DELETE), &a, err) < 0)
-		goto out;
-	for (size_t i = 0; i < m->inputs_nr; i++) {
-		const struct manifest_input *in = &m->inputs[i];
-
-		a_int(&a, id);
-		a_text(&a, in->ref);
-		a_text(&a, dep_type_name(in->type));
-		a_text(&a, in->sha256);
-		a_id(&a, rows_parse_run_id(in->run_id));
-		if (pipe_send(c, QS(Q_MI_INSERT), &a, err) < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < m->outputs_nr; i++) {
-		const struct manifest_output *o = &m->outputs[i];
-		char payload[160];
-
-		if (q_ensure_partition(c, o->ref, PART_LIVE, t, NULL, err) < 0)
-			goto out;
-		a_text(&a, o->ref);
-		a_text(&a, m->build_key);
-		a_text(&a, o->sha256);
-		a_int(&a, o->size);
-		a_text(&a, m->version);
-		a_text(&a, m->job);
-		a_int(&a, id);
-		a_int(&a, t);
-		a_text(&a, o->ident);
-		if (pipe_send(c, QS(Q_PART_PUBLISH), &a, err) < 0)
-			goto out;
-		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
-			 (long long)o->size);
-		a_int(&a, t);
-		a_id(&a, build_id);
-		a_text(&a, EV_PARTITION_PUBLISHED);
-		a_text(&a, o->ref);
-		a_id(&a, id);
-		a_textn(&a, payload, strlen(payload));
-		if (pipe_send(c, QS(Q_EV_INSERT), &a, err) < 0)
-			goto out;
-	}
-	a_int(&a, id);
-	a_text(&a, run_status_name(RUN_SUCCEEDED));
-	a_int(&a, t);
-	a_int(&a, 0);
-	a_text(&a, NULL);
-	if (pipe_send(c, QS(Q_RUN_FINISH), &a, err) < 0)
-		goto out;
-	{
-		cJSON *p = cJSON_CreateObject();
-		char *pj;
-
-		cJSON_AddStringToObject(p, "job", m->job);
-		json_add_int64(p, "outputs", m->outputs_nr);
-		json_add_int64(p, "duration_us", (t - m->start_time_us));
-		pj = rows_json_take(p);
-		a_int(&a, t);
-		a_id(&a, build_id);
-		a_text(&a, EV_JOB_FINISHED);
-		a_text(&a, NULL);
-		a_id(&a, id);
-		a.own[a.n] = pj;
-		a_text(&a, pj);
-		if (pipe_send(c, QS(Q_EV_INSERT), &a, err) < 0)
-			goto out;
-	}
-	ret = 0;
-out:
-	args_release(&a);
-	free(json);
-	return ret;
-}
-
-/* Manifests per round trip: their results must fit the socket buffers. */
-#define PUBLISH_CHUNK 64
-
-/* Publishes ms[0..n) (n <= PUBLISH_CHUNK): one lookup, one pipeline. */
-static int publish_chunk(struct catalog *c, const struct manifest *const *ms, size_t n,
-			 struct strbuf *err)
-{
-	static const int used[] = {
-		QS(Q_MAN_PUT), QS(Q_MI_DELETE), QS(Q_MI_INSERT), QS(Q_PART_INSERT), QS(Q_DS_INSERT),
-		QS(Q_PART_PUBLISH), QS(Q_EV_INSERT), QS(Q_RUN_FINISH),
-	};
-	struct strbuf ids = STRBUF_INIT;
-	struct run_brief runs[PUBLISH_CHUNK];
-	int64_t id[PUBLISH_CHUNK];
-	PGresult *r = NULL;
-	struct args a;
-	int ret = -1;
-
-	args_init(&a);
-	strbuf_addch(&ids, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (rows_run_id(c, ms[i]->run_id, &id[i], err) < 0)
-			goto out;
-		runs[i].status = RUN_ABANDONED;
-		runs[i].build_id = -1;
-		strbuf_addf(&ids, "%s%lld", i ? "," : "", (long long)id[i]);
-	}
-	strbuf_addch(&ids, '}');
-	a_text(&a, ids.buf);
-	if (!(r = query(c, ST_RUNS_GET, &a, err)))
-		goto out;
-	for (int k = 0; k < PQntuples(r); k++) {
-		int64_t rid = col_i64(r, k, 0);
-		int st = run_status_parse(PQgetvalue(r, k, 2));
-
-		for (size_t i = 0; i < n; i++)
-			if (id[i] == rid) {
-				runs[i].build_id = col_i64(r, k, 1);
-				runs[i].status = st < 0 ? RUN_ABANDONED : (enum run_status)st;
-			}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (runs[i].build_id < 0) {
-			strbuf_addf(err, "catalog '%s': cannot publish run '%s': unknown run "
-				    "(begin it first)", c->location, ms[i]->run_id);
-			goto out;
-		}
-		if (!ms[i]->outputs_nr) {
-			strbuf_addf(err, "catalog '%s': cannot publish run '%s': no outputs",
-				    c->location, ms[i]->run_id);
-			goto out;
-		}
-	}
-	for (size_t k = 0; k < sizeof(used) / sizeof(used[0]); k++)
-		if (prepare(c, used[k], err) < 0)
-			goto out;
-	if (pipe_begin(c, err) < 0)
-		goto out;
-	ret = 0;
-	for (size_t i = 0; i < n && !ret; i++)
-		/* a retry after a lost COMMIT: the first attempt is recorded */
-		if (!pg(c)->retrying || runs[i].status != RUN_SUCCEEDED)
-			ret = publish_send(c, ms[i], id[i], runs[i].build_id, err);
-	if (pipe_sync(c, ret ? NULL : err) < 0)
-		ret = -1;
-out:
-	PQclear(r);
-	args_release(&a);
-	strbuf_release(&ids);
-	return ret;
-}
-
-/* A PostgreSQL array literal being built: {"a","b",NULL}. */
-struct arr {
-	struct strbuf sb;
-	size_t n;
-};
-
-static void arr_add(struct arr *a, const char *v)
-{
-	strbuf_addch(&a->sb, a->n++ ? ',' : '{');
-	if (!v) {
-		strbuf_addstr(&a->sb, "NULL");
-		return;
-	}
-	strbuf_addch(&a->sb, '"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			strbuf_addch(&a->sb, '\\');
-		strbuf_addch(&a->sb, *v);
-	}
-	strbuf_addch(&a->sb, '"');
-}
-
-static void arr_addn(struct arr *a, const char *v, size_t len)
-{
-	char *s = xstrndup(v, len);
-
-	arr_add(a, s);
-	free(s);
-}
-
-static void arr_int(struct arr *a, int64_t v)
-{
-	strbuf_addch(&a->sb, a->n++ ? ',' : '{');
-	strbuf_addf(&a->sb, "%" PRId64, v);
-}
-
-static void arr_id(struct arr *a, int64_t v)
-{
-	if (v > 0)
-		arr_int(a, v);
-	else
-		arr_add(a, NULL);
-}
-
-/* Closes the literal (once; an empty array is "{}"). */
-static void arr_text(struct arr *a)
-{
-	if (!a->n)
-		strbuf_addch(&a->sb, '{');
-	strbuf_addch(&a->sb, '}');
-}
-
-enum {
-	A_MAN_ID, A_MAN_JSON,
-	A_MI_RUN, A_MI_REF, A_MI_DEP, A_MI_SHA, A_MI_INRUN,
-	A_PI_REF, A_PI_DS, A_PI_NAME, A_PI_T,
-	A_DS_PATH, A_DS_PARENT, A_DS_NAME,
-	A_PP_REF, A_PP_KEY, A_PP_SHA, A_PP_SIZE, A_PP_VER, A_PP_JOB, A_PP_RUN, A_PP_T,
-	A_PP_IDENT,
-	A_RF_RUN, A_RF_T,
-	A_EV_T, A_EV_BUILD, A_EV_TYPE, A_EV_REF, A_EV_RUN, A_EV_PAYLOAD,
-	A__NR
-};
-
-/* Adds manifest m (run id, of build build_id) to the arrays of publish_set. */
-static void publish_collect(struct arr *a, const struct manifest *m, int64_t id,
-			    int64_t build_id)
-{
-	int64_t t = m->end_time_us ? m->end_time_us : now_us();
-	char *json = rows_json_take(manifest_to_json(m));
-	cJSON *p = cJSON_CreateObject();
-
-	arr_int(&a[A_MAN_ID], id);
-	arr_add(&a[A_MAN_JSON], json);
-	free(json);
-	for (size_t i = 0; i < m->inputs_nr; i++) {
-		const struct manifest_input *in = &m->inputs[i];
-
-		arr_int(&a[A_MI_RUN], id);
-		arr_add(&a[A_MI_REF], in->ref);
-		arr_add(&a[A_MI_DEP], dep_type_name(in->type));
-		arr_add(&a[A_MI_SHA], in->sha256);
-		arr_id(&a[A_MI_INRUN], rows_parse_run_id(in->run_id));
-	}
-	for (size_t i = 0; i < m->outputs_nr; i++) {
-		const struct manifest_output *o = &m->outputs[i];
-		size_t dlen = rows_dir_len(o->ref, strlen(o->ref));
-		char payload[160];
-
-		arr_add(&a[A_PI_REF], o->ref);
-		arr_addn(&a[A_PI_DS], o->ref, dlen);
-		arr_add(&a[A_PI_NAME], o->ref + dlen + (dlen ? 1 : 0));
-		arr_int(&a[A_PI_T], t);
-		for (size_t n = dlen; n; n = rows_dir_len(o->ref, n)) {
-			size_t plen = rows_dir_len(o->ref, n);
-			size_t off = plen + (plen ? 1 : 0);
-			struct strbuf name = STRBUF_INIT;
-
-			strbuf_add(&name, o->ref + off, n - off);
-			strbuf_addch(&name, '/');
-			arr_addn(&a[A_DS_PATH], o->ref, n);
-			arr_addn(&a[A_DS_PARENT], o->ref, plen);
-			arr_add(&a[A_DS_NAME], name.buf);
-			strbuf_release(&name);
-		}
-		arr_add(&a[A_PP_REF], o->ref);
-		arr_add(&a[A_PP_KEY], m->build_key);
-		arr_add(&a[A_PP_SHA], o->sha256);
-		arr_int(&a[A_PP_SIZE], o->size);
-		arr_add(&a[A_PP_VER], m->version);
-		arr_add(&a[A_PP_JOB], m->job);
-		arr_int(&a[A_PP_RUN], id);
-		arr_int(&a[A_PP_T], t);
-		arr_add(&a[A_PP_IDENT], o->ident);
-		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
-			 (long long)o->size);
-		arr_int(&a[A_EV_T], t);
-		arr_id(&a[A_EV_BUILD], build_id);
-		arr_add(&a[A_EV_TYPE], EV_PARTITION_PUBLISHED);
-		arr_add(&a[A_EV_REF], o->ref);
-		arr_int(&a[A_EV_RUN], id);
-		arr_add(&a[A_EV_PAYLOAD], payload);
-	}
-	arr_int(&a[A_RF_RUN], id);
-	arr_int(&a[A_RF_T], t);
-	cJSON_AddStringToObject(p, "job", m->job);
-	json_add_int64(p, "outputs", m->outputs_nr);
-	json_add_int64(p, "duration_us", (t - m->start_time_us));
-	json = rows_json_take(p);
-	arr_int(&a[A_EV_T], t);
-	arr_id(&a[A_EV_BUILD], build_id);
-	arr_add(&a[A_EV_TYPE], EV_JOB_FINISHED);
-	arr_add(&a[A_EV_REF], NULL);
-	arr_int(&a[A_EV_RUN], id);
-	arr_add(&a[A_EV_PAYLOAD], json);
-	free(json);
-}
-
-/*
- * publish_chunk for many manifests at once: each table is written by one
- * statement over arrays, all in one pipeline. Only for batches in which
- * no run and no output appears twice (an UPDATE over arrays would apply
- * one of them arbitrarily); the caller checks.
- */
-static int publish_set(struct catalog *c, const struct manifest *const *ms, size_t n,
-		       struct strbuf *err)
-{
-	static const struct {
-		enum stmt_id id;
-		int first, nr;
-	} stmts[] = {
-		{ ST_SET_MAN_PUT, A_MAN_ID, 2 },
-		{ ST_SET_MI_DELETE, A_MAN_ID, 1 },
-		{ ST_SET_MI_INSERT, A_MI_RUN, 5 },
-		{ ST_SET_PART_INSERT, A_PI_REF, 4 },
-		{ ST_SET_DS_INSERT, A_DS_PATH, 3 },
-		{ ST_SET_PART_PUBLISH, A_PP_REF, 9 },
-		{ ST_SET_RUN_FINISH, A_RF_RUN, 2 },
-		{ ST_SET_EV_INSERT, A_EV_T, 6 },
-	};
-	struct strbuf ids = STRBUF_INIT;
-	struct run_brief *runs = xcalloc(n, sizeof(*runs));
-	int64_t *id = xcalloc(n, sizeof(*id));
-	struct arr a[A__NR];
-	PGresult *r = NULL;
-	struct strmap pos = STRMAP_INIT;
-	struct args q;
-	int ret = -1;
-
-	for (int k = 0; k < A__NR; k++) {
-		strbuf_init(&a[k].sb, 0);
-		a[k].n = 0;
-	}
-	args_init(&q);
-	strbuf_addch(&ids, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (rows_run_id(c, ms[i]->run_id, &id[i], err) < 0)
-			goto out;
-		runs[i].build_id = -1;
-		strmap_put(&pos, ms[i]->run_id, (void *)(uintptr_t)(i + 1));
-		strbuf_addf(&ids, "%s%lld", i ? "," : "", (long long)id[i]);
-	}
-	strbuf_addch(&ids, '}');
-	a_text(&q, ids.buf);
-	if (!(r = query(c, ST_RUNS_GET, &q, err)))
-		goto out;
-	args_release(&q);
-	for (int k = 0; k < PQntuples(r); k++) {
-		const char *rid = PQgetvalue(r, k, 0);
-		size_t i = (size_t)(uintptr_t)strmap_get(&pos, rid);
-		int st = run_status_parse(PQgetvalue(r, k, 2));
-
-		if (!i--)
-			continue;
-		runs[i].build_id = col_i64(r, k, 1);
-		runs[i].status = st < 0 ? RUN_ABANDONED : (enum run_status)st;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (runs[i].build_id < 0) {
-			strbuf_addf(err, "catalog '%s': cannot publish run '%s': unknown run "
-				    "(begin it first)", c->location, ms[i]->run_id);
-			goto out;
-		}
-		if (!ms[i]->outputs_nr) {
-			strbuf_addf(err, "catalog '%s': cannot publish run '%s': no outputs",
-				    c->location, ms[i]->run_id);
-			goto out;
-		}
-		/* a retry after a lost COMMIT: the first attempt is recorded */
-		if (!pg(c)->retrying || runs[i].status != RUN_SUCCEEDED)
-			publish_collect(a, ms[i], id[i], runs[i].build_id);
-	}
-	for (int k = 0; k < A__NR; k++)
-		arr_text(&a[k]);
-	for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]); k++)
-		if (prepare(c, stmts[k].id, err) < 0)
-			goto out;
-	if (pipe_begin(c, err) < 0)
-		goto out;
-	ret = 0;
-	for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]) && !ret; k++) {
-		for (int j = 0; j < stmts[k].nr; j++)
-			a_text(&q, a[stmts[k].first + j].sb.buf);
-		ret = pipe_send(c, stmts[k].id, &q, err);
-	}
-	if (pipe_sync(c, ret ? NULL : err) < 0)
-		ret = -1;
-out:
-	PQclear(r);
-	args_release(&q);
-	for (int k = 0; k < A__NR; k++)
-		strbuf_release(&a[k].sb);
-	strmap_clear(&pos);
-	strbuf_release(&ids);
-	free(runs);
-	free(id);
-	return ret;
-}
-
-/* 1 if no run and no output appears twice among ms[0..n). */
-static int publish_distinct(const struct manifest *const *ms, size_t n)
-{
-	struct strmap seen = STRMAP_INIT;
-	int ok = 1;
-
-	for (size_t i = 0; ok && i < n; i++) {
-		struct strbuf key = STRBUF_INIT;
-
-		strbuf_addf(&key, "r:%s", ms[i]->run_id ? ms[i]->run_id : "");
-		ok = !strmap_contains(&seen, key.buf);
-		strmap_put(&seen, key.buf, NULL);
-		for (size_t k = 0; ok && k < ms[i]->outputs_nr; k++) {
-			strbuf_reset(&key);
-			strbuf_addf(&key, "o:%s", ms[i]->outputs[k].ref);
-			ok = !strmap_contains(&seen, key.buf);
-			strmap_put(&seen, key.buf, NULL);
-		}
-		strbuf_release(&key);
-	}
-	strmap_clear(&seen);
-	return ok;
-}
-
-/* Manifests per statement of publish_set. */
-#define PUBLISH_SET_CHUNK 2000
-
-struct publish_args {
-	const struct manifest *const *ms;
-	size_t n;
-};
-
-static int publish_tx(struct catalog *c, void *arg, struct strbuf *err)
-{
-	struct publish_args *pa = arg;
-
-	if (pa->n > 1 && publish_distinct(pa->ms, pa->n)) {
-		for (size_t i = 0; i < pa->n; i += PUBLISH_SET_CHUNK)
-			if (publish_set(c, pa->ms + i, pa->n - i < PUBLISH_SET_CHUNK ? pa->n - i :
-					PUBLISH_SET_CHUNK, err) < 0)
-				return -1;
-		return 0;
-	}
-	for (size_t i = 0; i < pa->n; i += PUBLISH_CHUNK)
-		if (publish_chunk(c, pa->ms + i, pa->n - i < PUBLISH_CHUNK ? pa->n - i :
-				  PUBLISH_CHUNK, err) < 0)
-			return -1;
-	return 0;
-}
-
-static int pg_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t n,
-			    struct strbuf *err)
-{
-	struct publish_args pa = { ms, n };
-
-	if (!n)
-		return 0;
-	return write_tx(c, publish_tx, &pa, err);
-}
-
-static int pg_publish(struct catalog *c, const struct manifest *m, struct strbuf *err)
-{
-	return pg_publish_batch(c, &m, 1, err);
-}
 
 /* ---- leases ---------------------------------------------------------- */
 
@@ -1645,8 +1156,8 @@ const struct catalog_ops catalog_pg_ops = {
 	.set_ident = q_set_ident,
 	.get_meta = q_get_meta,
 	.set_meta = q_set_meta,
-	.publish = pg_publish,
-	.publish_batch = pg_publish_batch,
+	.publish = q_publish,
+	.publish_batch = q_publish_batch,
 	.finish_run = q_finish_run,
 	.get_run = q_get_run,
 	.get_manifest = q_get_manifest,

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "catalog/query.h"
+#include "core/array.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/strmap.h"
 
 #define PART_COLS "ref, status, build_key, sha256, size, version, job, run_id, " \
 	"created_us, updated_us, error, published_run, ident"
@@ -89,6 +91,41 @@ const char *const query_sql[Q__NR] = {
 	[Q_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[Q_COUNT] = "SELECT status, count(*) FROM partitions GROUP BY status",
+	/* PostgreSQL only (arrays): publish_set */
+	[Q_SET_RUNS_GET] = "SELECT id, build_id, status FROM runs"
+		" WHERE id = ANY(CAST(?1 AS BIGINT[]))",
+	[Q_SET_MAN_PUT] = "INSERT INTO manifests (run_id, json)"
+		" SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS TEXT[]))"
+		" ON CONFLICT (run_id) DO UPDATE SET json = excluded.json",
+	[Q_SET_MI_DELETE] = "DELETE FROM manifest_inputs WHERE run_id = ANY(CAST(?1 AS BIGINT[]))",
+	[Q_SET_MI_INSERT] =
+		"INSERT INTO manifest_inputs (run_id, input_ref, dep_type, sha256, input_run_id)"
+		" SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),"
+		" CAST(?4 AS TEXT[]), CAST(?5 AS BIGINT[])) ON CONFLICT DO NOTHING",
+	[Q_SET_PART_INSERT] =
+		"INSERT INTO partitions (ref, dataset, name, status, created_us, updated_us)"
+		" SELECT r, d, n, 'live', t, t FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]),"
+		" CAST(?3 AS TEXT[]), CAST(?4 AS BIGINT[])) WITH ORDINALITY AS u(r, d, n, t, o)"
+		" ORDER BY o ON CONFLICT (ref) DO NOTHING",
+	[Q_SET_DS_INSERT] = "INSERT INTO datasets (path, parent, name)"
+		" SELECT * FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]))"
+		" ON CONFLICT DO NOTHING",
+	[Q_SET_PART_PUBLISH] =
+		"UPDATE partitions p SET status = 'live', build_key = u.k, sha256 = u.h, size = u.s,"
+		" version = u.v, job = u.j, run_id = u.i, published_run = u.i, updated_us = u.t,"
+		" error = NULL, ident = NULLIF(u.d, '') FROM unnest(CAST(?1 AS TEXT[]),"
+		" CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]), CAST(?4 AS BIGINT[]), CAST(?5 AS TEXT[]),"
+		" CAST(?6 AS TEXT[]), CAST(?7 AS BIGINT[]), CAST(?8 AS BIGINT[]), CAST(?9 AS TEXT[]))"
+		" AS u(r, k, h, s, v, j, i, t, d) WHERE p.ref = u.r",
+	[Q_SET_RUN_FINISH] =
+		"UPDATE runs SET status = 'succeeded', end_us = u.t, exit_status = 0, error = NULL"
+		" FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[])) AS u(i, t)"
+		" WHERE runs.id = u.i",
+	[Q_SET_EV_INSERT] =
+		"INSERT INTO events (time_us, build_id, type, ref, run_id, payload)"
+		" SELECT t, b, y, r, i, p FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[]),"
+		" CAST(?3 AS TEXT[]), CAST(?4 AS TEXT[]), CAST(?5 AS BIGINT[]), CAST(?6 AS TEXT[]))"
+		" WITH ORDINALITY AS u(t, b, y, r, i, p, o) ORDER BY o",
 };
 
 /* ---- parameters ------------------------------------------------------ */
@@ -130,6 +167,48 @@ void qp_id(struct qparams *p, int64_t x)
 		qp_int(p, x);
 	else
 		qp_add(p)->type = QP_NULL;
+}
+
+void qp_array(struct qparams *p, const struct qarray *a)
+{
+	struct qparam *q = qp_add(p);
+
+	q->type = QP_ARRAY;
+	q->arr = a;
+}
+
+void qa_textn(struct qarray *a, const char *s, size_t n)
+{
+	ALLOC_GROW(a->v, a->nr + 1, a->alloc);
+	a->v[a->nr++] = s ? xstrndup(s, n) : NULL;
+}
+
+void qa_text(struct qarray *a, const char *s)
+{
+	qa_textn(a, s, s ? strlen(s) : 0);
+}
+
+void qa_int(struct qarray *a, int64_t x)
+{
+	ALLOC_GROW(a->v, a->nr + 1, a->alloc);
+	a->v[a->nr++] = xstrfmt("%lld", (long long)x);
+}
+
+void qa_id(struct qarray *a, int64_t x)
+{
+	if (x > 0)
+		qa_int(a, x);
+	else
+		qa_text(a, NULL);
+}
+
+void qa_release(struct qarray *a)
+{
+	for (size_t i = 0; i < a->nr; i++)
+		free(a->v[i]);
+	free(a->v);
+	a->v = NULL;
+	a->nr = a->alloc = 0;
 }
 
 /* ---- running statements ---------------------------------------------- */
@@ -435,7 +514,7 @@ int q_ensure_partition(struct catalog *c, const char *ref, enum part_status stat
 	return 0;
 }
 
-static int delete_partition(struct catalog *c, const char *ref, struct strbuf *err)
+int q_delete_partition(struct catalog *c, const char *ref, struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 
@@ -443,7 +522,7 @@ static int delete_partition(struct catalog *c, const char *ref, struct strbuf *e
 	return q_exec(c, Q_PART_DELETE, &p, NULL, err);
 }
 
-static int dataset_used(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+int q_dataset_used(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
 {
 	struct strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
 	struct qparams p = QPARAMS_INIT;
@@ -461,7 +540,7 @@ static int dataset_used(struct catalog *c, const char *dir, size_t len, struct s
 	return rc;
 }
 
-static int delete_dataset(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
+int q_delete_dataset(struct catalog *c, const char *dir, size_t len, struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 
@@ -469,8 +548,8 @@ static int delete_dataset(struct catalog *c, const char *dir, size_t len, struct
 	return q_exec(c, Q_DS_DELETE, &p, NULL, err);
 }
 
-static int update_status(struct catalog *c, const char *ref, enum part_status status,
-			 const char *error, int64_t t, struct strbuf *err)
+int q_update_status(struct catalog *c, const char *ref, enum part_status status,
+		    const char *error, int64_t t, struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 
@@ -481,9 +560,9 @@ static int update_status(struct catalog *c, const char *ref, enum part_status st
 	return q_exec(c, Q_PART_STATUS, &p, NULL, err);
 }
 
-static int restore_partition(struct catalog *c, const char *ref, enum part_status status,
-			     int64_t run_id, const char *job, const char *error,
-			     int64_t updated_us, struct strbuf *err)
+int q_restore_partition(struct catalog *c, const char *ref, enum part_status status,
+			int64_t run_id, const char *job, const char *error, int64_t updated_us,
+			struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 
@@ -506,7 +585,7 @@ static int set_status_tx(struct catalog *c, void *arg, struct strbuf *err)
 {
 	struct set_status_args *s = arg;
 
-	return rows_set_status(c, &query_rows, s->ref, s->status, s->error, now_us(), err);
+	return rows_set_status(c, s->ref, s->status, s->error, now_us(), err);
 }
 
 int q_set_status(struct catalog *c, const char *ref, enum part_status status,
@@ -575,7 +654,7 @@ static int finish_build_tx(struct catalog *c, void *arg, struct strbuf *err)
 			    (long long)b->id);
 		return -1;
 	}
-	return query_rows.event(c, b->t, b->id, EV_BUILD_FINISHED, NULL, 0, b->payload, NULL,
+	return q_event(c, b->t, b->id, EV_BUILD_FINISHED, NULL, 0, b->payload, NULL,
 				err);
 }
 
@@ -649,9 +728,8 @@ static int read_run_fn(struct catalog *c, const struct qrows *rows, void *arg)
 	return 0;
 }
 
-/* catalog_rows.get_run: run id's record and prior-state JSON. */
-static int get_run_row(struct catalog *c, int64_t id, struct run_record *r, char **prior,
-		       struct strbuf *err)
+int q_get_run_row(struct catalog *c, int64_t id, struct run_record *r, char **prior,
+		  struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 	struct run_row rr = { r, prior };
@@ -668,7 +746,7 @@ int q_get_run(struct catalog *c, const char *run_id, struct run_record *out,
 {
 	int64_t id = rows_parse_run_id(run_id);
 
-	return id ? get_run_row(c, id, out, NULL, err) : 0;
+	return id ? q_get_run_row(c, id, out, NULL, err) : 0;
 }
 
 int q_set_run_pid(struct catalog *c, const char *run_id, long pid, struct strbuf *err)
@@ -690,8 +768,8 @@ int q_set_run_pid(struct catalog *c, const char *run_id, long pid, struct strbuf
 	return 0;
 }
 
-static int end_run(struct catalog *c, int64_t id, enum run_status status, int64_t t,
-		   int exit_status, const char *error, struct strbuf *err)
+int q_end_run(struct catalog *c, int64_t id, enum run_status status, int64_t t, int exit_status,
+	      const char *error, struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 
@@ -716,7 +794,7 @@ static int finish_run_tx(struct catalog *c, void *arg, struct strbuf *err)
 {
 	struct finish_run_args *f = arg;
 
-	return rows_finish_run(c, &query_rows, f->run_id, f->id, f->status, f->ev,
+	return rows_finish_run(c, f->run_id, f->id, f->status, f->ev,
 			       f->exit_status, f->error, qb(c)->retrying(c), now_us(), err);
 }
 
@@ -799,10 +877,9 @@ static void ev_params(struct qparams *p, int64_t time_us, int64_t build_id, cons
 	qp_text(p, payload);
 }
 
-/* catalog_rows.event */
-static int ev_insert(struct catalog *c, int64_t time_us, int64_t build_id, const char *type,
-		     const char *ref, int64_t run_id, const char *payload, int64_t *seq,
-		     struct strbuf *err)
+int q_event(struct catalog *c, int64_t time_us, int64_t build_id, const char *type,
+	    const char *ref, int64_t run_id, const char *payload, int64_t *seq,
+	    struct strbuf *err)
 {
 	struct qparams p = QPARAMS_INIT;
 	int64_t s = 0;
@@ -855,7 +932,7 @@ static int append_events_tx(struct catalog *c, void *arg, struct strbuf *err)
 		int64_t run;
 
 		if (check_event(c, e, &run, err) < 0 ||
-		    ev_insert(c, e->time_us, e->build_id, e->type, e->ref, run, e->payload,
+		    q_event(c, e->time_us, e->build_id, e->type, e->ref, run, e->payload,
 			      &ea->seq, err) < 0)
 			return -1;
 	}
@@ -951,9 +1028,8 @@ int q_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err)
 
 /* ---- lineage and taint ----------------------------------------------- */
 
-/* catalog_rows.neighbours */
-static int neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
-		      struct strvec *states, struct strbuf *err)
+int q_neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		 struct strvec *states, struct strbuf *err)
 {
 	const struct query_backend *B = qb(c);
 	struct qparams p = QPARAMS_INIT;
@@ -975,7 +1051,7 @@ static int neighbours(struct catalog *c, const char *ref, int downstream, struct
 int q_lineage(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
 	      struct strbuf *err)
 {
-	return rows_lineage(c, &query_rows, ref, downstream, refs, err);
+	return rows_lineage(c, ref, downstream, refs, err);
 }
 
 struct taint_args {
@@ -990,7 +1066,7 @@ static int taint_tx(struct catalog *c, void *arg, struct strbuf *err)
 	struct taint_args *ta = arg;
 
 	strvec_clear(&ta->changed);
-	return rows_taint(c, &query_rows, ta->refs, ta->downstream, ta->t, ta->build_id,
+	return rows_taint(c, ta->refs, ta->downstream, ta->t, ta->build_id,
 			  &ta->changed, err);
 }
 
@@ -1032,19 +1108,6 @@ int q_set_meta(struct catalog *c, const char *key, const char *value, struct str
 	return q_exec(c, Q_META_SET, &p, NULL, err);
 }
 
-const struct catalog_rows query_rows = {
-	.get_partition = q_get_partition,
-	.ensure_partition = q_ensure_partition,
-	.update_status = update_status,
-	.delete_partition = delete_partition,
-	.dataset_used = dataset_used,
-	.delete_dataset = delete_dataset,
-	.restore_partition = restore_partition,
-	.get_run = get_run_row,
-	.end_run = end_run,
-	.event = ev_insert,
-	.neighbours = neighbours,
-};
 
 /* ---- builds begun ---------------------------------------------------- */
 
@@ -1075,7 +1138,7 @@ static int begin_build_tx(struct catalog *c, void *arg, struct strbuf *err)
 	qp_int(&p, b->t);
 	if (q_one_int(c, Q_BUILD_INSERT, &p, &b->id, err) <= 0)
 		return -1;
-	return ev_insert(c, b->t, b->id, EV_BUILD_REQUESTED, NULL, 0, b->payload, NULL, err);
+	return q_event(c, b->t, b->id, EV_BUILD_REQUESTED, NULL, 0, b->payload, NULL, err);
 }
 
 int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requester,
@@ -1292,6 +1355,12 @@ out:
 	return ret;
 }
 
+/*
+ * Publishing, written once: the runs of a chunk of manifests are looked up
+ * first, then every row their publishing writes is sent, one batch per
+ * chunk where the backend has batches (PostgreSQL: one round trip).
+ */
+
 /* The manifest's rows: the manifest, its inputs. */
 static int put_manifest(struct catalog *c, const struct manifest *m, int64_t id,
 			struct strbuf *err)
@@ -1302,11 +1371,11 @@ static int put_manifest(struct catalog *c, const struct manifest *m, int64_t id,
 
 	qp_int(&p, id);
 	qp_text(&p, json);
-	if (q_exec(c, Q_MAN_PUT, &p, NULL, err) < 0)
+	if (q_send(c, Q_MAN_PUT, &p, NULL, err) < 0)
 		goto out;
 	p.n = 0;
 	qp_int(&p, id);
-	if (q_exec(c, Q_MI_DELETE, &p, NULL, err) < 0)
+	if (q_send(c, Q_MI_DELETE, &p, NULL, err) < 0)
 		goto out;
 	for (size_t i = 0; i < m->inputs_nr; i++) {
 		const struct manifest_input *in = &m->inputs[i];
@@ -1317,7 +1386,7 @@ static int put_manifest(struct catalog *c, const struct manifest *m, int64_t id,
 		qp_text(&p, dep_type_name(in->type));
 		qp_text(&p, in->sha256);
 		qp_id(&p, rows_parse_run_id(in->run_id));
-		if (q_exec(c, Q_MI_INSERT, &p, NULL, err) < 0)
+		if (q_send(c, Q_MI_INSERT, &p, NULL, err) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -1345,24 +1414,32 @@ static int publish_output(struct catalog *c, const struct manifest *m,
 	qp_int(&p, id);
 	qp_int(&p, t);
 	qp_text(&p, o->ident);
-	if (q_exec(c, Q_PART_PUBLISH, &p, NULL, err) < 0)
+	if (q_send(c, Q_PART_PUBLISH, &p, NULL, err) < 0)
 		return -1;
 	snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
 		 (long long)o->size);
-	return ev_insert(c, t, build_id, EV_PARTITION_PUBLISHED, o->ref, id, payload, NULL, err);
+	p.n = 0;
+	ev_params(&p, t, build_id, EV_PARTITION_PUBLISHED, o->ref, id, payload);
+	return q_send(c, Q_EV_INSERT, &p, NULL, err);
 }
 
-static int publish_one(struct catalog *c, const struct manifest *m, struct strbuf *err)
+/* A run to publish: its id, its build, whether it is published already. */
+struct publish_run {
+	int64_t id;
+	int64_t build_id;
+	int done;
+};
+
+/* Looks up m's run into *pr: 0, or -1 with err (unknown run, no outputs). */
+static int publish_check(struct catalog *c, const struct manifest *m, struct publish_run *pr,
+			 struct strbuf *err)
 {
 	struct run_record r;
-	char *done_json = NULL;
-	int64_t id, t = m->end_time_us ? m->end_time_us : now_us();
 	int rc, ret = -1;
 
-	run_record_init(&r);
-	if (rows_run_id(c, m->run_id, &id, err) < 0)
-		goto out;
-	if ((rc = get_run_row(c, id, &r, NULL, err)) < 0)
+	if (rows_run_id(c, m->run_id, &pr->id, err) < 0)
+		return -1;
+	if ((rc = q_get_run_row(c, pr->id, &r, NULL, err)) < 0)
 		goto out;
 	if (!rc) {
 		strbuf_addf(err, "catalog '%s': cannot publish run '%s': unknown run (begin it first)",
@@ -1374,29 +1451,308 @@ static int publish_one(struct catalog *c, const struct manifest *m, struct strbu
 			    m->run_id);
 		goto out;
 	}
-	if (put_manifest(c, m, id, err) < 0)
-		goto out;
-	for (size_t i = 0; i < m->outputs_nr; i++)
-		if (publish_output(c, m, &m->outputs[i], id, r.build_id, t, err) < 0)
-			goto out;
-	if (end_run(c, id, RUN_SUCCEEDED, t, 0, NULL, err) < 0)
-		goto out;
-	{
-		cJSON *p = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(p, "job", m->job);
-		json_add_int64(p, "outputs", m->outputs_nr);
-		json_add_int64(p, "duration_us", (t - m->start_time_us));
-		done_json = rows_json_take(p);
-	}
-	if (ev_insert(c, t, r.build_id, EV_JOB_FINISHED, NULL, id, done_json, NULL, err) < 0)
-		goto out;
+	pr->build_id = r.build_id;
+	/* a retry after a lost COMMIT: the first attempt is recorded */
+	pr->done = qb(c)->retrying(c) && r.status == RUN_SUCCEEDED;
 	ret = 0;
 out:
-	free(done_json);
 	run_record_release(&r);
 	return ret;
 }
+
+/* Sends every row publishing m (of run pr) writes. */
+static int publish_send(struct catalog *c, const struct manifest *m,
+			const struct publish_run *pr, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	char *done_json;
+	int64_t t = m->end_time_us ? m->end_time_us : now_us();
+	int ret;
+
+	if (put_manifest(c, m, pr->id, err) < 0)
+		return -1;
+	for (size_t i = 0; i < m->outputs_nr; i++)
+		if (publish_output(c, m, &m->outputs[i], pr->id, pr->build_id, t, err) < 0)
+			return -1;
+	qp_int(&p, pr->id);
+	qp_text(&p, run_status_name(RUN_SUCCEEDED));
+	qp_int(&p, t);
+	qp_int(&p, 0);
+	qp_text(&p, NULL);
+	if (q_send(c, Q_RUN_FINISH, &p, NULL, err) < 0)
+		return -1;
+	{
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "job", m->job);
+		json_add_int64(o, "outputs", m->outputs_nr);
+		json_add_int64(o, "duration_us", (t - m->start_time_us));
+		done_json = rows_json_take(o);
+	}
+	p.n = 0;
+	ev_params(&p, t, pr->build_id, EV_JOB_FINISHED, NULL, pr->id, done_json);
+	ret = q_send(c, Q_EV_INSERT, &p, NULL, err);
+	free(done_json);
+	return ret;
+}
+
+/* Manifests per batch: a batch's results must fit the socket buffers. */
+#define PUBLISH_CHUNK 64
+
+/* Publishes ms[0..n) (n <= PUBLISH_CHUNK): the lookups, then one batch. */
+static int publish_chunk(struct catalog *c, const struct manifest *const *ms, size_t n,
+			 struct strbuf *err)
+{
+	static const enum query_id sent[] = {
+		Q_MAN_PUT, Q_MI_DELETE, Q_MI_INSERT, Q_PART_INSERT, Q_DS_INSERT, Q_PART_PUBLISH,
+		Q_EV_INSERT, Q_RUN_FINISH,
+	};
+	const struct query_backend *B = qb(c);
+	struct publish_run runs[PUBLISH_CHUNK];
+	int ret = -1, batched = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (publish_check(c, ms[i], &runs[i], err) < 0)
+			return -1;
+	if (B->batch_begin) {
+		if (B->batch_begin(c, sent, sizeof(sent) / sizeof(sent[0]), err) < 0)
+			return -1;
+		batched = 1;
+	}
+	ret = 0;
+	for (size_t i = 0; i < n && !ret; i++)
+		if (!runs[i].done)
+			ret = publish_send(c, ms[i], &runs[i], err);
+	if (batched && B->batch_end(c, ret ? NULL : err) < 0)
+		ret = -1;
+	return ret;
+}
+
+/* The arrays of publish_set, parameter by parameter of its statements. */
+enum {
+	A_MAN_ID, A_MAN_JSON,
+	A_MI_RUN, A_MI_REF, A_MI_DEP, A_MI_SHA, A_MI_INRUN,
+	A_PI_REF, A_PI_DS, A_PI_NAME, A_PI_T,
+	A_DS_PATH, A_DS_PARENT, A_DS_NAME,
+	A_PP_REF, A_PP_KEY, A_PP_SHA, A_PP_SIZE, A_PP_VER, A_PP_JOB, A_PP_RUN, A_PP_T,
+	A_PP_IDENT,
+	A_RF_RUN, A_RF_T,
+	A_EV_T, A_EV_BUILD, A_EV_TYPE, A_EV_REF, A_EV_RUN, A_EV_PAYLOAD,
+	A__NR
+};
+
+/* Adds the rows publishing m (of run pr) writes to the arrays a. */
+static void publish_collect(struct qarray *a, const struct manifest *m,
+			    const struct publish_run *pr)
+{
+	int64_t t = m->end_time_us ? m->end_time_us : now_us();
+	char *json = rows_json_take(manifest_to_json(m));
+	cJSON *p = cJSON_CreateObject();
+
+	qa_int(&a[A_MAN_ID], pr->id);
+	qa_text(&a[A_MAN_JSON], json);
+	free(json);
+	for (size_t i = 0; i < m->inputs_nr; i++) {
+		const struct manifest_input *in = &m->inputs[i];
+
+		qa_int(&a[A_MI_RUN], pr->id);
+		qa_text(&a[A_MI_REF], in->ref);
+		qa_text(&a[A_MI_DEP], dep_type_name(in->type));
+		qa_text(&a[A_MI_SHA], in->sha256);
+		qa_id(&a[A_MI_INRUN], rows_parse_run_id(in->run_id));
+	}
+	for (size_t i = 0; i < m->outputs_nr; i++) {
+		const struct manifest_output *o = &m->outputs[i];
+		size_t dlen = rows_dir_len(o->ref, strlen(o->ref));
+		char payload[160];
+
+		qa_text(&a[A_PI_REF], o->ref);
+		qa_textn(&a[A_PI_DS], o->ref, dlen);
+		qa_text(&a[A_PI_NAME], o->ref + dlen + (dlen ? 1 : 0));
+		qa_int(&a[A_PI_T], t);
+		for (size_t n = dlen; n; n = rows_dir_len(o->ref, n)) {
+			size_t plen = rows_dir_len(o->ref, n);
+			size_t off = plen + (plen ? 1 : 0);
+			char *name = xstrfmt("%.*s/", (int)(n - off), o->ref + off);
+
+			qa_textn(&a[A_DS_PATH], o->ref, n);
+			qa_textn(&a[A_DS_PARENT], o->ref, plen);
+			qa_text(&a[A_DS_NAME], name);
+			free(name);
+		}
+		qa_text(&a[A_PP_REF], o->ref);
+		qa_text(&a[A_PP_KEY], m->build_key);
+		qa_text(&a[A_PP_SHA], o->sha256);
+		qa_int(&a[A_PP_SIZE], o->size);
+		qa_text(&a[A_PP_VER], m->version);
+		qa_text(&a[A_PP_JOB], m->job);
+		qa_int(&a[A_PP_RUN], pr->id);
+		qa_int(&a[A_PP_T], t);
+		qa_text(&a[A_PP_IDENT], o->ident);
+		snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
+			 (long long)o->size);
+		qa_int(&a[A_EV_T], t);
+		qa_id(&a[A_EV_BUILD], pr->build_id);
+		qa_text(&a[A_EV_TYPE], EV_PARTITION_PUBLISHED);
+		qa_text(&a[A_EV_REF], o->ref);
+		qa_int(&a[A_EV_RUN], pr->id);
+		qa_text(&a[A_EV_PAYLOAD], payload);
+	}
+	qa_int(&a[A_RF_RUN], pr->id);
+	qa_int(&a[A_RF_T], t);
+	cJSON_AddStringToObject(p, "job", m->job);
+	json_add_int64(p, "outputs", m->outputs_nr);
+	json_add_int64(p, "duration_us", (t - m->start_time_us));
+	json = rows_json_take(p);
+	qa_int(&a[A_EV_T], t);
+	qa_id(&a[A_EV_BUILD], pr->build_id);
+	qa_text(&a[A_EV_TYPE], EV_JOB_FINISHED);
+	qa_text(&a[A_EV_REF], NULL);
+	qa_int(&a[A_EV_RUN], pr->id);
+	qa_text(&a[A_EV_PAYLOAD], json);
+	free(json);
+}
+
+/* The runs of ms[0..n) in one statement (ids already in runs[].id). */
+static int publish_set_runs(struct catalog *c, const struct manifest *const *ms, size_t n,
+			    struct publish_run *runs, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qarray ids = QARRAY_INIT;
+	struct qparams p = QPARAMS_INIT;
+	struct strmap pos = STRMAP_INIT;
+	struct qrows rows;
+	int rc = -1, retrying = B->retrying(c);
+
+	for (size_t i = 0; i < n; i++) {
+		runs[i].build_id = -1;
+		qa_int(&ids, runs[i].id);
+		strmap_put(&pos, ids.v[i], (void *)(uintptr_t)(i + 1));
+	}
+	qp_array(&p, &ids);
+	if (B->run(c, Q_SET_RUNS_GET, &p, &rows, err) < 0)
+		goto out;
+	while ((rc = B->next(c, &rows, err)) > 0) {
+		size_t i = (size_t)(uintptr_t)strmap_get(&pos, B->text(&rows, 0, NULL));
+		int st = run_status_parse(B->text(&rows, 2, NULL));
+
+		if (!i--)
+			continue;
+		runs[i].build_id = B->integer(&rows, 1);
+		/* a retry after a lost COMMIT: the first attempt is recorded */
+		runs[i].done = retrying && st == RUN_SUCCEEDED;
+	}
+	B->done(c, &rows);
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (runs[i].build_id < 0) {
+			strbuf_addf(err, "catalog '%s': cannot publish run '%s': unknown run "
+				    "(begin it first)", c->location, ms[i]->run_id);
+			goto out;
+		}
+		if (!ms[i]->outputs_nr) {
+			strbuf_addf(err, "catalog '%s': cannot publish run '%s': no outputs",
+				    c->location, ms[i]->run_id);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	strmap_clear(&pos);
+	qa_release(&ids);
+	return rc;
+}
+
+/*
+ * publish_chunk for many manifests at once, on an adapter with arrays:
+ * each table is written by one statement over arrays, all in one batch.
+ * Only for batches in which no run and no output appears twice (an UPDATE
+ * over arrays would apply one of them arbitrarily); the caller checks.
+ */
+static int publish_set(struct catalog *c, const struct manifest *const *ms, size_t n,
+		       struct strbuf *err)
+{
+	static const struct {
+		enum query_id id;
+		int first, nr;
+	} stmts[] = {
+		{ Q_SET_MAN_PUT, A_MAN_ID, 2 },
+		{ Q_SET_MI_DELETE, A_MAN_ID, 1 },
+		{ Q_SET_MI_INSERT, A_MI_RUN, 5 },
+		{ Q_SET_PART_INSERT, A_PI_REF, 4 },
+		{ Q_SET_DS_INSERT, A_DS_PATH, 3 },
+		{ Q_SET_PART_PUBLISH, A_PP_REF, 9 },
+		{ Q_SET_RUN_FINISH, A_RF_RUN, 2 },
+		{ Q_SET_EV_INSERT, A_EV_T, 6 },
+	};
+	enum query_id sent[sizeof(stmts) / sizeof(stmts[0])];
+	const struct query_backend *B = qb(c);
+	struct publish_run *runs = xcalloc(n, sizeof(*runs));
+	struct qarray a[A__NR];
+	int ret = -1, batched = 0;
+
+	for (int k = 0; k < A__NR; k++)
+		a[k] = (struct qarray)QARRAY_INIT;
+	for (size_t i = 0; i < n; i++)
+		if (rows_run_id(c, ms[i]->run_id, &runs[i].id, err) < 0)
+			goto out;
+	if (publish_set_runs(c, ms, n, runs, err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!runs[i].done)
+			publish_collect(a, ms[i], &runs[i]);
+	for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]); k++)
+		sent[k] = stmts[k].id;
+	if (B->batch_begin) {
+		if (B->batch_begin(c, sent, sizeof(sent) / sizeof(sent[0]), err) < 0)
+			goto out;
+		batched = 1;
+	}
+	ret = 0;
+	for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]) && !ret; k++) {
+		struct qparams p = QPARAMS_INIT;
+
+		for (int j = 0; j < stmts[k].nr; j++)
+			qp_array(&p, &a[stmts[k].first + j]);
+		ret = q_send(c, stmts[k].id, &p, NULL, err);
+	}
+	if (batched && B->batch_end(c, ret ? NULL : err) < 0)
+		ret = -1;
+out:
+	for (int k = 0; k < A__NR; k++)
+		qa_release(&a[k]);
+	free(runs);
+	return ret;
+}
+
+/* 1 if no run and no output appears twice among ms[0..n). */
+static int publish_distinct(const struct manifest *const *ms, size_t n)
+{
+	struct strmap seen = STRMAP_INIT;
+	struct strbuf key = STRBUF_INIT;
+	int ok = 1;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		strbuf_reset(&key);
+		strbuf_addf(&key, "r:%s", ms[i]->run_id ? ms[i]->run_id : "");
+		ok = !strmap_contains(&seen, key.buf);
+		strmap_put(&seen, key.buf, NULL);
+		for (size_t k = 0; ok && k < ms[i]->outputs_nr; k++) {
+			strbuf_reset(&key);
+			strbuf_addf(&key, "o:%s", ms[i]->outputs[k].ref);
+			ok = !strmap_contains(&seen, key.buf);
+			strmap_put(&seen, key.buf, NULL);
+		}
+	}
+	strbuf_release(&key);
+	strmap_clear(&seen);
+	return ok;
+}
+
+/* Manifests per statement of publish_set. */
+#define PUBLISH_SET_CHUNK 2000
 
 struct publish_args {
 	const struct manifest *const *ms;
@@ -1407,8 +1763,16 @@ static int publish_tx(struct catalog *c, void *arg, struct strbuf *err)
 {
 	struct publish_args *pa = arg;
 
-	for (size_t i = 0; i < pa->n; i++)
-		if (publish_one(c, pa->ms[i], err) < 0)
+	if (qb(c)->arrays && pa->n > 1 && publish_distinct(pa->ms, pa->n)) {
+		for (size_t i = 0; i < pa->n; i += PUBLISH_SET_CHUNK)
+			if (publish_set(c, pa->ms + i, pa->n - i < PUBLISH_SET_CHUNK ?
+					pa->n - i : PUBLISH_SET_CHUNK, err) < 0)
+				return -1;
+		return 0;
+	}
+	for (size_t i = 0; i < pa->n; i += PUBLISH_CHUNK)
+		if (publish_chunk(c, pa->ms + i, pa->n - i < PUBLISH_CHUNK ? pa->n - i :
+				  PUBLISH_CHUNK, err) < 0)
 			return -1;
 	return 0;
 }

@@ -14,18 +14,19 @@
  * database written once, over a small adapter each backend provides
  * (struct query_backend: run a statement, step through its rows, read a
  * column, run a write transaction). A backend keeps what differs: its
- * connection, transactions and locking, error mapping, leases,
- * notifications, and what it does its own way for speed (PostgreSQL
- * publishes set-at-a-time with arrays). Optional adapter entries let the
- * shared code batch statements (PostgreSQL: a pipeline) and take ids
- * before inserting (sequences, so that a retried transaction finds its
- * rows).
+ * connection, transactions and locking, error mapping, leases and
+ * notifications. Optional adapter entries let the shared code batch
+ * statements (PostgreSQL: a pipeline), bind arrays (PostgreSQL: publish
+ * set-at-a-time) and take ids before inserting (sequences, so that a
+ * retried transaction finds its rows).
  *
  * Statements (query_sql) use SQLite's numbered placeholders ?1, ?2, ...
  * (the PostgreSQL adapter turns them into $1, $2, ... when it prepares a
  * statement) and only SQL both dialects accept: casts are CAST(x AS T), a
  * parameter whose type nothing else fixes is cast, "no limit" is
  * QUERY_NO_LIMIT, inserted keys come back with RETURNING (SQLite >= 3.35).
+ * The Q_SET_* statements alone are PostgreSQL's: they take arrays (QP_ARRAY)
+ * and run only on an adapter with arrays.
  */
 
 enum query_id {
@@ -66,6 +67,16 @@ enum query_id {
 	Q_META_GET,
 	Q_META_SET,
 	Q_COUNT,
+	/* publish_batch set-at-a-time: one statement per table over arrays */
+	Q_SET_RUNS_GET,
+	Q_SET_MAN_PUT,
+	Q_SET_MI_DELETE,
+	Q_SET_MI_INSERT,
+	Q_SET_PART_INSERT,
+	Q_SET_DS_INSERT,
+	Q_SET_PART_PUBLISH,
+	Q_SET_RUN_FINISH,
+	Q_SET_EV_INSERT,
 	Q__NR
 };
 
@@ -80,12 +91,19 @@ extern const char *const query_sql[Q__NR];
  * stay valid until the statement is done.
  */
 #define QUERY_MAX_PARAMS 10
-enum qparam_type { QP_NULL, QP_TEXT, QP_INT };
+enum qparam_type { QP_NULL, QP_TEXT, QP_INT, QP_ARRAY };
+/* An array parameter: its items as text, NULL items SQL NULL (qa_release frees). */
+struct qarray {
+	char **v;
+	size_t nr, alloc;
+};
+#define QARRAY_INIT { .v = NULL, .nr = 0, .alloc = 0 }
 struct qparam {
 	enum qparam_type type;
 	const char *text;   /* QP_TEXT: len bytes, not necessarily NUL-terminated */
 	size_t len;
 	int64_t num;        /* QP_INT */
+	const struct qarray *arr;  /* QP_ARRAY: not copied either */
 };
 struct qparams {
 	struct qparam v[QUERY_MAX_PARAMS];
@@ -97,6 +115,14 @@ void qp_text(struct qparams *p, const char *s);
 void qp_textn(struct qparams *p, const char *s, size_t n);
 void qp_int(struct qparams *p, int64_t x);
 void qp_id(struct qparams *p, int64_t x);
+/* An array (only for adapters with arrays). */
+void qp_array(struct qparams *p, const struct qarray *a);
+/* Appends an item to an array: text (NULL: NULL), n bytes, an integer, an id. */
+void qa_text(struct qarray *a, const char *s);
+void qa_textn(struct qarray *a, const char *s, size_t n);
+void qa_int(struct qarray *a, int64_t x);
+void qa_id(struct qarray *a, int64_t x);
+void qa_release(struct qarray *a);
 
 /* A statement being read: the backend's state (its run sets it). */
 struct qrows {
@@ -166,6 +192,12 @@ struct query_backend {
 	 * done as done), else 0.
 	 */
 	int (*retrying)(struct catalog *c);
+	/*
+	 * 1 if run and send bind QP_ARRAY parameters (the Q_SET_* statements
+	 * run): then publish_batch writes a batch in which no run and no
+	 * output appears twice set-at-a-time, one statement per table.
+	 */
+	int arrays;
 };
 
 /*
@@ -198,8 +230,45 @@ void q_read_partition(struct catalog *c, const struct qrows *rows, struct partit
 int q_ensure_partition(struct catalog *c, const char *ref, enum part_status status, int64_t t,
 		       int *created, struct strbuf *err);
 
-/* The row operations rows.c runs the catalog's rules with, over this layer. */
-extern const struct catalog_rows query_rows;
+/*
+ * The row operations rows.c runs the catalog's rules with, inside the
+ * caller's write transaction.
+ */
+/* Sets ref's status, error and updated_us; other columns stay. */
+int q_update_status(struct catalog *c, const char *ref, enum part_status status,
+		    const char *error, int64_t t, struct strbuf *err);
+/* Deletes ref's row. */
+int q_delete_partition(struct catalog *c, const char *ref, struct strbuf *err);
+/* 1 if some partition's ref starts with dir's first len bytes + "/", 0 if none, -1. */
+int q_dataset_used(struct catalog *c, const char *dir, size_t len, struct strbuf *err);
+/* Deletes the dataset row of the first len bytes of dir. */
+int q_delete_dataset(struct catalog *c, const char *dir, size_t len, struct strbuf *err);
+/* Puts back the row of a partition a run held (see rows_finish_run). */
+int q_restore_partition(struct catalog *c, const char *ref, enum part_status status,
+			int64_t run_id, const char *job, const char *error, int64_t updated_us,
+			struct strbuf *err);
+/*
+ * Run id's record into r (run_record_init'ed here) and its prior-state
+ * JSON into *prior (may be NULL; caller frees): 1, 0 if none, -1.
+ */
+int q_get_run_row(struct catalog *c, int64_t id, struct run_record *r, char **prior,
+		  struct strbuf *err);
+/* Records run id's end. */
+int q_end_run(struct catalog *c, int64_t id, enum run_status status, int64_t t,
+	      int exit_status, const char *error, struct strbuf *err);
+/*
+ * Appends one event (t 0: now; build_id, run_id 0: none; payload JSON or
+ * NULL); its sequence number into *seq (may be NULL).
+ */
+int q_event(struct catalog *c, int64_t time_us, int64_t build_id, const char *type,
+	    const char *ref, int64_t run_id, const char *payload, int64_t *seq,
+	    struct strbuf *err);
+/*
+ * The refs one lineage step from ref (downstream: its readers, with their
+ * status names in states; upstream: its inputs, states left alone), appended.
+ */
+int q_neighbours(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		 struct strvec *states, struct strbuf *err);
 
 /*
  * The catalog_ops entries written once (backend.h states their contracts;
@@ -221,9 +290,9 @@ int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requ
  */
 int q_begin_run(struct catalog *c, struct run_record *run, struct strbuf *err);
 /*
- * publish(_batch) one statement at a time; what SQLite uses. PostgreSQL
- * has its own (pipelined, and set-at-a-time with arrays for large
- * batches).
+ * publish(_batch) for both backends: the runs looked up, then their rows
+ * sent in one batch per 64 manifests (one round trip where the adapter
+ * batches), or, on an adapter with arrays, set-at-a-time (see arrays).
  */
 int q_publish(struct catalog *c, const struct manifest *m, struct strbuf *err);
 int q_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t n,

@@ -10,7 +10,7 @@
 #include "core/array.h"
 #include "core/hash.h"
 #include "core/json.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strmap.h"
 
 /* One manifest file of the store. */

@@ -2,9 +2,10 @@
 #include <string.h>
 
 #include "catalog/rows.h"
+#include "catalog/query.h"
 #include "core/json.h"
 #include "core/hash.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strmap.h"
 
 int64_t rows_parse_run_id(const char *s)
@@ -67,9 +68,9 @@ void rows_status_filter(unsigned mask, struct strbuf *out)
 }
 
 /* An event whose payload is {"KEY": value} (value NULL: no payload). */
-static int event_with(struct catalog *c, const struct catalog_rows *R, int64_t t,
-		      int64_t build_id, const char *type, const char *ref, int64_t run_id,
-		      const char *key, const char *value, struct strbuf *err)
+static int event_with(struct catalog *c, int64_t t, int64_t build_id, const char *type,
+		      const char *ref, int64_t run_id, const char *key, const char *value,
+		      struct strbuf *err)
 {
 	char *payload = NULL;
 	int rc;
@@ -80,24 +81,23 @@ static int event_with(struct catalog *c, const struct catalog_rows *R, int64_t t
 		cJSON_AddStringToObject(o, key, value);
 		payload = rows_json_take(o);
 	}
-	rc = R->event(c, t, build_id, type, ref, run_id, payload, NULL, err);
+	rc = q_event(c, t, build_id, type, ref, run_id, payload, NULL, err);
 	free(payload);
 	return rc;
 }
 
-int rows_forget_partition(struct catalog *c, const struct catalog_rows *R, const char *ref,
-			  struct strbuf *err)
+int rows_forget_partition(struct catalog *c, const char *ref, struct strbuf *err)
 {
-	if (R->delete_partition(c, ref, err) < 0)
+	if (q_delete_partition(c, ref, err) < 0)
 		return -1;
 	for (size_t n = rows_dir_len(ref, strlen(ref)); n; n = rows_dir_len(ref, n)) {
-		int rc = R->dataset_used(c, ref, n, err);
+		int rc = q_dataset_used(c, ref, n, err);
 
 		if (rc < 0)
 			return -1;
 		if (rc)
 			break;
-		if (R->delete_dataset(c, ref, n, err) < 0)
+		if (q_delete_dataset(c, ref, n, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -119,17 +119,17 @@ static const char *status_event(enum part_status st)
 	}
 }
 
-int rows_set_status(struct catalog *c, const struct catalog_rows *R, const char *ref,
-		    enum part_status status, const char *error, int64_t t, struct strbuf *err)
+int rows_set_status(struct catalog *c, const char *ref, enum part_status status,
+		    const char *error, int64_t t, struct strbuf *err)
 {
 	const char *ev = status_event(status);
 
 	if (status == PART_MISSING)
-		return rows_forget_partition(c, R, ref, err);
-	if (R->ensure_partition(c, ref, status, t, NULL, err) < 0 ||
-	    R->update_status(c, ref, status, error, t, err) < 0)
+		return rows_forget_partition(c, ref, err);
+	if (q_ensure_partition(c, ref, status, t, NULL, err) < 0 ||
+	    q_update_status(c, ref, status, error, t, err) < 0)
 		return -1;
-	return ev ? event_with(c, R, t, 0, ev, ref, 0, "error", error, err) : 0;
+	return ev ? event_with(c, t, 0, ev, ref, 0, "error", error, err) : 0;
 }
 
 void rows_prior_add(cJSON *prior, const char *ref, const struct partition *p)
@@ -172,14 +172,13 @@ const char *rows_end_event(struct catalog *c, const char *run_id, enum run_statu
 }
 
 /* 1 if ref is still held by run id (its partition's run_id), 0 if not, -1 error. */
-static int held_by(struct catalog *c, const struct catalog_rows *R, const char *ref, int64_t id,
-		   struct strbuf *err)
+static int held_by(struct catalog *c, const char *ref, int64_t id, struct strbuf *err)
 {
 	struct partition p;
 	int rc;
 
 	partition_init(&p);
-	rc = R->get_partition(c, ref, &p, err);
+	rc = q_get_partition(c, ref, &p, err);
 	if (rc > 0)
 		rc = rows_parse_run_id(p.run_id) == id && p.status == PART_BUILDING;
 	partition_release(&p);
@@ -192,8 +191,7 @@ static int held_by(struct catalog *c, const struct catalog_rows *R, const char *
  * the bytes its row records, else it is restored stale (same transaction,
  * so the catalog never calls such a partition live). 1 if it differs.
  */
-static int data_differs(struct catalog *c, const struct catalog_rows *R, const char *ref,
-			struct strbuf *err)
+static int data_differs(struct catalog *c, const char *ref, struct strbuf *err)
 {
 	struct partition p;
 	struct strbuf path = STRBUF_INIT, herr = STRBUF_INIT;
@@ -201,7 +199,7 @@ static int data_differs(struct catalog *c, const struct catalog_rows *R, const c
 	int rc;
 
 	partition_init(&p);
-	rc = R->get_partition(c, ref, &p, err);
+	rc = q_get_partition(c, ref, &p, err);
 	if (rc > 0) {
 		store_data_path(c->store, ref, &path);
 		rc = sha256_file(path.buf, hex, NULL, &herr) < 0 || strcmp(hex, p.sha256) ? 1 : 0;
@@ -213,8 +211,8 @@ static int data_differs(struct catalog *c, const struct catalog_rows *R, const c
 }
 
 /* Puts back one output of run id as rows_prior_add recorded it. */
-static int restore_output(struct catalog *c, const struct catalog_rows *R, const cJSON *o,
-			  int64_t id, int64_t t, int check_data, struct strbuf *err)
+static int restore_output(struct catalog *c, const cJSON *o, int64_t id, int64_t t,
+			  int check_data, struct strbuf *err)
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "ref");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
@@ -227,13 +225,13 @@ static int restore_output(struct catalog *c, const struct catalog_rows *R, const
 
 	if (!cJSON_IsString(ref) || !cJSON_IsString(st))
 		return 0;
-	if ((rc = held_by(c, R, ref->valuestring, id, err)) <= 0)
+	if ((rc = held_by(c, ref->valuestring, id, err)) <= 0)
 		return rc;
 	status = part_status_parse(st->valuestring);
 	if (status <= PART_MISSING)
-		return rows_forget_partition(c, R, ref->valuestring, err);
+		return rows_forget_partition(c, ref->valuestring, err);
 	if (status == PART_LIVE && check_data) {
-		if ((rc = data_differs(c, R, ref->valuestring, err)) < 0)
+		if ((rc = data_differs(c, ref->valuestring, err)) < 0)
 			return -1;
 		if (rc) {
 			status = PART_STALE;
@@ -241,23 +239,22 @@ static int restore_output(struct catalog *c, const struct catalog_rows *R, const
 				      "interrupted", ref->valuestring, (long long)id);
 		}
 	}
-	rc = R->restore_partition(c, ref->valuestring, (enum part_status)status,
+	rc = q_restore_partition(c, ref->valuestring, (enum part_status)status,
 				  cJSON_IsString(run) ? rows_parse_run_id(run->valuestring) : 0,
 				  cJSON_IsString(job) ? job->valuestring : NULL,
 				  why ? why : cJSON_IsString(error) ? error->valuestring : NULL,
 				  why ? t : cJSON_IsNumber(upd) ? (int64_t)upd->valuedouble : t,
 				  err);
 	if (rc == 0 && why)
-		rc = event_with(c, R, t, 0, EV_PARTITION_STALE, ref->valuestring, id, "error", why,
+		rc = event_with(c, t, 0, EV_PARTITION_STALE, ref->valuestring, id, "error", why,
 				err);
 	free(why);
 	return rc;
 }
 
 /* The outputs run r (id) still holds become failed, each with an event. */
-static int fail_outputs(struct catalog *c, const struct catalog_rows *R,
-			const struct run_record *r, int64_t id, const char *error, int64_t t,
-			struct strbuf *err)
+static int fail_outputs(struct catalog *c, const struct run_record *r, int64_t id,
+			const char *error, int64_t t, struct strbuf *err)
 {
 	for (size_t i = 0; i < r->outputs.nr; i++) {
 		const char *ref = r->outputs.v[i];
@@ -265,18 +262,18 @@ static int fail_outputs(struct catalog *c, const struct catalog_rows *R,
 		char *pj;
 		int rc;
 
-		if ((rc = held_by(c, R, ref, id, err)) < 0)
+		if ((rc = held_by(c, ref, id, err)) < 0)
 			return -1;
 		if (!rc)
 			continue;
-		if (R->update_status(c, ref, PART_FAILED, error, t, err) < 0)
+		if (q_update_status(c, ref, PART_FAILED, error, t, err) < 0)
 			return -1;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "job", r->job);
 		if (error)
 			cJSON_AddStringToObject(o, "error", error);
 		pj = rows_json_take(o);
-		rc = R->event(c, t, r->build_id, EV_PARTITION_FAILED, ref, id, pj, NULL, err);
+		rc = q_event(c, t, r->build_id, EV_PARTITION_FAILED, ref, id, pj, NULL, err);
 		free(pj);
 		if (rc < 0)
 			return -1;
@@ -284,16 +281,16 @@ static int fail_outputs(struct catalog *c, const struct catalog_rows *R,
 	return 0;
 }
 
-int rows_finish_run(struct catalog *c, const struct catalog_rows *R, const char *run_id,
-		    int64_t id, enum run_status status, const char *ev, int exit_status,
-		    const char *error, int replay, int64_t t, struct strbuf *err)
+int rows_finish_run(struct catalog *c, const char *run_id, int64_t id, enum run_status status,
+		    const char *ev, int exit_status, const char *error, int replay, int64_t t,
+		    struct strbuf *err)
 {
 	struct run_record r;
 	cJSON *payload, *prior = NULL, *o;
 	char *prior_json = NULL, *payload_json = NULL;
 	int ret = -1, rc;
 
-	if ((rc = R->get_run(c, id, &r, &prior_json, err)) < 0)
+	if ((rc = q_get_run_row(c, id, &r, &prior_json, err)) < 0)
 		goto out;
 	if (!rc) {
 		strbuf_addf(err, "catalog '%s': unknown run '%s'", c->location, run_id);
@@ -308,15 +305,15 @@ int rows_finish_run(struct catalog *c, const struct catalog_rows *R, const char 
 			    run_status_name(r.status));
 		goto out;
 	}
-	if (R->end_run(c, id, status, t, exit_status, error, err) < 0)
+	if (q_end_run(c, id, status, t, exit_status, error, err) < 0)
 		goto out;
 	if (status == RUN_FAILED) {
-		if (fail_outputs(c, R, &r, id, error, t, err) < 0)
+		if (fail_outputs(c, &r, id, error, t, err) < 0)
 			goto out;
 	} else {
 		prior = prior_json ? cJSON_Parse(prior_json) : NULL;
 		cJSON_ArrayForEach(o, prior)
-			if (restore_output(c, R, o, id, t, status == RUN_ABANDONED, err) < 0)
+			if (restore_output(c, o, id, t, status == RUN_ABANDONED, err) < 0)
 				goto out;
 	}
 	payload = cJSON_CreateObject();
@@ -326,7 +323,7 @@ int rows_finish_run(struct catalog *c, const struct catalog_rows *R, const char 
 	if (error)
 		cJSON_AddStringToObject(payload, "error", error);
 	payload_json = rows_json_take(payload);
-	if (R->event(c, t, r.build_id, ev, NULL, id, payload_json, NULL, err) < 0)
+	if (q_event(c, t, r.build_id, ev, NULL, id, payload_json, NULL, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -337,7 +334,7 @@ out:
 	return ret;
 }
 
-typedef int (*visit_fn)(struct catalog *c, const struct catalog_rows *R, const char *ref,
+typedef int (*visit_fn)(struct catalog *c, const char *ref,
 			enum part_status st, const char *from, void *arg);
 
 /*
@@ -345,8 +342,8 @@ typedef int (*visit_fn)(struct catalog *c, const struct catalog_rows *R, const c
  * every ref reached is appended to queue and, with visit, visited with
  * its status and the ref it was reached from.
  */
-static int walk(struct catalog *c, const struct catalog_rows *R, struct strvec *queue,
-		struct strmap *seen, int downstream, visit_fn visit, void *arg, struct strbuf *err)
+static int walk(struct catalog *c, struct strvec *queue, struct strmap *seen, int downstream,
+		visit_fn visit, void *arg, struct strbuf *err)
 {
 	struct strvec found = STRVEC_INIT, states = STRVEC_INIT;
 	int ret = -1;
@@ -354,7 +351,7 @@ static int walk(struct catalog *c, const struct catalog_rows *R, struct strvec *
 	for (size_t i = 0; i < queue->nr; i++) {
 		strvec_clear(&found);
 		strvec_clear(&states);
-		if (R->neighbours(c, queue->v[i], downstream, &found, &states, err) < 0)
+		if (q_neighbours(c, queue->v[i], downstream, &found, &states, err) < 0)
 			goto out;
 		for (size_t k = 0; k < found.nr; k++) {
 			int st = downstream && k < states.nr ? part_status_parse(states.v[k]) : -1;
@@ -363,7 +360,7 @@ static int walk(struct catalog *c, const struct catalog_rows *R, struct strvec *
 				continue;
 			strmap_put(seen, found.v[k], NULL);
 			strvec_push(queue, found.v[k]);
-			if (visit && visit(c, R, found.v[k],
+			if (visit && visit(c, found.v[k],
 					   st < 0 ? PART_MISSING : (enum part_status)st,
 					   queue->v[i], arg) < 0)
 				goto out;
@@ -376,8 +373,8 @@ out:
 	return ret;
 }
 
-int rows_lineage(struct catalog *c, const struct catalog_rows *R, const char *ref,
-		 int downstream, struct strvec *refs, struct strbuf *err)
+int rows_lineage(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		 struct strbuf *err)
 {
 	struct strvec queue = STRVEC_INIT;
 	struct strmap seen = STRMAP_INIT;
@@ -385,7 +382,7 @@ int rows_lineage(struct catalog *c, const struct catalog_rows *R, const char *re
 
 	strvec_push(&queue, ref);
 	strmap_put(&seen, ref, NULL);
-	ret = walk(c, R, &queue, &seen, downstream, NULL, NULL, err);
+	ret = walk(c, &queue, &seen, downstream, NULL, NULL, err);
 	if (!ret)
 		for (size_t i = 1; i < queue.nr; i++)
 			strvec_push(refs, queue.v[i]);
@@ -401,15 +398,15 @@ struct taint {
 };
 
 /* A live partition downstream of a tainted one becomes stale. */
-static int mark_stale(struct catalog *c, const struct catalog_rows *R, const char *ref,
-		      enum part_status st, const char *from, void *arg)
+static int mark_stale(struct catalog *c, const char *ref, enum part_status st, const char *from,
+		      void *arg)
 {
 	struct taint *tn = arg;
 
 	if (st != PART_LIVE)
 		return 0;
-	if (R->update_status(c, ref, PART_STALE, NULL, tn->t, tn->err) < 0 ||
-	    event_with(c, R, tn->t, tn->build_id, EV_PARTITION_STALE, ref, 0, "upstream", from,
+	if (q_update_status(c, ref, PART_STALE, NULL, tn->t, tn->err) < 0 ||
+	    event_with(c, tn->t, tn->build_id, EV_PARTITION_STALE, ref, 0, "upstream", from,
 		       tn->err) < 0)
 		return -1;
 	if (tn->changed)
@@ -417,9 +414,8 @@ static int mark_stale(struct catalog *c, const struct catalog_rows *R, const cha
 	return 0;
 }
 
-int rows_taint(struct catalog *c, const struct catalog_rows *R, const struct strvec *refs,
-	       int downstream, int64_t t, int64_t build_id, struct strvec *changed,
-	       struct strbuf *err)
+int rows_taint(struct catalog *c, const struct strvec *refs, int downstream, int64_t t,
+	       int64_t build_id, struct strvec *changed, struct strbuf *err)
 {
 	struct taint tn = { t, build_id, changed, err };
 	struct strvec queue = STRVEC_INIT;
@@ -432,12 +428,12 @@ int rows_taint(struct catalog *c, const struct catalog_rows *R, const struct str
 		int rc;
 
 		partition_init(&p);
-		rc = R->get_partition(c, ref, &p, err);
+		rc = q_get_partition(c, ref, &p, err);
 		if (rc == 0)
 			strbuf_addf(err, "'%s' is not in the catalog", ref);
 		if (rc > 0 && p.status != PART_TAINTED && p.status != PART_BUILDING) {
-			rc = R->update_status(c, ref, PART_TAINTED, p.error, t, err) == 0 &&
-			     event_with(c, R, t, build_id, EV_PARTITION_TAINTED, ref, 0, NULL, NULL,
+			rc = q_update_status(c, ref, PART_TAINTED, p.error, t, err) == 0 &&
+			     event_with(c, t, build_id, EV_PARTITION_TAINTED, ref, 0, NULL, NULL,
 					err) == 0;
 			if (rc && changed)
 				strvec_push(changed, ref);
@@ -450,7 +446,7 @@ int rows_taint(struct catalog *c, const struct catalog_rows *R, const struct str
 			strvec_push(&queue, ref);
 		}
 	}
-	if (downstream && walk(c, R, &queue, &seen, 1, mark_stale, &tn, err) < 0)
+	if (downstream && walk(c, &queue, &seen, 1, mark_stale, &tn, err) < 0)
 		goto out;
 	ret = 0;
 out:

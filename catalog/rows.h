@@ -9,60 +9,12 @@ struct cJSON;
 
 /*
  * What the SQL backends (sqlite.c, postgres.c) share: the catalog's rules
- * written once over row operations (internal to catalog/). The row
- * operations are query.c's query_rows, one implementation over the query
- * layer (query.h) for both backends; the functions below run inside a
- * write transaction the backend opened, touch the catalog only through
- * struct catalog_rows, and leave commit or rollback to the caller: on -1
- * (err set) the transaction must roll back.
+ * written once over the row operations of the query layer (query.h, one
+ * implementation for both backends; internal to catalog/). The functions
+ * below run inside a write transaction the backend opened and leave
+ * commit or rollback to the caller: on -1 (err set) the transaction must
+ * roll back.
  */
-struct catalog_rows {
-	/* ref's row into out (partition_init'ed by the caller): 1, 0 if none, -1. */
-	int (*get_partition)(struct catalog *c, const char *ref, struct partition *out,
-			     struct strbuf *err);
-	/*
-	 * Makes ref's row (and its datasets) exist, inserted with status at t;
-	 * *created (may be NULL) tells whether it was inserted.
-	 */
-	int (*ensure_partition)(struct catalog *c, const char *ref, enum part_status status,
-				int64_t t, int *created, struct strbuf *err);
-	/* Sets ref's status, error and updated_us; other columns stay. */
-	int (*update_status)(struct catalog *c, const char *ref, enum part_status status,
-			     const char *error, int64_t t, struct strbuf *err);
-	/* Deletes ref's row. */
-	int (*delete_partition)(struct catalog *c, const char *ref, struct strbuf *err);
-	/* 1 if some partition's ref starts with dir + "/", 0 if none, -1. */
-	int (*dataset_used)(struct catalog *c, const char *dir, size_t len, struct strbuf *err);
-	/* Deletes the dataset row of the first len bytes of dir. */
-	int (*delete_dataset)(struct catalog *c, const char *dir, size_t len, struct strbuf *err);
-	/* Puts back the row of a partition a run held (see rows_finish_run). */
-	int (*restore_partition)(struct catalog *c, const char *ref, enum part_status status,
-				 int64_t run_id, const char *job, const char *error,
-				 int64_t updated_us, struct strbuf *err);
-	/*
-	 * Run id's record into r (run_record_init'ed by the callee) and its
-	 * prior-state JSON into *prior (caller frees): 1, 0 if none, -1.
-	 */
-	int (*get_run)(struct catalog *c, int64_t id, struct run_record *r, char **prior,
-		       struct strbuf *err);
-	/* Records run id's end. */
-	int (*end_run)(struct catalog *c, int64_t id, enum run_status status, int64_t t,
-		       int exit_status, const char *error, struct strbuf *err);
-	/*
-	 * Appends one event (t 0: now; build_id, run_id 0: none; payload JSON
-	 * or NULL); its sequence number into *seq (may be NULL).
-	 */
-	int (*event)(struct catalog *c, int64_t t, int64_t build_id, const char *type,
-		     const char *ref, int64_t run_id, const char *payload, int64_t *seq,
-		     struct strbuf *err);
-	/*
-	 * The refs one lineage step from ref (downstream: its readers, with
-	 * their status names in states; upstream: its inputs, states left
-	 * alone), appended.
-	 */
-	int (*neighbours)(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
-			  struct strvec *states, struct strbuf *err);
-};
 
 /* A run id is the decimal text of a positive integer. 0 if malformed. */
 int64_t rows_parse_run_id(const char *s);
@@ -82,11 +34,10 @@ size_t rows_dir_len(const char *s, size_t n);
 void rows_status_filter(unsigned mask, struct strbuf *out);
 
 /* Deletes ref's row and the dataset rows no other partition still needs. */
-int rows_forget_partition(struct catalog *c, const struct catalog_rows *R, const char *ref,
-			  struct strbuf *err);
+int rows_forget_partition(struct catalog *c, const char *ref, struct strbuf *err);
 /* catalog_set_status inside the caller's transaction. */
-int rows_set_status(struct catalog *c, const struct catalog_rows *R, const char *ref,
-		    enum part_status status, const char *error, int64_t t, struct strbuf *err);
+int rows_set_status(struct catalog *c, const char *ref, enum part_status status,
+		    const char *error, int64_t t, struct strbuf *err);
 /*
  * Adds to the JSON array prior what a run taking over ref must restore if
  * it ends without publishing: p, ref's row (or a partition_init'ed one).
@@ -108,18 +59,17 @@ const char *rows_end_event(struct catalog *c, const char *run_id, enum run_statu
  * A run that has already ended is an error, unless replay is set and it
  * ended as status (a retried finish whose first commit went through).
  */
-int rows_finish_run(struct catalog *c, const struct catalog_rows *R, const char *run_id,
-		    int64_t id, enum run_status status, const char *ev, int exit_status,
-		    const char *error, int replay, int64_t t, struct strbuf *err);
+int rows_finish_run(struct catalog *c, const char *run_id, int64_t id, enum run_status status,
+		    const char *ev, int exit_status, const char *error, int replay, int64_t t,
+		    struct strbuf *err);
 /* catalog_lineage (no transaction needed). */
-int rows_lineage(struct catalog *c, const struct catalog_rows *R, const char *ref,
-		 int downstream, struct strvec *refs, struct strbuf *err);
+int rows_lineage(struct catalog *c, const char *ref, int downstream, struct strvec *refs,
+		 struct strbuf *err);
 /*
  * catalog_taint inside the caller's transaction; the refs whose status
  * changed are appended to changed (the caller drops them on rollback).
  */
-int rows_taint(struct catalog *c, const struct catalog_rows *R, const struct strvec *refs,
-	       int downstream, int64_t t, int64_t build_id, struct strvec *changed,
-	       struct strbuf *err);
+int rows_taint(struct catalog *c, const struct strvec *refs, int downstream, int64_t t,
+	       int64_t build_id, struct strvec *changed, struct strbuf *err);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include "catalog/catalog.h"
 #include "model/graph.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 #include "core/strmap.h"
 #include "executor/executor.h"

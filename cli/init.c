@@ -7,7 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/fd.h"
-#include "core/store.h"
+#include "store/store.h"
 
 /*
  * `databuild init [DIR]`: a first graph to start from, the one

@@ -11,7 +11,7 @@
 
 #include "core/clock.h"
 #include "core/proc.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "executor/backend.h"
 #include "executor/internal.h"
 

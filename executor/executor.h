@@ -5,7 +5,7 @@
 #include "catalog/catalog.h"
 #include "model/graph.h"
 #include "model/jobgraph.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "planner/planner.h"
 
 /*

@@ -11,7 +11,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/proc.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "executor/contain.h"
 #include "executor/internal.h"
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/store.h"
+#include "store/store.h"
 #include "executor/internal.h"
 
 static int sync_one(const char *path)

@@ -2,7 +2,7 @@
 #define DATABUILD_FS_H
 
 #include "model/graph.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 #include "executor/executor.h"
 #include "planner/planner.h"

@@ -1,7 +1,7 @@
 #ifndef DATABUILD_MANIFEST_H
 #define DATABUILD_MANIFEST_H
 
-#include "core/store.h"
+#include "store/store.h"
 #include <stdint.h>
 #include "model/jobconfig.h"
 
@@ -34,7 +34,7 @@ struct manifest_output {
 	char sha256[SHA256_HEX_LEN + 1];
 	int64_t size;
 	/*
-	 * The published file's identity in the store (core/store.h), set by
+	 * The published file's identity in the store (store/store.h), set by
 	 * the publisher after the rename and recorded by the catalog with the
 	 * hash; not part of the manifest's JSON. "" if unknown.
 	 */

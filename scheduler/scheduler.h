@@ -2,7 +2,7 @@
 #define DATABUILD_SCHEDULER_H
 
 #include "catalog/catalog.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 #include "model/graph.h"
 

@@ -1,7 +1,7 @@
 #ifndef DATABUILD_SERVICE_H
 #define DATABUILD_SERVICE_H
 
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 #include "executor/executor.h"
 #include "model/graph.h"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The layering of docs/design/architecture.md: each folder includes only
 # itself and the folders below it,
-#   cli → fs, service, scheduler → executor → planner → catalog → model → core
+#   cli → fs, service, scheduler → executor → planner → catalog → model → store
+#   → core
 # read from every #include "folder/..." of every .c and .h file. fs/ and
 # service/ are peers (two faces over the same engine), and scheduler/ (hosted
 # by both daemons) is their peer: none includes another.
 . "$SOURCE_ROOT/tests/lib.sh"
 
-layers=(core model catalog planner executor fs service scheduler cli)
+layers=(core store model catalog planner executor fs service scheduler cli)
 rank() {
 	local i
 	[ "$1" = service ] && set -- fs  # a peer of fs/

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 
 #define ck_assert_contains(hay, needle) \

@@ -17,7 +17,7 @@
 #include "model/buildkey.h"
 #include "core/hash.h"
 #include "core/proc.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strmap.h"
 #include "planner/planner.h"
 

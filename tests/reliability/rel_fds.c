@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strbuf.h"
 
 int main(int argc, char **argv)

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/store.h"
+#include "store/store.h"
 
 static char tmp[64];
 
