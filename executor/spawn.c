@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -13,7 +14,7 @@
 #include "core/fd.h"
 #include "core/clock.h"
 #include "core/proc.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "executor/backend.h"
 #include "executor/internal.h"
 
@@ -47,7 +48,34 @@ void xrun_exec_env(const struct xnode *n, const struct store *s, struct strvec *
 	strvec_pushf(env, "DATABUILD_RUN_ID=%s", n->run_id);
 }
 
-/* The run's staging dir with config.json (returned open, at offset 0) and out/. */
+/*
+ * The JobConfig as the run's stdin, returned open at offset 0: an anonymous
+ * memory file (seekable like the config.json it replaced, and no inode to
+ * create and remove on the store's file system per run), or, where memfd is
+ * unavailable, <staging>/config.json.
+ */
+static int config_fd(const struct xnode *n, const char *config, size_t len,
+		     struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	int fd = memfd_create("databuild-config", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		strbuf_addf(&path, "%s/config.json", n->staging);
+		fd = open(path.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	if (fd < 0 || write_all(fd, config, len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		strbuf_addf(err, "cannot write the config of run %s: %s", n->run_id,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	strbuf_release(&path);
+	return fd;
+}
+
+/* The run's staging dir and its out/; then its stdin (config_fd). */
 static int staging_make(struct xnode *n, const char *config, size_t len, struct strbuf *err)
 {
 	struct strbuf path = STRBUF_INIT;
@@ -63,15 +91,7 @@ static int staging_make(struct xnode *n, const char *config, size_t len, struct 
 		strbuf_addf(err, "cannot create '%s': %s", path.buf, strerror(errno));
 		goto out;
 	}
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/config.json", n->staging);
-	fd = open(path.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, config, len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-		strbuf_addf(err, "cannot write '%s': %s", path.buf, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
+	fd = config_fd(n, config, len, err);
 out:
 	strbuf_release(&path);
 	return fd;

@@ -16,7 +16,7 @@ _job() {  # label [extra json members]
 {
 	printf '{"name":"executor_fixture","jobs":['
 	sep=
-	for k in raw left right top one fail afterfail noout symlink hardlink extra slow block; do
+	for k in raw left right top one stdin fail afterfail noout symlink hardlink extra slow block; do
 		printf '%s%s' "$sep" "$(_job $k)"
 		sep=,
 	done

@@ -36,3 +36,9 @@ expect_exit 0 db exec left/x1
 [ "$(runs left x1)" = 2 ] || fail "exec runs even when live"
 [ "$(runs raw x1)" = 1 ] || fail "exec must not run upstream jobs"
 pass "outputs"
+
+# the JobConfig on stdin is a file the job can read again (it is no longer
+# <staging>/config.json, so staging holds only out/)
+expect_exit 0 db build stdin/s1
+[ "$(cat "$(data stdin/s1)")" = x ] || fail "stdin/s1"
+pass "stdin is a re-readable JobConfig"

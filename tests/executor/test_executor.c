@@ -18,7 +18,7 @@
 
 #include "core/clock.h"
 #include "core/proc.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/strmap.h"
 #include "executor/contain.h"
 #include "executor/executor.h"
