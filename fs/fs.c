@@ -271,7 +271,6 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 	int ret = -1;
 
 	fs->opts = opts;
-	fs->cancel_pipe[0] = fs->cancel_pipe[1] = -1;
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->mount_us = now_us();
@@ -303,10 +302,6 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 	fs->graph = fs_graph_new(opts->graph, NULL, 1, err);
 	if (!fs->graph)
 		goto out;
-	if (pipe2(fs->cancel_pipe, O_CLOEXEC) < 0) {
-		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
-		goto out;
-	}
 	ret = 0;
 out:
 	strbuf_release(&path);
@@ -333,9 +328,6 @@ static void fs_teardown(struct fs *fs)
 	run_texts_release(fs);
 	events_release(fs);
 	free(fs->queue);
-	for (int i = 0; i < 2; i++)
-		if (fs->cancel_pipe[i] >= 0)
-			close(fs->cancel_pipe[i]);
 	if (fs->log)
 		fclose(fs->log);
 	free(fs->mountpoint);

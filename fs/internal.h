@@ -187,7 +187,6 @@ struct fs {
 	int unread_started;
 	size_t builders_nr;         /* slots allocated (0 once stopped) */
 	size_t builders_running;    /* threads started and not done */
-	int cancel_pipe[2];
 
 	struct strmap manifest_sizes;  /* run_id -> (void *)(size + 1); wait_lock */
 	struct strmap run_texts;       /* failed run_id -> struct run_text; wait_lock */

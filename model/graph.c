@@ -273,7 +273,7 @@ static int decode_argv(const struct graph *g, const cJSON *obj, const struct jpa
 	return resolve_argv0(g, out, &mp, what, err);
 }
 
-static int valid_label(const char *s)
+int graph_label_valid(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -415,7 +415,7 @@ static int decode_domains(struct graph *g, const cJSON *root, const struct jpath
 	for (const cJSON *m = obj->child; m; m = m->next) {
 		struct jpath mp = { &dp, m->string, 0 };
 
-		if (!valid_label(m->string))
+		if (!graph_label_valid(m->string))
 			return json_fail(err, &mp, "invalid domain name '%s': use letters, digits, "
 					 "'_', '.' and '-'", m->string);
 		if (graph_domain(g, m->string))
@@ -647,7 +647,7 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 	if (json_check_object(obj, p, "a job object", err) < 0 ||
 	    json_get_string(obj, p, "label", 1, &label, err) < 0)
 		goto out;
-	if (!valid_label(label)) {
+	if (!graph_label_valid(label)) {
 		json_fail(err, &lp, "invalid label '%s': use letters, digits, '_', '.' and '-'",
 			  label);
 		goto out;

@@ -125,6 +125,9 @@ void graph_release(struct graph *g);
 /* The first of j's output patterns that matches ref, or NULL. */
 const struct pattern *job_match(const struct job *j, const char *ref);
 
+/* Whether s is a valid job label (or schedule name): [A-Za-z0-9_.-]+. */
+int graph_label_valid(const char *s);
+
 /* The job with this label, or NULL. */
 struct job *graph_job(const struct graph *g, const char *label);
 

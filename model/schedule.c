@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "model/graph.h"
 #include "model/ref.h"
 #include "model/schedule.h"
 
@@ -346,17 +347,6 @@ out:
 	return ret;
 }
 
-static int valid_name(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
-			return 0;
-	return 1;
-}
-
 /* "build": each template expands (for the tick t) to a valid ref. */
 static int schedule_build_parse(struct schedule *s, const cJSON *item, const struct jpath *p,
 				struct strbuf *err)
@@ -411,7 +401,7 @@ int schedule_parse(struct schedule *s, const cJSON *item, const struct jpath *p,
 	    json_get_string(item, p, "start", 0, &start, err) < 0 ||
 	    json_get_string(item, p, "catch_up", 0, &catch_up, err) < 0)
 		goto out;
-	if (!valid_name(name)) {
+	if (!graph_label_valid(name)) {
 		json_fail(err, &np, "invalid schedule name '%s': use letters, digits, '_', '.' "
 			  "and '-'", name);
 		goto out;
