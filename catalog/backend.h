@@ -19,7 +19,9 @@ struct query_backend;
  * run_record_init, manifest_init), *avg_us, *seq and counts[] are 0,
  * *out of lease_acquire is NULL and *fd of watch is -1; prefix and dir
  * are never NULL; status_mask is never 0 (0 became every status);
- * append_events gets n > 0 and lease_release a lease it handed out.
+ * append_events gets n > 0 and lease_release a lease it handed out;
+ * find_version and get_version get a version_init'ed out, restore_versions,
+ * remove_partitions and delete_versions n > 0 (*deleted 0, never NULL).
  */
 struct catalog_ops {
 	const char *name;  /* "sqlite", "postgresql" */
@@ -86,6 +88,25 @@ struct catalog_ops {
 
 	int (*count_partitions)(struct catalog *c, unsigned status_mask, int64_t *counts,
 				struct strbuf *err);
+
+	int (*list_versions)(struct catalog *c, const char *ref, struct version_list *out,
+			     struct strbuf *err);
+	int (*page_versions)(struct catalog *c, const char *prefix, const char *after_ref,
+			     int64_t after_us, size_t limit, struct version_list *out,
+			     struct strbuf *err);
+	int (*find_version)(struct catalog *c, const char *ref, const char *build_key,
+			    struct version *out, struct strbuf *err);
+	int (*get_version)(struct catalog *c, const char *ref, const char *which,
+			   struct version *out, struct strbuf *err);
+	int (*restore_versions)(struct catalog *c, const struct version *vs,
+				const char *const *idents, size_t n, const char *event,
+				int64_t build_id, struct strbuf *err);
+	int (*remove_partitions)(struct catalog *c, const struct strvec *refs,
+				 struct strbuf *err);
+	int (*delete_versions)(struct catalog *c, const struct version *vs, size_t n,
+			       size_t *deleted, struct strbuf *err);
+	int (*hash_referenced)(struct catalog *c, const char *sha256, struct strbuf *err);
+	int (*run_referenced)(struct catalog *c, const char *run_id, struct strbuf *err);
 
 	/* NULL if the backend cannot notify (catalog_watch then answers 0). */
 	int (*watch)(struct catalog *c, int *fd, struct strbuf *err);

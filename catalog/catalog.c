@@ -11,6 +11,7 @@
 #include "catalog/sqlite.h"
 #include "core/array.h"
 #include "core/hash.h"
+#include "store/object.h"
 
 /* "scheme:" prefix of location, if it has one (letters, digits, + - . before ':'). */
 static size_t scheme_len(const char *loc)
@@ -372,8 +373,11 @@ int catalog_check_data(struct catalog *c, struct partition *p, struct strbuf *wh
 		strbuf_addf(err, "partition '%s': %s", p->ref, why->buf);
 		goto out;
 	}
-	if (kind == STORE_CHANGED) {
-		/* same size, other identity: a copied store, or bytes changed in place */
+	if (kind == STORE_CHANGED || kind == STORE_RELINKED) {
+		/*
+		 * same size, other identity: a copied store, bytes changed in
+		 * place, or (ctime alone) a link of its object added or removed
+		 */
 		fd = store_open_data(c->store, p->ref, O_RDONLY);
 		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size == p->size &&
 		    sha256_fd(fd, p->ref, hex, &size, &e) == 0 && !strcmp(hex, p->sha256)) {
@@ -388,9 +392,16 @@ int catalog_check_data(struct catalog *c, struct partition *p, struct strbuf *wh
 			strbuf_reset(why);
 			strbuf_addstr(why, "its data file changed since it was published "
 				      "(its bytes no longer match the manifest's sha256)");
+		} else if (kind == STORE_RELINKED) {
+			strbuf_reset(why);
+			strbuf_addf(why, "its data file cannot be read to check it: %s",
+				    e.len ? e.buf : strerror(errno));
 		}
 	}
 	if (kind != STORE_INTACT) {
+		/* the object it is a name of holds other bytes now: none may reuse it */
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			store_object_drop(c->store, p->sha256, &st);
 		if (catalog_set_status(c, p->ref, PART_DAMAGED, why->buf, err) < 0)
 			goto out;
 		p->status = PART_DAMAGED;
@@ -403,6 +414,68 @@ out:
 		close(fd);
 	strbuf_release(&e);
 	return ret;
+}
+
+int catalog_list_versions(struct catalog *c, const char *ref, struct version_list *out,
+			  struct strbuf *err)
+{
+	return c->ops->list_versions(c, ref, out, err);
+}
+
+int catalog_page_versions(struct catalog *c, const char *prefix, const char *after_ref,
+			  int64_t after_us, size_t limit, struct version_list *out,
+			  struct strbuf *err)
+{
+	return c->ops->page_versions(c, prefix ? prefix : "", after_ref, after_us, limit, out,
+				     err);
+}
+
+int catalog_find_version(struct catalog *c, const char *ref, const char *build_key,
+			 struct version *out, struct strbuf *err)
+{
+	version_init(out);
+	return c->ops->find_version(c, ref, build_key, out, err);
+}
+
+int catalog_get_version(struct catalog *c, const char *ref, const char *which,
+			struct version *out, struct strbuf *err)
+{
+	version_init(out);
+	return c->ops->get_version(c, ref, which, out, err);
+}
+
+int catalog_restore_versions(struct catalog *c, const struct version *vs,
+			     const char *const *idents, size_t n, const char *event,
+			     int64_t build_id, struct strbuf *err)
+{
+	return n ? c->ops->restore_versions(c, vs, idents, n, event, build_id, err) : 0;
+}
+
+int catalog_remove_partitions(struct catalog *c, const struct strvec *refs,
+			      struct strbuf *err)
+{
+	return refs->nr ? c->ops->remove_partitions(c, refs, err) : 0;
+}
+
+int catalog_delete_versions(struct catalog *c, const struct version *vs, size_t n,
+			    size_t *deleted, struct strbuf *err)
+{
+	size_t scratch = 0;
+
+	if (!deleted)
+		deleted = &scratch;
+	*deleted = 0;
+	return n ? c->ops->delete_versions(c, vs, n, deleted, err) : 0;
+}
+
+int catalog_hash_referenced(struct catalog *c, const char *sha256, struct strbuf *err)
+{
+	return c->ops->hash_referenced(c, sha256, err);
+}
+
+int catalog_run_referenced(struct catalog *c, const char *run_id, struct strbuf *err)
+{
+	return c->ops->run_referenced(c, run_id, err);
 }
 
 int catalog_get_meta(struct catalog *c, const char *key, char **value, struct strbuf *err)

@@ -145,6 +145,10 @@ void event_to_jsonl(const struct event *e, struct strbuf *out);
 #define EV_PARTITION_STALE    "partition_stale"
 #define EV_PARTITION_DAMAGED  "partition_damaged"
 #define EV_LEASE_WAIT         "lease_wait"      /* waiting on another builder */
+#define EV_JOB_RESTORED       "job_restored"    /* run cache: outputs restored, no run */
+#define EV_PARTITION_RESTORED "partition_restored"      /* run cache */
+#define EV_PARTITION_ROLLED_BACK "partition_rolled_back" /* databuild rollback */
+#define EV_PARTITION_REMOVED  "partition_removed"       /* databuild rm */
 
 /* An exclusive claim on building one partition (see lease_* below). */
 struct lease;
@@ -332,6 +336,102 @@ int catalog_set_ident(struct catalog *c, const char *ref, const char *published_
  */
 int catalog_check_data(struct catalog *c, struct partition *p, struct strbuf *why,
 		       struct strbuf *err);
+/*
+ * Migrates a store made before objects/ (catalog/objects.c; nothing when
+ * its store.format says "objects"): every live, stale or tainted data file
+ * whose bytes are its manifest's is linked into objects/ and its identity
+ * recorded again, then store.format is written. Resumable. 0, or -1 with err.
+ */
+int catalog_migrate_objects(struct catalog *c, struct strbuf *err);
+
+/*
+ * Versions (docs/design/history.md). Every publish of a partition is a
+ * version: its bytes are the object <store>/objects/<sha256>. A version is
+ * named by its publish time with microseconds (catalog_format_version_name);
+ * no two versions of one ref share a time. The current version is the one
+ * the partition's row points at (published_run).
+ */
+struct version {
+	char *ref;
+	char *run_id;                        /* the run that published it */
+	int64_t time_us;                     /* publish time, µs since the epoch */
+	char build_key[SHA256_HEX_LEN + 1];
+	char sha256[SHA256_HEX_LEN + 1];
+	int64_t size;
+	char *job;                           /* job label, or NULL */
+	char *version;                       /* job version text, or NULL */
+	int current;                         /* 1: the partition's current version */
+};
+void version_init(struct version *v);
+void version_release(struct version *v);
+/* Deep copy into dst (initialised by the callee). */
+void version_copy(struct version *dst, const struct version *src);
+struct version_list {
+	struct version *items;
+	size_t nr, alloc;
+};
+#define VERSION_LIST_INIT { .items = NULL, .nr = 0, .alloc = 0 }
+void version_list_release(struct version_list *l);
+/* {"ref", "name", "run_id", "time_us", "build_key", "sha256", "size", "job",
+ *  "version", "current"}; absent values null. */
+cJSON *version_to_json(const struct version *v);
+/* Appends us as "2024-01-07T12:00:00.123456Z" (UTC, always 6 digits). */
+void catalog_format_version_name(int64_t us, struct strbuf *out);
+/* Parses a name made by catalog_format_version_name: 0, or -1 if malformed. */
+int catalog_parse_version_name(const char *s, int64_t *us);
+
+/* The versions of ref, oldest first, current flagged (appended to out). */
+int catalog_list_versions(struct catalog *c, const char *ref, struct version_list *out,
+			  struct strbuf *err);
+/*
+ * Every version whose ref starts with prefix ("" = all), in (ref, time_us)
+ * order, strictly after (after_ref, after_us) (after_ref NULL: from the
+ * start), at most limit of them: pages through any number of versions.
+ */
+int catalog_page_versions(struct catalog *c, const char *prefix, const char *after_ref,
+			  int64_t after_us, size_t limit, struct version_list *out,
+			  struct strbuf *err);
+/* The newest version of ref published under build_key: 1 found, 0 none, -1. */
+int catalog_find_version(struct catalog *c, const char *ref, const char *build_key,
+			 struct version *out, struct strbuf *err);
+/* The version of ref named which (its name, or its run id): 1, 0 none, -1. */
+int catalog_get_version(struct catalog *c, const char *ref, const char *which,
+			struct version *out, struct strbuf *err);
+/*
+ * In one transaction, makes vs[0..n) current again: each partition becomes
+ * live with the version's hash, size, build key, job, job version and run
+ * (run_id and published_run), idents[i] as its data identity, no error;
+ * one event `event` (EV_PARTITION_RESTORED or EV_PARTITION_ROLLED_BACK)
+ * each, payload {"run_id", "version" (the name), "sha256", "size"}, in
+ * build build_id (0: none). The caller has already linked the objects
+ * over data/. A partition being built by a running run is an error
+ * naming the ref and the run; nothing changes then.
+ */
+int catalog_restore_versions(struct catalog *c, const struct version *vs,
+			     const char *const *idents, size_t n, const char *event,
+			     int64_t build_id, struct strbuf *err);
+/*
+ * In one transaction, forgets the partitions refs (they become missing;
+ * their versions stay), one EV_PARTITION_REMOVED event each. A ref unknown
+ * to the catalog, or being built by a running run, is an error naming it
+ * (and the run); nothing changes then.
+ */
+int catalog_remove_partitions(struct catalog *c, const struct strvec *refs,
+			      struct strbuf *err);
+/*
+ * Deletes the version rows vs[0..n) (matched by ref and time_us) in one
+ * transaction, except a version that is current: those are left and not
+ * counted. *deleted (may be NULL) gets how many went.
+ */
+int catalog_delete_versions(struct catalog *c, const struct version *vs, size_t n,
+			    size_t *deleted, struct strbuf *err);
+/* 1 if a version or a partition row references content sha256, 0 if none, -1. */
+int catalog_hash_referenced(struct catalog *c, const char *sha256, struct strbuf *err);
+/*
+ * 1 if run_id is still needed: it is running, or a version or a partition
+ * row (run_id or published_run) names it; 0 if not (unknown runs: 0), -1.
+ */
+int catalog_run_referenced(struct catalog *c, const char *run_id, struct strbuf *err);
 
 /*
  * Facts the catalog keeps about itself, such as the id of the store it

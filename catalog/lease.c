@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/lease.h"
@@ -22,6 +23,33 @@ void flock_lease_path(const char *root, const char *ref, struct strbuf *out)
 	strbuf_addf(out, "%s/locks/%.2s/%s.lock", root, hex, hex);
 }
 
+/*
+ * Opens and flocks path into *fd. 1: locked, and *fd is the file now at
+ * path; 0: locked, but the file was unlinked or replaced meanwhile (the
+ * caller closes *fd and tries again); -1 with errno (*fd -1 if the open
+ * failed; EWOULDBLOCK: held, without wait).
+ */
+static int open_and_lock(const char *path, int wait, int *fd)
+{
+	struct stat fst, pst;
+	int rc;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0)
+		return -1;
+	do
+		rc = flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0 || fstat(*fd, &fst) < 0)
+		return -1;
+	if (stat(path, &pst) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return -1;
+	}
+	return fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino;
+}
+
 int flock_lease_acquire(const char *root, const char *ref, int wait,
 			struct lease **out, struct strbuf *err)
 {
@@ -36,23 +64,27 @@ int flock_lease_acquire(const char *root, const char *ref, int wait,
 			    ref, path.buf, strerror(errno));
 		goto out;
 	}
-	fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		strbuf_addf(err, "lease of '%s': cannot open '%s': %s", ref, path.buf,
-			    strerror(errno));
-		goto out;
-	}
-	do
-		rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0 && errno == EWOULDBLOCK) {
-		ret = 0;
-		goto out;
-	}
-	if (rc < 0) {
-		strbuf_addf(err, "lease of '%s': cannot lock '%s': %s", ref, path.buf,
-			    strerror(errno));
-		goto out;
+	/*
+	 * gc unlinks the lock files of idle partitions while it holds their
+	 * lease. A descriptor opened before that unlink locks a file nobody
+	 * else will open again, so after flock the holder checks that its
+	 * descriptor is still the file at the path, and otherwise opens anew.
+	 */
+	for (;;) {
+		rc = open_and_lock(path.buf, wait, &fd);
+		if (rc < 0 && errno == EWOULDBLOCK) {
+			ret = 0;
+			goto out;
+		}
+		if (rc < 0) {
+			strbuf_addf(err, "lease of '%s': cannot %s '%s': %s", ref,
+				    fd < 0 ? "open" : "lock", path.buf, strerror(errno));
+			goto out;
+		}
+		if (rc == 1)
+			break;
+		close(fd);
+		fd = -1;
 	}
 	/* The holder's pid, for humans looking at a lock file; failures do not matter. */
 	rc = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());

@@ -93,6 +93,22 @@ static const char *const pg_migrations[CATALOG_PG_VERSION] = {
 	"CREATE TABLE meta ("
 	"  key TEXT COLLATE \"C\" PRIMARY KEY,"
 	"  value TEXT NOT NULL);",
+	/* 2 -> 3: versions (docs/design/history.md), one per published partition so far */
+	"CREATE TABLE versions ("
+	"  ref TEXT COLLATE \"C\" NOT NULL,"
+	"  time_us BIGINT NOT NULL,"
+	"  run_id BIGINT NOT NULL,"
+	"  build_key TEXT NOT NULL DEFAULT '',"
+	"  sha256 TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+	"  size BIGINT NOT NULL DEFAULT -1,"
+	"  job TEXT,"
+	"  version TEXT,"
+	"  PRIMARY KEY (ref, time_us));"
+	"CREATE INDEX versions_by_sha256 ON versions(sha256);"
+	"CREATE INDEX versions_by_run ON versions(run_id);"
+	"INSERT INTO versions (ref, time_us, run_id, build_key, sha256, size, job, version)"
+	"  SELECT ref, updated_us, published_run, build_key, sha256, size, job, version"
+	"  FROM partitions WHERE published_run IS NOT NULL AND sha256 != '';",
 };
 
 /*
@@ -1172,6 +1188,15 @@ const struct catalog_ops catalog_pg_ops = {
 	.lease_acquire = pg_lease_acquire,
 	.lease_release = pg_lease_release,
 	.count_partitions = q_count_partitions,
+	.list_versions = q_list_versions,
+	.page_versions = q_page_versions,
+	.find_version = q_find_version,
+	.get_version = q_get_version,
+	.restore_versions = q_restore_versions,
+	.remove_partitions = q_remove_partitions,
+	.delete_versions = q_delete_versions,
+	.hash_referenced = q_hash_referenced,
+	.run_referenced = q_run_referenced,
 	.watch = pg_watch,
 };
 

@@ -36,7 +36,7 @@ extern const struct catalog_module databuild_catalog_module;
 int catalog_pg_open(struct catalog *c, const char *conninfo, struct strbuf *err);
 
 /* The schema version this build writes (table databuild_schema). */
-#define CATALOG_PG_VERSION 2
+#define CATALOG_PG_VERSION 3
 /* Advisory lock class of the catalog ("dbLD"); the second key picks the lock. */
 #define CATALOG_PG_LOCK_CLASS 1684163652
 #define CATALOG_PG_LOCK_WRITE 1

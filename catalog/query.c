@@ -13,6 +13,10 @@
 #define LIST_SQL(range) "SELECT " PART_COLS " FROM partitions WHERE " range \
 	" AND (CAST(?3 AS TEXT) IS NULL OR CAST(?3 AS TEXT) LIKE ('%,' || status || ',%'))" \
 	" ORDER BY ref LIMIT ?4"
+#define VER_SQL(where) "SELECT v.ref, v.run_id, v.time_us, v.build_key, v.sha256, v.size," \
+	" v.job, v.version, CASE WHEN p.published_run = v.run_id AND v.time_us =" \
+	" (SELECT max(w.time_us) FROM versions w WHERE w.ref = v.ref) THEN 1 ELSE 0 END" \
+	" FROM versions v LEFT JOIN partitions p ON p.ref = v.ref WHERE " where
 #define RUN_COLS "id, build_id, job, config_json, status, pid, host, start_us, end_us, " \
 	"exit_status, log_path, error, outputs, prior"
 
@@ -91,6 +95,33 @@ const char *const query_sql[Q__NR] = {
 	[Q_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[Q_COUNT] = "SELECT status, count(*) FROM partitions GROUP BY status",
+	/*
+	 * The parameters of Q_PART_PUBLISH but its ident: a version's time is
+	 * the publish time, or one µs after the ref's newest if that is later.
+	 */
+	[Q_VER_INSERT] =
+		"INSERT INTO versions (ref, time_us, run_id, build_key, sha256, size, job, version)"
+		" VALUES (?1, (SELECT CASE WHEN m >= ?8 THEN m + 1 ELSE ?8 END FROM"
+		" (SELECT max(time_us) AS m FROM versions WHERE ref = ?1) t), ?7, ?2, ?3, ?4, ?6, ?5)"
+		" ON CONFLICT (ref, time_us) DO NOTHING",
+	[Q_VER_LIST] = VER_SQL("v.ref = ?1 ORDER BY v.time_us"),
+	[Q_VER_PAGE] = VER_SQL("(v.ref, v.time_us) > (?1, ?2) ORDER BY v.ref, v.time_us LIMIT ?3"),
+	[Q_VER_PAGE_LT] = VER_SQL("(v.ref, v.time_us) > (?1, ?2) AND v.ref < ?3"
+				  " ORDER BY v.ref, v.time_us LIMIT ?4"),
+	[Q_VER_FIND] = VER_SQL("v.ref = ?1 AND v.build_key = ?2 ORDER BY v.time_us DESC LIMIT 1"),
+	[Q_VER_BY_TIME] = VER_SQL("v.ref = ?1 AND v.time_us = ?2"),
+	[Q_VER_BY_RUN] = VER_SQL("v.ref = ?1 AND v.run_id = ?2 ORDER BY v.time_us DESC LIMIT 1"),
+	/* never the current version: the newest, while the row points at its run */
+	[Q_VER_DELETE] = "DELETE FROM versions WHERE ref = ?1 AND time_us = ?2 AND NOT (EXISTS"
+		" (SELECT 1 FROM partitions p WHERE p.ref = ?1 AND p.published_run = versions.run_id)"
+		" AND time_us = (SELECT max(w.time_us) FROM versions w WHERE w.ref = ?1))",
+	/* every partition with data has its current version: versions alone say */
+	[Q_HASH_REF] = "SELECT CASE WHEN EXISTS (SELECT 1 FROM versions WHERE sha256 = ?1)"
+		" THEN 1 ELSE 0 END",
+	/* (a failed run named by its outputs' rows: q_run_referenced, by their refs) */
+	[Q_RUN_REF] = "SELECT CASE WHEN EXISTS (SELECT 1 FROM runs WHERE id = ?1"
+		" AND status = 'running') OR EXISTS (SELECT 1 FROM versions WHERE run_id = ?1)"
+		" OR EXISTS (SELECT 1 FROM partitions WHERE published_run = ?1) THEN 1 ELSE 0 END",
 	/* PostgreSQL only (arrays): publish_set */
 	[Q_SET_RUNS_GET] = "SELECT id, build_id, status FROM runs"
 		" WHERE id = ANY(CAST(?1 AS BIGINT[]))",
@@ -126,6 +157,18 @@ const char *const query_sql[Q__NR] = {
 		" SELECT t, b, y, r, i, p FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[]),"
 		" CAST(?3 AS TEXT[]), CAST(?4 AS TEXT[]), CAST(?5 AS BIGINT[]), CAST(?6 AS TEXT[]))"
 		" WITH ORDINALITY AS u(t, b, y, r, i, p, o) ORDER BY o",
+	/*
+	 * Q_VER_INSERT over the arrays of Q_SET_PART_PUBLISH but its idents
+	 * (OFFSET 0: the newest time is looked up once per row, not per use)
+	 */
+	[Q_SET_VER_INSERT] =
+		"INSERT INTO versions (ref, time_us, run_id, build_key, sha256, size, job, version)"
+		" SELECT r, CASE WHEN m >= t THEN m + 1 ELSE t END, i, k, h, s, j, v FROM"
+		" (SELECT u.*, (SELECT max(x.time_us) FROM versions x WHERE x.ref = u.r) AS m"
+		" FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),"
+		" CAST(?4 AS BIGINT[]), CAST(?5 AS TEXT[]), CAST(?6 AS TEXT[]), CAST(?7 AS BIGINT[]),"
+		" CAST(?8 AS BIGINT[])) AS u(r, k, h, s, v, j, i, t) OFFSET 0) w"
+		" ON CONFLICT (ref, time_us) DO NOTHING",
 };
 
 /* ---- parameters ------------------------------------------------------ */
@@ -1416,6 +1459,9 @@ static int publish_output(struct catalog *c, const struct manifest *m,
 	qp_text(&p, o->ident);
 	if (q_send(c, Q_PART_PUBLISH, &p, NULL, err) < 0)
 		return -1;
+	p.n = 8;  /* the same but the ident */
+	if (q_send(c, Q_VER_INSERT, &p, NULL, err) < 0)
+		return -1;
 	snprintf(payload, sizeof(payload), "{\"sha256\":\"%s\",\"size\":%lld}", o->sha256,
 		 (long long)o->size);
 	p.n = 0;
@@ -1505,7 +1551,7 @@ static int publish_chunk(struct catalog *c, const struct manifest *const *ms, si
 {
 	static const enum query_id sent[] = {
 		Q_MAN_PUT, Q_MI_DELETE, Q_MI_INSERT, Q_PART_INSERT, Q_DS_INSERT, Q_PART_PUBLISH,
-		Q_EV_INSERT, Q_RUN_FINISH,
+		Q_VER_INSERT, Q_EV_INSERT, Q_RUN_FINISH,
 	};
 	const struct query_backend *B = qb(c);
 	struct publish_run runs[PUBLISH_CHUNK];
@@ -1684,6 +1730,7 @@ static int publish_set(struct catalog *c, const struct manifest *const *ms, size
 		{ Q_SET_PART_INSERT, A_PI_REF, 4 },
 		{ Q_SET_DS_INSERT, A_DS_PATH, 3 },
 		{ Q_SET_PART_PUBLISH, A_PP_REF, 9 },
+		{ Q_SET_VER_INSERT, A_PP_REF, 8 },
 		{ Q_SET_RUN_FINISH, A_RF_RUN, 2 },
 		{ Q_SET_EV_INSERT, A_EV_T, 6 },
 	};
@@ -1788,4 +1835,335 @@ int q_publish_batch(struct catalog *c, const struct manifest *const *ms, size_t 
 int q_publish(struct catalog *c, const struct manifest *m, struct strbuf *err)
 {
 	return q_publish_batch(c, &m, 1, err);
+}
+
+/* ---- versions -------------------------------------------------------- */
+
+/* The current row of a Q_VER_* statement (VER_SQL) into v. */
+static void read_version(struct catalog *c, const struct qrows *rows, struct version *v)
+{
+	v->ref = col_dup(c, rows, 0);
+	v->run_id = col_id(c, rows, 1);
+	v->time_us = col_int(c, rows, 2);
+	col_hex(c, rows, 3, v->build_key);
+	col_hex(c, rows, 4, v->sha256);
+	v->size = col_int(c, rows, 5);
+	v->job = col_dup(c, rows, 6);
+	v->version = col_dup(c, rows, 7);
+	v->current = col_int(c, rows, 8) != 0;
+}
+
+static int read_version_fn(struct catalog *c, const struct qrows *rows, void *arg)
+{
+	read_version(c, rows, arg);
+	return 0;
+}
+
+/* Appends every row of statement id (VER_SQL) to out. */
+static int read_versions(struct catalog *c, enum query_id id, const struct qparams *p,
+			 struct version_list *out, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qrows rows;
+	int rc;
+
+	if (B->run(c, id, p, &rows, err) < 0)
+		return -1;
+	while ((rc = B->next(c, &rows, err)) > 0) {
+		ALLOC_GROW(out->items, out->nr + 1, out->alloc);
+		version_init(&out->items[out->nr]);
+		read_version(c, &rows, &out->items[out->nr++]);
+	}
+	B->done(c, &rows);
+	return rc;
+}
+
+int q_list_versions(struct catalog *c, const char *ref, struct version_list *out,
+		    struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, ref);
+	return read_versions(c, Q_VER_LIST, &p, out, err);
+}
+
+int q_page_versions(struct catalog *c, const char *prefix, const char *after_ref,
+		    int64_t after_us, size_t limit, struct version_list *out, struct strbuf *err)
+{
+	struct strbuf upper = STRBUF_INIT;
+	struct qparams p = QPARAMS_INIT;
+	int has_upper = prefix_upper(prefix, &upper);
+	int from_after = after_ref && strcmp(after_ref, prefix) >= 0;
+	int rc;
+
+	/* (ref, time_us) strictly after: the prefix itself from its first version */
+	qp_text(&p, from_after ? after_ref : prefix);
+	qp_int(&p, from_after ? after_us : INT64_MIN);
+	if (has_upper)
+		qp_text(&p, upper.buf);
+	qp_int(&p, limit ? (int64_t)limit : QUERY_NO_LIMIT);
+	rc = read_versions(c, has_upper ? Q_VER_PAGE_LT : Q_VER_PAGE, &p, out, err);
+	strbuf_release(&upper);
+	return rc;
+}
+
+int q_find_version(struct catalog *c, const char *ref, const char *build_key,
+		   struct version *out, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+
+	qp_text(&p, ref);
+	qp_text(&p, build_key);
+	return q_one(c, Q_VER_FIND, &p, read_version_fn, out, err);
+}
+
+int q_get_version(struct catalog *c, const char *ref, const char *which, struct version *out,
+		  struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int64_t key;
+	enum query_id id;
+
+	if (catalog_parse_version_name(which, &key) == 0)
+		id = Q_VER_BY_TIME;
+	else if ((key = rows_parse_run_id(which)))
+		id = Q_VER_BY_RUN;
+	else
+		return 0;
+	qp_text(&p, ref);
+	qp_int(&p, key);
+	return q_one(c, id, &p, read_version_fn, out, err);
+}
+
+/* -1 with err if p is being built by a run that is still running, else 0. */
+static int check_not_building(struct catalog *c, const char *verb, const struct partition *p,
+			      struct strbuf *err)
+{
+	int64_t id = rows_parse_run_id(p->run_id);
+	struct run_record r;
+	int rc;
+
+	if (p->status != PART_BUILDING || !id)
+		return 0;
+	rc = q_get_run_row(c, id, &r, NULL, err);
+	if (rc > 0 && r.status == RUN_RUNNING) {
+		strbuf_addf(err, "catalog '%s': cannot %s '%s': run %s is building it", c->location,
+			    verb, p->ref, p->run_id);
+		rc = -1;
+	}
+	run_record_release(&r);
+	return rc < 0 ? -1 : 0;
+}
+
+struct restore_args {
+	const struct version *vs;
+	const char *const *idents;
+	size_t n;
+	const char *event;
+	int64_t build_id, t;
+};
+
+/* Makes version v current again (with ident), and its event. */
+static int restore_version(struct catalog *c, const struct restore_args *ra,
+			   const struct version *v, const char *ident, struct strbuf *err)
+{
+	struct strbuf name = STRBUF_INIT;
+	struct qparams p = QPARAMS_INIT;
+	struct partition part;
+	char *payload = NULL;
+	cJSON *o;
+	int64_t run;
+	int rc, ret = -1;
+
+	partition_init(&part);
+	if (rows_run_id(c, v->run_id, &run, err) < 0 ||
+	    (rc = q_get_partition(c, v->ref, &part, err)) < 0 ||
+	    check_not_building(c, "restore", &part, err) < 0)
+		goto out;
+	if (rc && qb(c)->retrying(c) && part.status == PART_LIVE &&
+	    rows_parse_run_id(part.published_run) == run) {
+		/* the first attempt's COMMIT went through */
+		ret = 0;
+		goto out;
+	}
+	if (!rc && q_ensure_partition(c, v->ref, PART_LIVE, ra->t, NULL, err) < 0)
+		goto out;
+	qp_text(&p, v->ref);
+	qp_text(&p, v->build_key);
+	qp_text(&p, v->sha256);
+	qp_int(&p, v->size);
+	qp_text(&p, v->version);
+	qp_text(&p, v->job);
+	qp_int(&p, run);
+	qp_int(&p, ra->t);
+	qp_text(&p, ident);
+	if (q_exec(c, Q_PART_PUBLISH, &p, NULL, err) < 0)
+		goto out;
+	/* a version of its own: the log of what the partition held (same params) */
+	p.n = 8;
+	if (q_exec(c, Q_VER_INSERT, &p, NULL, err) < 0)
+		goto out;
+	catalog_format_version_name(v->time_us, &name);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "run_id", v->run_id);
+	cJSON_AddStringToObject(o, "version", name.buf);
+	cJSON_AddStringToObject(o, "sha256", v->sha256);
+	json_add_int64(o, "size", v->size);
+	payload = rows_json_take(o);
+	ret = q_event(c, ra->t, ra->build_id, ra->event, v->ref, run, payload, NULL, err);
+out:
+	partition_release(&part);
+	strbuf_release(&name);
+	free(payload);
+	return ret;
+}
+
+static int restore_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct restore_args *ra = arg;
+
+	for (size_t i = 0; i < ra->n; i++)
+		if (restore_version(c, ra, &ra->vs[i], ra->idents ? ra->idents[i] : NULL, err) < 0)
+			return -1;
+	return 0;
+}
+
+int q_restore_versions(struct catalog *c, const struct version *vs, const char *const *idents,
+		       size_t n, const char *event, int64_t build_id, struct strbuf *err)
+{
+	struct restore_args ra = { vs, idents, n, event, build_id, now_us() };
+
+	return qb(c)->write_tx(c, restore_tx, &ra, err);
+}
+
+/* Forgets ref's row (its versions stay), and its event. */
+static int remove_partition(struct catalog *c, const char *ref, int64_t t, struct strbuf *err)
+{
+	struct partition part;
+	char *payload = NULL;
+	cJSON *o;
+	int rc, ret = -1;
+
+	partition_init(&part);
+	if ((rc = q_get_partition(c, ref, &part, err)) < 0)
+		goto out;
+	if (!rc) {
+		/* unknown, or removed by the first attempt whose COMMIT went through */
+		if (qb(c)->retrying(c))
+			ret = 0;
+		else
+			strbuf_addf(err, "catalog '%s': cannot remove '%s': not in the catalog",
+				    c->location, ref);
+		goto out;
+	}
+	if (check_not_building(c, "remove", &part, err) < 0 ||
+	    rows_forget_partition(c, ref, err) < 0)
+		goto out;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "status", part_status_name(part.status));
+	if (part.published_run)
+		cJSON_AddStringToObject(o, "published_run", part.published_run);
+	payload = rows_json_take(o);
+	ret = q_event(c, t, 0, EV_PARTITION_REMOVED, ref, 0, payload, NULL, err);
+out:
+	partition_release(&part);
+	free(payload);
+	return ret;
+}
+
+struct remove_args {
+	const struct strvec *refs;
+	int64_t t;
+};
+
+static int remove_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct remove_args *ra = arg;
+
+	for (size_t i = 0; i < ra->refs->nr; i++)
+		if (remove_partition(c, ra->refs->v[i], ra->t, err) < 0)
+			return -1;
+	return 0;
+}
+
+int q_remove_partitions(struct catalog *c, const struct strvec *refs, struct strbuf *err)
+{
+	struct remove_args ra = { refs, now_us() };
+
+	return qb(c)->write_tx(c, remove_tx, &ra, err);
+}
+
+struct delete_args {
+	const struct version *vs;
+	size_t n, deleted;
+};
+
+static int delete_tx(struct catalog *c, void *arg, struct strbuf *err)
+{
+	struct delete_args *da = arg;
+
+	da->deleted = 0;
+	for (size_t i = 0; i < da->n; i++) {
+		struct qparams p = QPARAMS_INIT;
+		long nch = 0;
+
+		qp_text(&p, da->vs[i].ref);
+		qp_int(&p, da->vs[i].time_us);
+		if (q_exec(c, Q_VER_DELETE, &p, &nch, err) < 0)
+			return -1;
+		da->deleted += nch > 0;
+	}
+	return 0;
+}
+
+int q_delete_versions(struct catalog *c, const struct version *vs, size_t n, size_t *deleted,
+		      struct strbuf *err)
+{
+	struct delete_args da = { vs, n, 0 };
+
+	if (qb(c)->write_tx(c, delete_tx, &da, err) < 0)
+		return -1;
+	*deleted = da.deleted;
+	return 0;
+}
+
+int q_hash_referenced(struct catalog *c, const char *sha256, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int64_t v = 0;
+
+	qp_text(&p, sha256);
+	if (q_one_int(c, Q_HASH_REF, &p, &v, err) < 0)
+		return -1;
+	return v != 0;
+}
+
+int q_run_referenced(struct catalog *c, const char *run_id, struct strbuf *err)
+{
+	struct qparams p = QPARAMS_INIT;
+	int64_t id = rows_parse_run_id(run_id), v = 0;
+
+	if (!id)
+		return 0;
+	qp_int(&p, id);
+	if (q_one_int(c, Q_RUN_REF, &p, &v, err) < 0)
+		return -1;
+	if (!v) {
+		/* a run that failed on a partition: its row names it (by ref, no scan) */
+		struct run_record r;
+		int rc = q_get_run_row(c, id, &r, NULL, err);
+
+		for (size_t i = 0; rc > 0 && !v && i < r.outputs.nr; i++) {
+			struct partition part;
+
+			partition_init(&part);
+			rc = q_get_partition(c, r.outputs.v[i], &part, err);
+			v = rc > 0 && rows_parse_run_id(part.run_id) == id;
+			partition_release(&part);
+		}
+		run_record_release(&r);
+		if (rc < 0)
+			return -1;
+	}
+	return v != 0;
 }

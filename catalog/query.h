@@ -67,6 +67,17 @@ enum query_id {
 	Q_META_GET,
 	Q_META_SET,
 	Q_COUNT,
+	/* versions (docs/design/history.md) */
+	Q_VER_INSERT,
+	Q_VER_LIST,
+	Q_VER_PAGE,
+	Q_VER_PAGE_LT,
+	Q_VER_FIND,
+	Q_VER_BY_TIME,
+	Q_VER_BY_RUN,
+	Q_VER_DELETE,
+	Q_HASH_REF,
+	Q_RUN_REF,
 	/* publish_batch set-at-a-time: one statement per table over arrays */
 	Q_SET_RUNS_GET,
 	Q_SET_MAN_PUT,
@@ -77,6 +88,7 @@ enum query_id {
 	Q_SET_PART_PUBLISH,
 	Q_SET_RUN_FINISH,
 	Q_SET_EV_INSERT,
+	Q_SET_VER_INSERT,
 	Q__NR
 };
 
@@ -328,5 +340,21 @@ int q_set_status(struct catalog *c, const char *ref, enum part_status status,
 		 const char *error, struct strbuf *err);
 int q_count_partitions(struct catalog *c, unsigned status_mask, int64_t *counts,
 		       struct strbuf *err);
+/* The versions of catalog.h (docs/design/history.md). */
+int q_list_versions(struct catalog *c, const char *ref, struct version_list *out,
+		    struct strbuf *err);
+int q_page_versions(struct catalog *c, const char *prefix, const char *after_ref,
+		    int64_t after_us, size_t limit, struct version_list *out, struct strbuf *err);
+int q_find_version(struct catalog *c, const char *ref, const char *build_key,
+		   struct version *out, struct strbuf *err);
+int q_get_version(struct catalog *c, const char *ref, const char *which, struct version *out,
+		  struct strbuf *err);
+int q_restore_versions(struct catalog *c, const struct version *vs, const char *const *idents,
+		       size_t n, const char *event, int64_t build_id, struct strbuf *err);
+int q_remove_partitions(struct catalog *c, const struct strvec *refs, struct strbuf *err);
+int q_delete_versions(struct catalog *c, const struct version *vs, size_t n, size_t *deleted,
+		      struct strbuf *err);
+int q_hash_referenced(struct catalog *c, const char *sha256, struct strbuf *err);
+int q_run_referenced(struct catalog *c, const char *run_id, struct strbuf *err);
 
 #endif

@@ -234,3 +234,134 @@ cJSON *run_record_to_json(const struct run_record *r)
 		cJSON_AddItemToArray(outs, cJSON_CreateString(r->outputs.v[i]));
 	return o;
 }
+
+void version_init(struct version *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->size = -1;
+}
+
+void version_release(struct version *v)
+{
+	free(v->ref);
+	free(v->run_id);
+	free(v->job);
+	free(v->version);
+	version_init(v);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void version_copy(struct version *dst, const struct version *src)
+{
+	*dst = *src;
+	dst->ref = dup_or_null(src->ref);
+	dst->run_id = dup_or_null(src->run_id);
+	dst->job = dup_or_null(src->job);
+	dst->version = dup_or_null(src->version);
+}
+
+void version_list_release(struct version_list *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		version_release(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->nr = l->alloc = 0;
+}
+
+cJSON *version_to_json(const struct version *v)
+{
+	struct strbuf name = STRBUF_INIT;
+	cJSON *o = cJSON_CreateObject();
+
+	catalog_format_version_name(v->time_us, &name);
+	json_add_str_or_null(o, "ref", v->ref);
+	cJSON_AddStringToObject(o, "name", name.buf);
+	json_add_str_or_null(o, "run_id", v->run_id);
+	json_add_int64(o, "time_us", v->time_us);
+	json_add_str_or_null(o, "build_key", *v->build_key ? v->build_key : NULL);
+	json_add_str_or_null(o, "sha256", *v->sha256 ? v->sha256 : NULL);
+	if (v->size >= 0)
+		json_add_int64(o, "size", v->size);
+	else
+		cJSON_AddNullToObject(o, "size");
+	json_add_str_or_null(o, "job", v->job);
+	json_add_str_or_null(o, "version", v->version);
+	cJSON_AddBoolToObject(o, "current", v->current != 0);
+	strbuf_release(&name);
+	return o;
+}
+
+void catalog_format_version_name(int64_t us, struct strbuf *out)
+{
+	int64_t s = us / 1000000, frac = us % 1000000;
+	time_t t;
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000000;
+		s--;
+	}
+	t = (time_t)s;
+	if (!gmtime_r(&t, &tm)) {
+		strbuf_addf(out, "%lld", (long long)us);
+		return;
+	}
+	strbuf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The n digits at s as a number, or -1 if one is not a digit. */
+static int64_t digits(const char *s, int n)
+{
+	int64_t v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int catalog_parse_version_name(const char *s, int64_t *us)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	struct strbuf again = STRBUF_INIT;
+	int64_t v;
+	int ret = -1;
+
+	if (!s || strlen(s) != sizeof(shape) - 1)
+		return -1;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return -1;
+	v = days_from_civil(digits(s, 4), (int)digits(s + 5, 2), (int)digits(s + 8, 2));
+	v = ((v * 24 + digits(s + 11, 2)) * 60 + digits(s + 14, 2)) * 60 + digits(s + 17, 2);
+	v = v * 1000000 + digits(s + 20, 6);
+	/* a day, hour, minute or second out of range prints otherwise */
+	catalog_format_version_name(v, &again);
+	if (!strcmp(again.buf, s)) {
+		*us = v;
+		ret = 0;
+	}
+	strbuf_release(&again);
+	return ret;
+}

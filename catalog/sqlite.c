@@ -87,6 +87,22 @@ const char *const catalog_sqlite_migrations[CATALOG_SQLITE_VERSION] = {
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 3 -> 4: versions (docs/design/history.md), one per published partition so far */
+	"CREATE TABLE versions ("
+	"  ref TEXT NOT NULL,"
+	"  time_us INTEGER NOT NULL,"
+	"  run_id INTEGER NOT NULL,"
+	"  build_key TEXT NOT NULL DEFAULT '',"
+	"  sha256 TEXT NOT NULL DEFAULT '',"
+	"  size INTEGER NOT NULL DEFAULT -1,"
+	"  job TEXT,"
+	"  version TEXT,"
+	"  PRIMARY KEY (ref, time_us)) WITHOUT ROWID;"
+	"CREATE INDEX versions_by_sha256 ON versions(sha256);"
+	"CREATE INDEX versions_by_run ON versions(run_id);"
+	"INSERT INTO versions (ref, time_us, run_id, build_key, sha256, size, job, version)"
+	"  SELECT ref, updated_us, published_run, build_key, sha256, size, job, version"
+	"  FROM partitions WHERE published_run IS NOT NULL AND sha256 != '';",
 };
 
 /* The statements of this backend alone; the catalog's are query.c's. */
@@ -371,7 +387,7 @@ out:
 #define PROBE_SQL "SELECT (SELECT 1 FROM partitions LIMIT 1), (SELECT 1 FROM datasets LIMIT 1)," \
 	" (SELECT 1 FROM runs LIMIT 1), (SELECT 1 FROM manifests LIMIT 1)," \
 	" (SELECT 1 FROM manifest_inputs LIMIT 1), (SELECT 1 FROM builds LIMIT 1)," \
-	" (SELECT 1 FROM events LIMIT 1)"
+	" (SELECT 1 FROM events LIMIT 1), (SELECT 1 FROM versions LIMIT 1)"
 
 /*
  * Creating or upgrading a catalog is serialised across processes with an
@@ -510,5 +526,14 @@ const struct catalog_ops catalog_sqlite_ops = {
 	.lease_acquire = sq_lease_acquire,
 	.lease_release = sq_lease_release,
 	.count_partitions = q_count_partitions,
+	.list_versions = q_list_versions,
+	.page_versions = q_page_versions,
+	.find_version = q_find_version,
+	.get_version = q_get_version,
+	.restore_versions = q_restore_versions,
+	.remove_partitions = q_remove_partitions,
+	.delete_versions = q_delete_versions,
+	.hash_referenced = q_hash_referenced,
+	.run_referenced = q_run_referenced,
 	.data_version = sq_data_version,
 };

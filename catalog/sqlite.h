@@ -11,7 +11,7 @@ extern const struct catalog_ops catalog_sqlite_ops;
  * from PRAGMA user_version v to v + 1; CATALOG_SQLITE_VERSION is the
  * version this build writes. Exposed so tests can build older catalogs.
  */
-#define CATALOG_SQLITE_VERSION 3
+#define CATALOG_SQLITE_VERSION 4
 #define CATALOG_SQLITE_APPLICATION_ID 0x64624c44  /* "dbLD" */
 extern const char *const catalog_sqlite_migrations[CATALOG_SQLITE_VERSION];
 

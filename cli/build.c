@@ -23,8 +23,8 @@
 static const struct cli_usage usage = {
 	.cmd = "build",
 	.head = "usage: databuild build [-j N] [--keep-going] [--freshness presence|keys] [--force]\n"
-		"                       [--missing] [--stale] [--failed] [--dry-run] [--events FILE]\n"
-		"                       REF...\n"
+		"                       [--no-cache] [--missing] [--stale] [--failed] [--dry-run]\n"
+		"                       [--events FILE] REF...\n"
 		"\n"
 		"Plan and run every job needed to produce the partitions REF..., in parallel,\n"
 		"publishing each output atomically. A job whose outputs are live and fresh is\n"
@@ -289,7 +289,10 @@ static void summary_print(struct build_ui *ui, const struct build_summary *sum, 
 
 	line_clear(ui);
 	if (ui->f) {
-		strbuf_addf(&s, "%zu built, %zu up to date", sum->built, sum->up_to_date);
+		strbuf_addf(&s, "%zu built", sum->built);
+		if (sum->restored)
+			strbuf_addf(&s, ", %zu restored", sum->restored);
+		strbuf_addf(&s, ", %zu up to date", sum->up_to_date);
 		if (sum->failed)
 			strbuf_addf(&s, ", %zu failed", sum->failed);
 		if (sum->skipped)
@@ -700,6 +703,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			      "presence: live is enough"),
 		OPT_FLAG(0, "force", &r.o.force,
 			 "run the jobs of REF... even if their outputs are fresh"),
+		OPT_FLAG(0, "no-cache", &r.o.no_cache,
+			 "run jobs even when an earlier version was built under\n"
+			 "the same build key (default: restore it, no run)"),
 		OPT_ONLY("missing", &r.only, PART_MISSING,
 			"only the partitions the catalog does not hold"),
 		OPT_ONLY("stale", &r.only, PART_STALE,

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,10 +24,22 @@ static const struct cli_usage usage = {
 		"graph or planning error, 130 interrupted\n",
 };
 
+/* flock(fd, LOCK_SH) through EINTR: 0, or -1 with errno. */
+static int flock_shared(int fd)
+{
+	int rc;
+
+	do
+		rc = flock(fd, LOCK_SH);
+	while (rc < 0 && errno == EINTR);
+	return rc;
+}
+
 /*
  * Copies the data file of p (live: opened beneath data/ without following
  * a link, and checked against the identity its publish recorded) to
- * stdout: sendfile, else read/write. Damaged data is never copied.
+ * stdout: sendfile, else read/write, holding a shared flock on it all the
+ * while. Damaged data is never copied.
  */
 static int copy_out(const struct store *s, const struct partition *p, const char *path)
 {
@@ -44,6 +57,11 @@ static int copy_out(const struct store *s, const struct partition *p, const char
 		return -1;
 	}
 	strbuf_release(&why);
+	/* a reader of a version: gc skips an object held so (docs/design/history.md) */
+	if (flock_shared(fd) < 0) {
+		cli_error(-1, "cannot lock '%s' for reading: %s", path, strerror(errno));
+		goto out;
+	}
 	if (fstat(fd, &st) < 0) {
 		cli_error(-1, "cannot stat '%s': %s", path, strerror(errno));
 		goto out;

@@ -75,7 +75,7 @@ static int store_root(struct cli *cli, struct strbuf *root)
 	return 0;
 }
 
-int cli_open_store(struct cli *cli)
+static int open_store(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct strbuf root = STRBUF_INIT;
@@ -97,13 +97,62 @@ out:
 	return ret;
 }
 
+/*
+ * A store made before objects/ is migrated by the first command that opens
+ * its catalog (docs/operations.md, "Upgrading"); once done, this reads
+ * store.format alone. 0, or -1 (printed).
+ */
+static int migrate_store(struct catalog *c)
+{
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (catalog_migrate_objects(c, &err) < 0)
+		ret = cli_fail(-1, &err);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * Commands that open the store without the catalog (mount: its daemon
+ * opens catalogs of its own) migrate it here, through a catalog of their
+ * own; one that does not open is left to the command, which reports it.
+ */
+int cli_open_store(struct cli *cli)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct catalog c;
+	int ret = -1, r;
+
+	if (cli->store_opened)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	if (open_store(cli) < 0)
+		goto out;
+	r = store_format_has(&cli->store, STORE_FORMAT_OBJECTS, &err);
+	if (r < 0) {
+		cli_fail(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (!r && catalog_open(&c, &cli->store, cli->catalog_location, &err) == 0) {
+		r = migrate_store(&c);
+		catalog_close(&c);
+		if (r < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&err);
+	return ret;
+}
+
 int cli_open_catalog(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
 
 	if (cli->catalog_opened)
 		return 0;
-	if (cli_open_store(cli) < 0)
+	if (open_store(cli) < 0)
 		return -1;
 	if (catalog_open(&cli->catalog, &cli->store, cli->catalog_location, &err) < 0) {
 		cli_fail(EXIT_USAGE, &err);
@@ -111,7 +160,7 @@ int cli_open_catalog(struct cli *cli)
 		return -1;
 	}
 	cli->catalog_opened = 1;
-	return 0;
+	return migrate_store(&cli->catalog);
 }
 
 int cli_open_catalog_if_any(struct cli *cli)

@@ -59,7 +59,7 @@ static int opt_int(const char *item, const char *text, long min, long max, int *
 
 /*
  * -o OPTIONS, comma-separated: freshness=presence|keys, stale=wait|serve,
- * strict, nostrict, sidecars=listed|hidden, max_builds=N,
+ * strict, nostrict, sidecars=listed|hidden, max_builds=N, no_cache,
  * cancel_unread[=SECONDS] are databuild's; the others are appended to the
  * FUSE options.
  */
@@ -91,6 +91,8 @@ static int opt_fuse(const struct cli_option *opt, const char *arg, struct strbuf
 		} else if (!strncmp(it, "stale=", 6)) {
 			strbuf_addf(err, "'%s': expected stale=wait or stale=serve", it);
 			goto out;
+		} else if (!strcmp(it, "no_cache")) {
+			mo->o->no_cache = 1;
 		} else if (!strcmp(it, "strict") || !strcmp(it, "nostrict")) {
 			mo->o->strict = !strcmp(it, "strict");
 		} else if (!strcmp(it, "sidecars=hidden") || !strcmp(it, "sidecars=listed")) {
@@ -417,7 +419,7 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 		OPT_CALLBACK('o', NULL, &mo, "OPTIONS", opt_fuse,
 			     "mount options: freshness=keys|presence, stale=wait|serve,\n"
 			     "strict, sidecars=listed|hidden, max_builds=N,\n"
-			     "cancel_unread[=SECONDS], and FUSE's, e.g. allow_other\n"
+			     "cancel_unread[=SECONDS], no_cache, and FUSE's, e.g. allow_other\n"
 			     "(which also turns on default_permissions)"),
 		OPT_FRESHNESS(&o.freshness,
 			      "keys (default): a live partition's build key is checked\n"

@@ -16,6 +16,7 @@ const char *node_state_name(enum node_state s)
 	case NODE_RUNNING: return "running";
 	case NODE_BUILT: return "built";
 	case NODE_UP_TO_DATE: return "up_to_date";
+	case NODE_RESTORED: return "restored";
 	case NODE_FAILED: return "failed";
 	case NODE_SKIPPED: return "skipped";
 	case NODE_CANCELLED: return "cancelled";

@@ -29,7 +29,7 @@
 
 static int is_final(enum node_state s)
 {
-	return s == NODE_BUILT || s == NODE_UP_TO_DATE || s == NODE_FAILED ||
+	return s == NODE_BUILT || s == NODE_UP_TO_DATE || s == NODE_RESTORED || s == NODE_FAILED ||
 	       s == NODE_SKIPPED || s == NODE_CANCELLED;
 }
 
@@ -151,7 +151,7 @@ static void skip_downstream(struct xrun *x, struct xnode *failed);
 static void node_finish(struct xrun *x, struct xnode *n, enum node_state state)
 {
 	const struct strvec *o = &n->gn->config.outputs;
-	int ok = state == NODE_BUILT || state == NODE_UP_TO_DATE;
+	int ok = state == NODE_BUILT || state == NODE_UP_TO_DATE || state == NODE_RESTORED;
 
 	n->state = state;
 	leases_drop(x, n);
@@ -159,6 +159,7 @@ static void node_finish(struct xrun *x, struct xnode *n, enum node_state state)
 	switch (state) {
 	case NODE_BUILT: x->sum->built++; break;
 	case NODE_UP_TO_DATE: x->sum->up_to_date++; break;
+	case NODE_RESTORED: x->sum->restored++; break;
 	case NODE_FAILED:
 		x->sum->failed++;
 		if (x->sum->errors.len)
@@ -351,7 +352,7 @@ static void node_start(struct xrun *x, struct xnode *n)
 	const struct job_config *cfg = &n->gn->config;
 	struct strbuf err = STRBUF_INIT;
 	struct partition p;
-	int fresh = 0;
+	int fresh = 0, rc;
 
 	partition_init(&p);
 	n->key_failed = 0;
@@ -388,6 +389,14 @@ static void node_start(struct xrun *x, struct xnode *n)
 		node_event(x, n, EV_JOB_CUTOFF, NULL);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
+		goto out;
+	}
+	if (!fresh && (rc = xnode_restore(x, n, &err)) != 0) {
+		if (rc < 0)
+			goto fail;
+		node_event(x, n, EV_JOB_RESTORED, NULL);
+		run_forget(x, n);
+		node_finish(x, n, NODE_RESTORED);
 		goto out;
 	}
 	if (xrun_spawn(x, n, &err) < 0)

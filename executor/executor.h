@@ -73,6 +73,7 @@ enum node_state {
 	NODE_RUNNING,
 	NODE_BUILT,       /* ran and published */
 	NODE_UP_TO_DATE,  /* cut off: outputs live with the same build key */
+	NODE_RESTORED,    /* run cache: earlier versions with its build key restored */
 	NODE_FAILED,
 	NODE_SKIPPED,     /* an upstream failed */
 	NODE_CANCELLED,
@@ -97,6 +98,7 @@ struct executor_opts {
 	int keep_going;           /* run everything not downstream of a failure */
 	enum freshness freshness;
 	int force;                /* run requested nodes even if cut off */
+	int no_cache;             /* never restore outputs from the run cache */
 	const char *requester;    /* "cli", "fs" (recorded on the build) */
 	int cancel_fd;            /* readable => cancel (-1: none) */
 	FILE *events_out;         /* every event also as JSON lines (may be NULL) */
@@ -129,6 +131,7 @@ struct executor_opts {
 
 struct build_summary {
 	size_t built, up_to_date, failed, skipped, cancelled, waited;
+	size_t restored;          /* nodes whose outputs the run cache restored */
 	int cancelled_by_request;
 	struct strbuf errors;     /* one paragraph per failed node */
 };
@@ -136,7 +139,7 @@ void build_summary_init(struct build_summary *s);
 void build_summary_release(struct build_summary *s);
 
 /*
- * Runs plan. Returns 0 if every node ended built or up to date, 1 if some
+ * Runs plan. Returns 0 if every node ended built, restored or up to date, 1 if some
  * failed or were skipped, 130 if cancelled, -1 on an internal error (err).
  */
 int executor_run(const struct graph *g, struct catalog *c, const struct store *s,
@@ -160,5 +163,19 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 int executor_exec(const struct graph *g, struct catalog *c, const struct store *s,
 		  const struct strvec *refs, const struct executor_opts *opts,
 		  struct build_summary *sum, struct strbuf *err);
+
+/*
+ * Makes the versions vs[0..n) current again (databuild rollback, the run
+ * cache): checks each object against the version's hash and size (the
+ * bytes are read once: an object changed in place is never restored),
+ * links it over data/<ref> (store_object_install) and records the
+ * restore in one catalog transaction (catalog_restore_versions with
+ * event and build_id). The caller holds the refs' leases. Returns 0, 1
+ * if an object is missing or does not match (why says which; nothing
+ * was changed), or -1 with err.
+ */
+int executor_restore_versions(struct catalog *c, const struct store *s,
+			      const struct version *vs, size_t n, const char *event,
+			      int64_t build_id, struct strbuf *why, struct strbuf *err);
 
 #endif

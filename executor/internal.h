@@ -190,6 +190,15 @@ int publish_commit_batch(struct xrun *x, const size_t *nodes, size_t nr, struct 
  * xnode_key if no output so far was missing). 0 or -1 with err.
  */
 int publish_reconcile(struct xrun *x, struct xnode *n, int *fresh, struct strbuf *err);
+/*
+ * The run cache (restore.c), for a node whose outputs are not fresh: when
+ * every output has a version published under the node's build key
+ * (computed here if not yet) and its object is intact, restores them
+ * (executor_restore_versions, EV_PARTITION_RESTORED). 1 restored, 0 not
+ * (no such versions, --no-cache, --force on a requested node, a tainted
+ * output, an object missing or changed), -1 with err.
+ */
+int xnode_restore(struct xrun *x, struct xnode *n, struct strbuf *err);
 
 /*
  * executor.c: appends the JSON payload of a job's event to out:

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/proc.h"
 #include "store/store.h"
+#include "store/object.h"
 #include "executor/contain.h"
 #include "executor/internal.h"
 
@@ -151,6 +152,68 @@ out:
 }
 
 /*
+ * Publishes the staged output ref (below outfd, hashed to o, checked
+ * unchanged with one link) through the object store: the staged file
+ * becomes the object o->sha256 and is renamed over data/<ref>, or, when
+ * those bytes are an object already, that object is linked over
+ * data/<ref> and the staged file is dropped. ident as publish_rename.
+ */
+static int publish_output(struct xrun *x, int outfd, const char *ref, const char *path,
+			  struct manifest_output *o, struct strbuf *why)
+{
+	struct strbuf err = STRBUF_INIT;
+	int r, ret = -1;
+
+	r = store_object_put(x->s, outfd, ref, o->sha256, o->size, &err);
+	if (r < 0) {
+		strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path, err.buf);
+		goto out;
+	}
+	if (r > 0) {
+		ret = publish_rename(x, outfd, ref, path, o->ident, why);
+		goto out;
+	}
+	if (store_object_install(x->s, o->sha256, ref, o->ident, &err) < 0) {
+		strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path, err.buf);
+		goto out;
+	}
+	unlinkat(outfd, ref, 0);
+	ret = 0;
+out:
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * Takes the identities of the outputs just published again: one output's
+ * publish adds a link to the object of another with the same bytes, which
+ * moves its ctime. Only a file that is still the inode published is read.
+ */
+static void idents_refresh(struct xrun *x, const struct strvec *outs, struct manifest *m)
+{
+	for (size_t i = 0; i < outs->nr; i++) {
+		char *ident = m->outputs[i].ident, now[STORE_IDENT_MAX];
+		int fd = store_open_data(x->s, outs->v[i], O_PATH);
+		const char *a, *b;
+		struct stat st;
+
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+			store_ident_format(&st, now);
+			/* device and inode: the first two fields */
+			a = strchr(ident, ':');
+			b = strchr(now, ':');
+			a = a ? strchr(a + 1, ':') : NULL;
+			b = b ? strchr(b + 1, ':') : NULL;
+			if (a && b && a - ident == b - now && !memcmp(ident, now, (size_t)(a - ident)))
+				memcpy(ident, now, STORE_IDENT_MAX);
+		}
+		close(fd);
+	}
+}
+
+/*
  * Writes m into the store's manifests/. Not synced: a manifest backs up
  * the catalog's record, whose commit is not synced either
  * (docs/reliability.md, "Durability").
@@ -253,10 +316,11 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 	for (i = 0; i < outs->nr; i++) {
 		strbuf_reset(&path);
 		store_data_path(x->s, outs->v[i], &path);
-		if (publish_rename(x, outfd, outs->v[i], path.buf, m->outputs[i].ident, why) < 0)
+		if (publish_output(x, outfd, outs->v[i], path.buf, &m->outputs[i], why) < 0)
 			goto out;
 		strvec_push(&x->sync_files, path.buf);
 	}
+	idents_refresh(x, outs, m);
 	ret = 0;
 out:
 	if (fd >= 0)

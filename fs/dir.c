@@ -72,6 +72,7 @@ struct dirh {
 	const char **open_parts;
 	size_t open_nr, open_alloc;
 	struct strbuf path;         /* scratch */
+	struct history_cursor hist; /* the cursor of a history directory (INODE_HISTORY) */
 
 	/* the reply being packed, kept for the next request (dir_reply_buf) */
 	char *reply;
@@ -128,6 +129,7 @@ static void dir_rewind(struct dirh *d)
 	free(d->after);
 	d->after = NULL;
 	d->open_nr = 0;
+	history_cursor_reset(&d->hist);
 	d->phase = DIR_DOTS;
 }
 
@@ -537,6 +539,12 @@ static int dir_fill_stream(struct fs *fs, struct dirh *d, struct strbuf *err)
 	return 0;
 }
 
+/* history_add_fn: lists a node of .databuild/history (its name lives as long as the mount). */
+static void dir_add_history(void *ctx, struct node *n, const struct fuse_entry_param *e)
+{
+	dir_add(ctx, n->name, e);
+}
+
 /* Appends the next entries of the listing (none once DIR_DONE). */
 static int dir_step(struct fs *fs, struct catalog **c, struct dirh *d, struct strbuf *err)
 {
@@ -556,6 +564,13 @@ static int dir_step(struct fs *fs, struct catalog **c, struct dirh *d, struct st
 		}
 		if (!*c && !(*c = fs_catalog(fs, err)))
 			return -1;
+		if (d->dir->kind == INODE_HISTORY) {
+			int done = history_list_step(fs, *c, d->dir, &d->hist, dir_add_history, d, err);
+
+			if (done > 0)
+				d->phase = DIR_DONE;
+			return done < 0 ? -1 : 0;
+		}
 		return dir_fill(fs, *c, d, err);
 	case DIR_DONE:
 		break;
@@ -607,6 +622,8 @@ static int dir_extra(struct dirh *d, struct strbuf *err)
 	size_t depth = *d->dir->path ? ref_depth(d->dir->path) : 0;
 	int ret = -1;
 
+	if (d->dir->kind == INODE_HISTORY)
+		return 0;  /* history.c lists it all */
 	if (d->dir->kind == INODE_CTL_DIR) {
 		strvec_push(&d->extra, "events");
 		strvec_push(&d->extra, "manifests");
@@ -649,6 +666,7 @@ void dirh_free(struct dirh *d)
 	dir_rewind(d);
 	free(d->ents);
 	free(d->open_parts);
+	history_cursor_release(&d->hist);
 	if (d->reply)
 		munmap(d->reply, d->reply_alloc);
 	free(d->streams);
@@ -702,7 +720,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->mirror = d->dir != n;
 	d->graph = fs_graph_get(fs);
 	d->phase = DIR_DOTS;
-	if ((d->dir->kind != INODE_CTL_DIR &&
+	if ((d->dir->kind != INODE_CTL_DIR && d->dir->kind != INODE_HISTORY &&
 	     space_streams(d->graph, d->dir->path, &d->streams, &d->streams_nr, &err) < 0) ||
 	    dir_extra(d, &err) < 0) {
 		fs_log(fs, "opendir '%s': %s", n->path, err.buf);

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/array.h"
@@ -113,13 +114,28 @@ void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 		handle_unregister(fs, fi->fh);
 }
 
+/*
+ * As fs/internal.h says, and: a file that only gained or lost a link since
+ * its publish (STORE_RELINKED: another name of its object came or went)
+ * is not damage but is not served unread either: NULL with errno EAGAIN,
+ * and the caller sends the open through the plan, whose check rehashes it
+ * in a worker (catalog_check_data) and records its identity again. Every
+ * handle holds a shared flock on its file, the object's inode, while it is
+ * open: gc does not remove what a reader holds (docs/design/history.md,
+ * "In use").
+ */
 struct handle *handle_open_data(struct fs *fs, const struct partition *p, struct strbuf *why)
 {
 	struct handle *h = NULL;
 	int fd, kind;
 
 	kind = store_check_data(fs->opts->store, p->ref, p->ident, p->size, &fd, why);
-	if (kind > 0) {
+	if (kind == STORE_RELINKED) {
+		if (fs->opts->debug)
+			fs_log(fs, "'%s' is checked again before it is served: %s", p->ref,
+			       why->buf);
+		errno = EAGAIN;
+	} else if (kind > 0) {
 		fs_log(fs, "'%s' is damaged, not served: %s", p->ref, why->buf);
 		errno = ESTALE;
 	} else if (kind < 0) {
@@ -128,6 +144,10 @@ struct handle *handle_open_data(struct fs *fs, const struct partition *p, struct
 	} else {
 		h = handle_new(HANDLE_DATA);
 		h->fd = fd;
+		/* never blocks: gc only tries LOCK_EX | LOCK_NB, and skips what is held */
+		if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+			fs_log(fs, "'%s': cannot hold a shared lock on its data: %s", p->ref,
+			       strerror(errno));
 	}
 	return h;
 }
@@ -295,6 +315,7 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 		 * Damage is rebuilt by the build a waiter starts (its plan
 		 * checks again); noted here so that a failed rebuild says so.
 		 */
+		/* damage (ESTALE) is noted; a relinked file (EAGAIN) is rehashed by the plan */
 		h = handle_open_data(fs, &p, &err);
 		if (!h && errno == ESTALE)
 			note_damage(fs, n, err.buf);
@@ -393,10 +414,15 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case INODE_ROOT:
 	case INODE_DIR:
 	case INODE_CTL_DIR:
+	case INODE_HISTORY:
 		saverr = EISDIR;
 		goto out_err;
 	case INODE_PART:
 		open_partition(req, fs, n, fi);
+		return;
+	case INODE_VERSION:
+	case INODE_VERSION_MANIFEST:
+		history_open(req, fs, n, fi);
 		return;
 	case INODE_CTL_RELOAD:
 		reload_open(req, fs, fi);

@@ -61,6 +61,8 @@ struct fs_opts {
 	 * under .databuild/manifests/ (default: listed, sidecars=listed).
 	 */
 	int sidecars_hidden;
+	/* -o no_cache: builds never restore outputs from the run cache */
+	int no_cache;
 	int jobs;                      /* <= 0: executor_default_jobs(backend) */
 	const struct backend_opts *backend;  /* where the builds' jobs run (NULL: local) */
 	int foreground;

@@ -223,6 +223,7 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 	case INODE_DIR:
 	case INODE_CTL_DIR:
 	case INODE_MIRROR:
+	case INODE_HISTORY:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		st->st_blksize = DIR_BLKSIZE;
@@ -272,6 +273,12 @@ void fs_fill_entry(struct fs *fs, struct catalog *c, struct node *n,
 		set_file(st, 0);
 		e->entry_timeout = TIMEOUT_DIR;
 		break;
+	case INODE_VERSION:
+	case INODE_VERSION_MANIFEST:
+		/* history.c sets the size and the time from the version */
+		set_file(st, 0);
+		e->entry_timeout = e->attr_timeout = TIMEOUT_LIVE;
+		break;
 	}
 }
 
@@ -287,6 +294,11 @@ int fs_node_attr(struct fs *fs, struct catalog *c, struct node *n,
 	int ret = -1, found = 0;
 
 	partition_init(&p);
+	if (n->kind == INODE_HISTORY || n->kind == INODE_VERSION ||
+	    n->kind == INODE_VERSION_MANIFEST) {
+		ret = history_attr(fs, c, n, e, err);
+		goto out;
+	}
 	if (n->kind == INODE_PART || n->kind == INODE_MANIFEST || n->kind == INODE_ERROR) {
 		found = catalog_get_partition(c, node_ref(n), &p, err);
 		if (found < 0)
@@ -417,10 +429,14 @@ int fs_resolve(struct fs *fs, const struct fs_graph *g, struct catalog *c, struc
 			fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR "/reload", INODE_CTL_RELOAD), NULL, e);
 		else if (!strcmp(name, "manifests"))
 			fs_fill_entry(fs, c, node_get(fs, MANIFESTS_DIR, INODE_MIRROR), NULL, e);
+		else if (!strcmp(name, "history"))
+			fs_fill_entry(fs, c, node_get(fs, HISTORY_DIR, INODE_HISTORY), NULL, e);
 		return 0;
 	}
 	if (dir->kind == INODE_MIRROR)
 		return resolve_mirror(fs, g, c, dir, name, e, err);
+	if (dir->kind == INODE_HISTORY)
+		return history_resolve(fs, c, dir, name, e, err);
 	if (dir->kind == INODE_ROOT && !strcmp(name, CONTROL_DIR)) {
 		fs_fill_entry(fs, c, node_get(fs, CONTROL_DIR, INODE_CTL_DIR), NULL, e);
 		return 0;
@@ -464,7 +480,8 @@ out:
 
 int inode_kind_is_dir(enum inode_kind k)
 {
-	return k == INODE_ROOT || k == INODE_DIR || k == INODE_CTL_DIR || k == INODE_MIRROR;
+	return k == INODE_ROOT || k == INODE_DIR || k == INODE_CTL_DIR || k == INODE_MIRROR ||
+		k == INODE_HISTORY;
 }
 
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -530,6 +547,10 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!c || fs_node_attr(fs, c, n, &e, &err) < 0) {
 		fs_log(fs, "getattr '%s': %s", n->path, err.buf);
 		saverr = EIO;
+		goto out_err;
+	}
+	if (!e.ino) {  /* a version removed since it was looked up */
+		saverr = ENOENT;
 		goto out_err;
 	}
 	strbuf_release(&err);

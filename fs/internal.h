@@ -31,6 +31,9 @@ enum inode_kind {
 	INODE_CTL_EVENTS,   /* .databuild/events */
 	INODE_CTL_RELOAD,   /* .databuild/reload: opening it reloads the graph (not listed) */
 	INODE_MIRROR,       /* .databuild/manifests and its directories: a dataset's sidecars */
+	INODE_HISTORY,      /* .databuild/history and its directories (datasets, refs) */
+	INODE_VERSION,      /* .databuild/history/REF/NAME: one version's bytes */
+	INODE_VERSION_MANIFEST,  /* .databuild/history/REF/NAME.manifest.json */
 };
 
 enum build_state {
@@ -336,6 +339,57 @@ void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_
  * rebuild is retried); nothing if it is queued or running already.
  */
 void waiter_queue(struct fs *fs, struct node *n);
+
+/*
+ * history.c: .databuild/history (docs/filesystem.md, "History"), a
+ * read-only tree of the catalog's versions. Its directories are the
+ * datasets and partitions that have versions (whatever the graph says);
+ * .databuild/history/REF lists one file per version of REF, named by
+ * catalog_format_version_name, and NAME.manifest.json beside each. Every
+ * answer is one or a few catalog reads; nothing is built, nothing waits.
+ */
+#define HISTORY_DIR CONTROL_DIR "/history"
+/* The directory or version path below HISTORY_DIR of history node n ("" for the top). */
+const char *history_base(const struct node *n);
+/*
+ * The child `name` of history directory dir: fills e (ino 0 when it does
+ * not exist). 0, or -1 with err (catalog failure).
+ */
+int history_resolve(struct fs *fs, struct catalog *c, struct node *dir, const char *name,
+		    struct fuse_entry_param *e, struct strbuf *err);
+/*
+ * Attributes of history node n read again from the catalog: 0 (e->ino 0
+ * when n is gone: a version removed by gc), -1 with err.
+ */
+int history_attr(struct fs *fs, struct catalog *c, struct node *n,
+		 struct fuse_entry_param *e, struct strbuf *err);
+/*
+ * The open of a version (a data handle on its object, holding a shared
+ * flock while open) or of its manifest (a text handle). Replies itself.
+ */
+void history_open(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_info *fi);
+/* Appends the pretty-printed manifest of run_id (as R.manifest.json): 1, 0 none, -1 err. */
+int history_render_manifest(struct catalog *c, const char *run_id, struct strbuf *out,
+			    struct strbuf *err);
+/*
+ * Where the listing of a history directory is (struct dirh owns one):
+ * the versions of its ref first, then its children page by page.
+ */
+struct history_cursor {
+	int phase;               /* 0: versions next, 1: children next, 2: done */
+	char *after;             /* catalog cursor of the children (a raw name), owned */
+	const char **open;       /* partitions listed that a directory of their name may follow */
+	size_t open_nr, open_alloc;
+};
+/* Called with each entry listed: n lives as long as the mount. */
+typedef void history_add_fn(void *ctx, struct node *n, const struct fuse_entry_param *e);
+/* Back to the start (also makes a zeroed cursor usable). */
+void history_cursor_reset(struct history_cursor *hc);
+void history_cursor_release(struct history_cursor *hc);
+/* Lists the next entries of dir through add; 1 when the listing is done. -1 with err. */
+int history_list_step(struct fs *fs, struct catalog *c, struct node *dir,
+		      struct history_cursor *hc, history_add_fn *add, void *ctx,
+		      struct strbuf *err);
 
 /* sidecar.c */
 /* What an error sidecar says about a failed run (the same for all its outputs). */

@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/array.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "model/graph.h"
 #include "model/ref.h"
 #include "executor/executor.h"
@@ -265,6 +267,58 @@ static void store_tail(struct fs *fs, struct node *n, int fd)
 		fs_log(fs, "'%s': cannot give the kernel its size: %s", n->path, strerror(-rc));
 }
 
+/*
+ * handle_open_data for a builder thread, never a FUSE handler: a file that
+ * only gained or lost a link since its check (EAGAIN: another partition
+ * published the same bytes, or gc removed an old name, after the plan
+ * looked) is rehashed here and served when its bytes are p's, its identity
+ * recorded again (c may be NULL). NULL with errno otherwise.
+ */
+static struct handle *open_served(struct fs *fs, struct catalog *c, struct partition *p,
+				  struct strbuf *why)
+{
+	struct strbuf err = STRBUF_INIT;
+	char hex[SHA256_HEX_SIZE], was[STORE_IDENT_MAX], now[STORE_IDENT_MAX];
+	struct handle *h = handle_open_data(fs, p, why);
+	struct stat st;
+	long long size = -1;
+	int fd = -1;
+
+	if (h || errno != EAGAIN)
+		goto out;
+	fd = store_open_data(fs->opts->store, p->ref, O_RDONLY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto eio;
+	store_ident_format(&st, was);
+	if (sha256_fd(fd, p->ref, hex, &size, &err) < 0 || fstat(fd, &st) < 0)
+		goto eio;
+	store_ident_format(&st, now);
+	if (strcmp(was, now) || size != p->size || strcmp(hex, p->sha256))
+		goto eio;
+	if (c && p->published_run &&
+	    catalog_set_ident(c, p->ref, p->published_run, now, &err) < 0)
+		fs_log(fs, "'%s': %s", p->ref, err.buf);
+	free(p->ident);
+	p->ident = xstrdup(now);  /* the next waiter serves without a rehash */
+	h = handle_new(HANDLE_DATA);
+	h->fd = fd;
+	fd = -1;
+	/* never blocks: gc only tries LOCK_EX | LOCK_NB (handle_open_data) */
+	if (flock(h->fd, LOCK_SH | LOCK_NB) < 0)
+		fs_log(fs, "'%s': cannot hold a shared lock on its data: %s", p->ref,
+		       strerror(errno));
+	goto out;
+eio:
+	fs_log(fs, "'%s': its data changed while it was being checked%s%s", p->ref,
+	       err.len ? ": " : "", err.buf);
+	errno = EIO;
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&err);
+	return h;
+}
+
 static void finish_ok(struct batch *b, struct node *n)
 {
 	struct fs *fs = b->fs;
@@ -319,7 +373,7 @@ static void finish_ok(struct batch *b, struct node *n)
 	pthread_mutex_unlock(&fs->wait_lock);
 	while (w) {
 		struct waiter *next = w->next;
-		struct handle *h = handle_open_data(fs, &p, &err);
+		struct handle *h = open_served(fs, c, &p, &err);
 
 		strbuf_reset(&err);
 		if (!h) {
@@ -404,7 +458,7 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 		good = last_good(b, n, &p);
 	while (w) {
 		struct waiter *next = w->next;
-		struct handle *h = good ? handle_open_data(fs, &p, &err) : NULL;
+		struct handle *h = good ? open_served(fs, batch_catalog(b), &p, &err) : NULL;
 
 		/* A failed rebuild keeps serving the last good bytes (not -o strict). */
 		strbuf_reset(&err);
@@ -494,6 +548,7 @@ static int build_refs(struct batch *b, struct catalog *c, const struct strvec *r
 	o.backend = fs->opts->backend;
 	o.keep_going = 1;
 	o.freshness = fs->opts->freshness;
+	o.no_cache = fs->opts->no_cache;
 	o.requester = "fs";
 	o.cancel_fd = b->self->cancel[0];
 	o.on_partition = on_partition;

@@ -628,6 +628,110 @@ static int decode_eager(struct job *j, const cJSON *obj, const struct jpath *p,
 	return 0;
 }
 
+/* One member of "retention" (an integer from min to max) into *out. */
+static int decode_retention_field(const cJSON *m, const struct jpath *p, long min, long max,
+				  long *out, struct strbuf *err)
+{
+	struct jpath mp = { p, m->string, 0 };
+	struct strbuf why = STRBUF_INIT;
+	int64_t v = 0;
+	int ret = -1;
+
+	if (!cJSON_IsNumber(m)) {
+		json_fail(err, &mp, "expected an integer >= %ld, got %s", min,
+			  json_type_name(m));
+		goto out;
+	}
+	if (json_item_int64(m, &mp, &v, &why) < 0 || v < min || v > max) {
+		json_fail(err, &mp, "expected an integer from %ld to %ld, got %g", min, max,
+			  m->valuedouble);
+		goto out;
+	}
+	*out = (long)v;
+	ret = 0;
+out:
+	strbuf_release(&why);
+	return ret;
+}
+
+/* "retention" of obj (the graph or a job), if present, into r. */
+static int decode_retention(const cJSON *obj, const struct jpath *p, struct retention *r,
+			    struct strbuf *err)
+{
+	struct jpath rp = { p, "retention", 0 };
+	const cJSON *o;
+
+	r->set = 0;
+	if (json_find(obj, p, "retention", 0, &o, err) < 0)
+		return -1;
+	if (!o)
+		return 0;
+	if (json_check_object(o, &rp, "an object {\"keep_versions\", \"keep_days\"}",
+			      err) < 0)
+		return -1;
+	for (const cJSON *m = o->child; m; m = m->next) {
+		struct jpath mp = { &rp, m->string, 0 };
+		unsigned field;
+
+		if (!strcmp(m->string, "keep_versions")) {
+			field = RETENTION_VERSIONS;
+			if (decode_retention_field(m, &rp, 1, RETENTION_VERSIONS_MAX,
+						   &r->keep_versions, err) < 0)
+				return -1;
+		} else if (!strcmp(m->string, "keep_days")) {
+			field = RETENTION_DAYS;
+			if (decode_retention_field(m, &rp, 0, RETENTION_DAYS_MAX,
+						   &r->keep_days, err) < 0)
+				return -1;
+		} else {
+			return json_fail(err, &mp, "unknown member '%s': expected keep_versions "
+					 "or keep_days", m->string);
+		}
+		if (r->set & field)
+			return json_fail(err, &mp, "duplicate member '%s'", m->string);
+		r->set |= field;
+	}
+	return 0;
+}
+
+int retention_keeps(const struct retention *r, int current, size_t rank, int64_t age_us)
+{
+	if (current || !r->set)
+		return 1;
+	if ((r->set & RETENTION_VERSIONS) && rank < (size_t)r->keep_versions)
+		return 1;
+	if ((r->set & RETENTION_DAYS) && age_us < (int64_t)r->keep_days * 86400 * 1000000)
+		return 1;
+	return 0;
+}
+
+void graph_retention(const struct graph *g, const char *ref, struct retention *out)
+{
+	struct strbuf why = STRBUF_INIT;
+	const struct job *j = graph_lookup(g, ref, &why);
+
+	*out = g->retention;
+	if (j && (j->retention.set & RETENTION_VERSIONS)) {
+		out->set |= RETENTION_VERSIONS;
+		out->keep_versions = j->retention.keep_versions;
+	}
+	if (j && (j->retention.set & RETENTION_DAYS)) {
+		out->set |= RETENTION_DAYS;
+		out->keep_days = j->retention.keep_days;
+	}
+	strbuf_release(&why);
+}
+
+int graph_has_retention(const struct graph *g)
+{
+	if (g->retention.set)
+		return 1;
+	for (size_t i = 0; i < g->jobs_nr; i++)
+		if (g->jobs[i].retention.set)
+			return 1;
+	return 0;
+}
+
 static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct jpath *p,
 		      struct strmap *labels, struct strmap *shapes, struct strbuf *err)
 {
@@ -688,7 +792,8 @@ static int decode_job(struct graph *g, size_t ji, const cJSON *obj, const struct
 	    decode_nonneg(obj, p, "timeout_s", JOB_TIMEOUT_MAX_S, &j->timeout_s, err) < 0 ||
 	    decode_nonneg(obj, p, "configure_timeout_s", JOB_TIMEOUT_MAX_S,
 			  &j->configure_timeout_s, err) < 0 ||
-	    decode_nonneg(obj, p, "retries", JOB_RETRIES_MAX, &j->retries, err) < 0)
+	    decode_nonneg(obj, p, "retries", JOB_RETRIES_MAX, &j->retries, err) < 0 ||
+	    decode_retention(obj, p, &j->retention, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -845,6 +950,7 @@ static int decode_graph(struct graph *g, const cJSON *root, struct strbuf *err)
 	g->name = xstrdup(name);
 	if (decode_argv(g, root, &rp, "lookup", 0, "lookup", &g->lookup, err) < 0 ||
 	    decode_domains(g, root, &rp, err) < 0 ||
+	    decode_retention(root, &rp, &g->retention, err) < 0 ||
 	    json_get_array(root, &rp, "jobs", JSON_REQUIRED | JSON_NONEMPTY, "jobs", &jobs,
 			   err) < 0)
 		goto out;

@@ -61,6 +61,38 @@
  * (a boolean). A schedule's refs must each be claimed by a job (unless
  * the graph has a lookup executable).
  */
+/*
+ * Retention (docs/design/history.md): which versions of a partition gc
+ * keeps. The graph's top-level "retention" is global; a job's applies to
+ * its outputs and overrides the global one field by field:
+ *
+ *   "retention": {"keep_versions": 5, "keep_days": 30}
+ *
+ * keep_versions is an integer >= 1, keep_days an integer >= 0; any other
+ * member or type is an error naming its path (`jobs[0].retention.keep`).
+ * A zeroed struct retention is "no policy".
+ */
+enum retention_fields {
+	RETENTION_VERSIONS = 1 << 0,  /* keep_versions is set */
+	RETENTION_DAYS = 1 << 1,      /* keep_days is set */
+};
+struct retention {
+	unsigned set;        /* enum retention_fields; 0: no policy (keep every version) */
+	long keep_versions;  /* >= 1 when RETENTION_VERSIONS */
+	long keep_days;      /* >= 0 when RETENTION_DAYS */
+};
+/* Bounds of the retention fields. */
+#define RETENTION_VERSIONS_MAX 1000000000L
+#define RETENTION_DAYS_MAX 3650000L
+
+/*
+ * Whether r keeps a version: current, or rank (0 for the newest version
+ * of its partition, 1 for the one before...) below keep_versions, or
+ * younger than keep_days (age_us, the time since its publish). A field
+ * not set has no say; with neither set every version is kept.
+ */
+int retention_keeps(const struct retention *r, int current, size_t rank, int64_t age_us);
+
 struct semver {
 	long major, minor, patch;
 	char *text;  /* the original text, owned */
@@ -98,6 +130,7 @@ struct job {
 	char *source;             /* source jobs: absolute path pattern of the files; NULL otherwise */
 	struct pattern source_pattern; /* source jobs: source without its leading '/' */
 	int eager;                /* "eager": rebuilt when an upstream is republished */
+	struct retention retention; /* "retention": the job's own fields (graph_retention merges) */
 };
 
 struct graph {
@@ -113,6 +146,7 @@ struct graph {
 	size_t schedules_nr;
 	struct freshness_policy *freshness; /* "freshness", in the file's order */
 	size_t freshness_nr;
+	struct retention retention;  /* the top-level "retention" (set 0: none) */
 };
 
 /* Loads and validates path. 0, or -1 with err ("<file>: <what>"). */
@@ -139,6 +173,15 @@ struct job *graph_job(const struct graph *g, const char *label);
  * The ref must already be valid.
  */
 struct job *graph_lookup(const struct graph *g, const char *ref, struct strbuf *err);
+
+/*
+ * The effective retention of ref: the global policy with the fields of
+ * the job producing ref (graph_lookup: the one job whose output pattern
+ * matches) over it. A ref no job or two jobs claim gets the global one.
+ */
+void graph_retention(const struct graph *g, const char *ref, struct retention *out);
+/* 1 if g has a retention policy anywhere (globally or in a job), else 0. */
+int graph_has_retention(const struct graph *g);
 
 /* The named domain, or NULL. */
 struct domain *graph_domain(const struct graph *g, const char *name);

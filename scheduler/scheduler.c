@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "core/strmap.h"
 #include "model/ref.h"
+#include "scheduler/gc.h"
 #include "scheduler/scheduler.h"
 
 /* Partitions read per page by a freshness scan; events per eager look. */
@@ -49,6 +50,7 @@ struct scheduler {
 	struct strmap fresh_tried; /* ref -> (void *)(intptr_t) now_s() of its last freshness
 				      rebuild (freshness_scan) */
 	long long fresh_next_ms;   /* mono_ms() of the next freshness scan (freshness_look) */
+	long long gc_next;         /* now_s() of the next daily gc (scheduler_start, gc_look) */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -658,6 +660,31 @@ out:
 	strbuf_release(&err);
 }
 
+/*
+ * The daily gc (scheduler/gc.h), when the graph in force has a retention
+ * policy: the first a day after the scheduler started, then every day
+ * (by now_s(), so DATABUILD_NOW moves it), one line in the log.
+ */
+static void gc_look(struct scheduler *s, long long now)
+{
+	struct strbuf err = STRBUF_INIT, line = STRBUF_INIT;
+	struct gc_report r;
+
+	if (now < s->gc_next || !graph_has_retention(s->g))
+		goto out;
+	s->gc_next = now + SCHEDULER_GC_EVERY_S;
+	if (gc_run(&s->catalog, s->o.store, s->g, 0, now_us(), &r, &err) < 0) {
+		gc_report_summary(&r, &line);
+		slog(s, "gc: %s; then failed: %s", line.buf, err.buf);
+		goto out;
+	}
+	gc_report_summary(&r, &line);
+	slog(s, "gc: %s", line.buf);
+out:
+	strbuf_release(&err);
+	strbuf_release(&line);
+}
+
 static void *scheduler_main(void *arg)
 {
 	struct scheduler *s = arg;
@@ -677,6 +704,8 @@ static void *scheduler_main(void *arg)
 				freshness_look(s, now);
 			if (!stopping(s))
 				eager_look(s);
+			if (!stopping(s))
+				gc_look(s, now);
 		}
 		if (poll(&pfd, 1, (int)interval) > 0)
 			break;
@@ -697,6 +726,7 @@ int scheduler_start(struct scheduler **out, const struct scheduler_opts *o,
 	fingerprint_of(o->graph->path, &s->graph_fp);
 	s->stop[0] = s->stop[1] = -1;
 	strmap_init(&s->fresh_tried);
+	s->gc_next = now_s() + SCHEDULER_GC_EVERY_S;
 	if (pipe2(s->stop, O_CLOEXEC) < 0) {
 		strbuf_addf(err, "scheduler: cannot create a pipe: %s", strerror(errno));
 		goto out;

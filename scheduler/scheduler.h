@@ -58,6 +58,13 @@
 #define SCHEDULER_INTERVAL_MS 500
 /* How often the freshness policies scan the catalog. */
 #define SCHEDULER_FRESHNESS_EVERY_MS 5000
+/*
+ * The scheduler that acts also collects the store's garbage (gc_run,
+ * scheduler/gc.h) every this many seconds of now_s() when the graph has a
+ * retention policy, the first time this long after scheduler_start, and
+ * logs what it freed ("gc: freed 2 versions (...), ...").
+ */
+#define SCHEDULER_GC_EVERY_S 86400
 /* At most this many ticks of one schedule fire per look (catch_up all). */
 #define SCHEDULER_TICKS_PER_LOOK 100
 

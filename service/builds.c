@@ -21,7 +21,7 @@ struct service_build {
 	/* guarded by builds.lock; set by the build thread (on_node, build_main) */
 	const char *state;        /* running, succeeded, failed, cancelled, error */
 	int cancel_requested;     /* builds_cancel */
-	size_t total, done, built, up_to_date, failed, skipped, cancelled;
+	size_t total, done, built, restored, up_to_date, failed, skipped, cancelled;
 	cJSON *failures;          /* [{"job", "outputs", "run_id", "error"}] */
 	char *error;              /* state error: why the build could not run */
 	int64_t start_us, end_us;
@@ -54,6 +54,8 @@ static void on_node(const struct node_report *r, void *arg)
 		sb->done++;
 		if (r->state == NODE_BUILT)
 			sb->built++;
+		else if (r->state == NODE_RESTORED)
+			sb->restored++;
 		else if (r->state == NODE_UP_TO_DATE)
 			sb->up_to_date++;
 		else if (r->state == NODE_SKIPPED)
@@ -213,6 +215,7 @@ cJSON *builds_json(struct builds *b, int64_t id)
 	json_add_int64(o, "total", (int64_t)sb->total);
 	json_add_int64(o, "done", (int64_t)sb->done);
 	json_add_int64(o, "built", (int64_t)sb->built);
+	json_add_int64(o, "restored", (int64_t)sb->restored);
 	json_add_int64(o, "up_to_date", (int64_t)sb->up_to_date);
 	json_add_int64(o, "failed", (int64_t)sb->failed);
 	json_add_int64(o, "skipped", (int64_t)sb->skipped);

@@ -26,6 +26,7 @@ static const struct {
 	{ "logs", 0700 },
 	{ "locks", 0700 },
 	{ "manifests", 0700 },
+	{ "objects", 0755 },
 };
 
 static int make_dir(const char *path, mode_t mode)
@@ -216,6 +217,23 @@ static int check_trusted(const char *root, const char *path, const struct stat *
 	return 0;
 }
 
+/* A store without store.format and without published data is new: it keeps objects. */
+static int mark_new(const struct store *s, const char *root, struct strbuf *err)
+{
+	int r = store_format_has(s, STORE_FORMAT_OBJECTS, err), used;
+
+	if (r)
+		return r < 0 ? -1 : 0;
+	used = store_has_published(s);
+	if (used < 0) {
+		strbuf_addf(err, "store '%s': cannot list it: %s", root, strerror(errno));
+		return -1;
+	}
+	if (used)
+		return 0;  /* from before objects/: the catalog migrates it */
+	return store_format_set(s, STORE_FORMAT_OBJECTS "\n", err);
+}
+
 int store_open(struct store *s, const char *root, struct strbuf *err)
 {
 	struct strbuf path = STRBUF_INIT;
@@ -273,10 +291,75 @@ int store_open(struct store *s, const char *root, struct strbuf *err)
 	s->root = real;
 	real = NULL;
 	s->data_dir = strbuf_detach(&path, NULL);
+	if (mark_new(s, root, err) < 0) {
+		store_release(s);
+		goto out;
+	}
 	ret = 0;
 out:
 	free(real);
 	strbuf_release(&path);
+	return ret;
+}
+
+int store_format_has(const struct store *s, const char *feature, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	size_t flen = strlen(feature);
+	int fd, ret = -1;
+
+	store_path(s, "store.format", &path);
+	fd = open(path.buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			ret = 0;
+		else
+			strbuf_addf(err, "store '%s': cannot read '%s': %s", s->root, path.buf,
+				    strerror(errno));
+		goto out;
+	}
+	if (strbuf_read_fd(&text, fd, 4096) < 0) {
+		strbuf_addf(err, "store '%s': cannot read '%s': %s", s->root, path.buf,
+			    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	for (const char *p = text.buf; p < text.buf + text.len;) {
+		size_t len = strcspn(p, "\n");
+
+		if (len == flen && !memcmp(p, feature, flen))
+			ret = 1;
+		p += len + (p[len] == '\n');
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&text);
+	return ret;
+}
+
+int store_format_set(const struct store *s, const char *text, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
+	int fd = -1, ret = -1;
+
+	store_path(s, "store.format", &path);
+	strbuf_addf(&tmp, "%s.%ld.tmp", path.buf, (long)getpid());
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 ||
+	    rename(tmp.buf, path.buf) < 0) {
+		strbuf_addf(err, "store '%s': cannot write '%s': %s", s->root, path.buf,
+			    strerror(errno));
+		unlink(tmp.buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&tmp);
 	return ret;
 }
 
@@ -343,7 +426,7 @@ static int open_walk(int dirfd, const char *ref, int flags)
 	return fd;
 }
 
-static int open_beneath(int dirfd, const char *path, int flags)
+int store_open_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how;
 	int fd;
@@ -359,7 +442,7 @@ static int open_beneath(int dirfd, const char *path, int flags)
 
 int store_open_data(const struct store *s, const char *ref, int flags)
 {
-	return open_beneath(s->data_fd, ref, flags);
+	return store_open_beneath(s->data_fd, ref, flags);
 }
 
 int store_open_data_parent(const struct store *s, const char *ref, const char **base)
@@ -430,6 +513,22 @@ static void ident_diff(const char *was, const char *now, struct strbuf *why)
 	}
 }
 
+/*
+ * Whether identities was and now (both well formed) differ in their last
+ * field, the ctime, alone: a link of the inode was added or removed.
+ */
+static int ident_relinked(const char *was, const char *now)
+{
+	const char *a = strrchr(was, ':'), *b = strrchr(now, ':');
+	int fields = 0;
+
+	if (!a || !b || a - was != b - now || memcmp(was, now, (size_t)(a - was)))
+		return 0;
+	for (const char *p = was; *p; p++)
+		fields += *p == ':';
+	return fields == 4;
+}
+
 int store_check_data(const struct store *s, const char *ref, const char *ident,
 		     long long size, int *fdp, struct strbuf *why)
 {
@@ -439,7 +538,7 @@ int store_check_data(const struct store *s, const char *ref, const char *ident,
 
 	if (fdp)
 		*fdp = -1;
-	fd = open_beneath(s->data_fd, ref, fdp ? O_RDONLY : O_PATH);
+	fd = store_open_beneath(s->data_fd, ref, fdp ? O_RDONLY : O_PATH);
 	if (fd < 0) {
 		switch (errno) {
 		case ENOENT:
@@ -477,6 +576,12 @@ int store_check_data(const struct store *s, const char *ref, const char *ident,
 		goto out;
 	}
 	store_ident_format(&st, now);
+	if (ident && *ident && strcmp(ident, now) && ident_relinked(ident, now)) {
+		strbuf_addstr(why, "its data file gained or lost a link since it was published "
+			      "(ctime differs)");
+		ret = STORE_RELINKED;
+		goto out;
+	}
 	if (ident && *ident && strcmp(ident, now)) {
 		strbuf_addstr(why, "its data file changed since it was published (");
 		ident_diff(ident, now, why);

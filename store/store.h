@@ -19,9 +19,14 @@
  *   <root>/store.id            the store's id (32 hex digits), which its
  *                              catalog carries too
  *   <root>/daemon.log          the mount daemon's log
+ *   <root>/objects/ab/cdef...  published bytes, once per sha256 (store/object.h);
+ *                              data/<ref> is a hard link to one of them
+ *   <root>/store.format        "objects\n" once the store keeps its bytes in
+ *                              objects/ (written at creation, or by the
+ *                              migration of an older store, catalog.h)
  *
  * The root, staging/, logs/, locks/ and manifests/ are created mode 0700 and data/
- * mode 0755 (an existing root keeps its mode). Published files are
+ * and objects/ mode 0755 (an existing root keeps its mode). Published files are
  * replaced only by rename(2), so a reader holding one never sees it
  * change.
  */
@@ -36,7 +41,9 @@ struct store {
  * subdirectories, then resolves the root to an absolute, symlink-free path
  * and checks that it can be trusted: the root and data/ must be
  * directories (data/ not a symbolic link), owned by the caller or root,
- * and not group- or world-writable unless the sticky bit is set. 0, or -1
+ * and not group- or world-writable unless the sticky bit is set. A store
+ * without store.format that holds nothing published is new: it gets
+ * "objects" there. 0, or -1
  * with "store '<root>': ..." in err naming the path, its owner and mode and
  * the fix (s is then left released). store_release frees the strings and
  * closes data_fd (safe on a released store).
@@ -52,6 +59,8 @@ void store_release(struct store *s);
  * way or at the end fails with ELOOP. Returns the fd, or -1 with errno.
  */
 int store_open_data(const struct store *s, const char *ref, int flags);
+/* As store_open_data, beneath any directory dirfd (path relative to it). */
+int store_open_beneath(int dirfd, const char *path, int flags);
 /*
  * Opens the directory that holds <data>/<ref> beneath data/, creating the
  * missing directories (mode 0755) one component at a time without
@@ -78,6 +87,10 @@ enum store_damage {
 	STORE_LINK,         /* a symbolic link on the way or at the end */
 	STORE_NOT_FILE,     /* a directory, FIFO, device... */
 	STORE_CHANGED,      /* identity or size differs from the record */
+	STORE_RELINKED,     /* device, inode, size and mtime as recorded, ctime not:
+			       a link was added or removed (docs/design/history.md,
+			       "ctime and links"); not damage, but the bytes must be
+			       rehashed (off any FUSE handler) before they are served */
 };
 
 /*
@@ -87,7 +100,7 @@ enum store_damage {
  * (< 0: unknown). One open beneath data/ and one fstat; nothing is read.
  * With fdp non-NULL an intact file is opened O_RDONLY and its descriptor
  * handed over in *fdp (-1 otherwise), so what was checked is what is
- * served. Returns STORE_INTACT, a damage kind with why saying what is
+ * served. STORE_RELINKED opens nothing either. Returns STORE_INTACT, a damage kind with why saying what is
  * wrong ("its data file is missing", "its data file changed since it was
  * published (size 10 -> 12 bytes)"), or -1 with errno and why on other
  * errors (EACCES, EIO...).
@@ -116,6 +129,16 @@ int store_has_published(const struct store *s);
  */
 #define STORE_ID_LEN 32
 int store_id(const struct store *s, int create, char out[STORE_ID_LEN + 1], struct strbuf *err);
+
+/*
+ * <root>/store.format: 1 if it names feature (a line of its own, e.g.
+ * "objects"), 0 if not or absent, -1 with err naming the file.
+ * store_format_set writes text as the whole file, through a temporary
+ * file and a rename (synced): 0, or -1 with err naming the file.
+ */
+#define STORE_FORMAT_OBJECTS "objects"
+int store_format_has(const struct store *s, const char *feature, struct strbuf *err);
+int store_format_set(const struct store *s, const char *text, struct strbuf *err);
 
 /* Appends <root>/data/<ref>. */
 void store_data_path(const struct store *s, const char *ref, struct strbuf *out);

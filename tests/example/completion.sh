@@ -60,7 +60,7 @@ check "databuild bu" build
 check "databuild --graph $G p" path plan
 check "databuild --ver" --verbose --version
 check "databuild build --k" --keep-going
-check "databuild build -" -j --jobs -k --keep-going --freshness --force --missing --stale --failed -n --dry-run --events -h --help
+check "databuild build -" -j --jobs -k --keep-going --freshness --force --no-cache --missing --stale --failed -n --dry-run --events -h --help
 check "databuild plan --format m" mermaid
 check "databuild plan --format=" text json mermaid dot bash ninja
 check "databuild build --freshness " presence keys

@@ -196,6 +196,30 @@ static const struct bad_case {
 	  "\"source\": \"\",", "jobs[0].source: expected a non-empty path pattern" },
 	{ "\"configure\": [\"jobs/a.sh\", \"configure\"], \"exec\": [\"jobs/a.sh\", \"exec\"],",
 	  "\"source\": 5,", "jobs[0].source: expected a string, got a number" },
+	/* retention: the graph's and a job's */
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": 5,",
+	  "retention: expected an object {\"keep_versions\", \"keep_days\"}, got a number" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep\": 1},",
+	  "retention.keep: unknown member 'keep': expected keep_versions or keep_days" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_versions\": 0},",
+	  "retention.keep_versions: expected an integer from 1 to 1000000000, got 0" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_versions\": 1.5},",
+	  "retention.keep_versions: expected an integer from 1 to 1000000000, got 1.5" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_versions\": \"3\"},",
+	  "retention.keep_versions: expected an integer >= 1, got a string" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_days\": -1},",
+	  "retention.keep_days: expected an integer from 0 to 3650000, got -1" },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_days\": null},",
+	  "retention.keep_days: expected an integer >= 0, got null" },
+	{ "\"name\": \"g\",",
+	  "\"name\": \"g\", \"retention\": {\"keep_days\": 1, \"keep_days\": 2},",
+	  "retention.keep_days: duplicate member 'keep_days'" },
+	{ "\"timeout_s\": 5,", "\"timeout_s\": 5, \"retention\": [],",
+	  "jobs[1].retention: expected an object {\"keep_versions\", \"keep_days\"}, got an array" },
+	{ "\"timeout_s\": 5,", "\"timeout_s\": 5, \"retention\": {\"keep_versions\": 2, \"days\": 1},",
+	  "jobs[1].retention.days: unknown member 'days': expected keep_versions or keep_days" },
+	{ "\"timeout_s\": 5,", "\"timeout_s\": 5, \"retention\": {\"keep_versions\": true},",
+	  "jobs[1].retention.keep_versions: expected an integer >= 1, got a boolean" },
 };
 
 static void expand(struct strbuf *out, const char *want)
@@ -301,6 +325,125 @@ START_TEST(test_good)
 	free(exe);
 	free(real);
 	free(path);
+}
+END_TEST
+
+/*
+ * The effective retention of ref in base with `from` replaced by `to`
+ * (NULL: base as it is): set, keep_versions, keep_days.
+ */
+static const struct retention_case {
+	const char *from, *to, *ref;
+	unsigned set;
+	long versions, days;
+} retention_cases[] = {
+	{ NULL, NULL, "raw/date=2024-01-01", 0, 0, 0 },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_versions\": 5},",
+	  "raw/date=2024-01-01", RETENTION_VERSIONS, 5, 0 },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {},",
+	  "raw/date=2024-01-01", 0, 0, 0 },
+	{ "\"name\": \"g\",",
+	  "\"name\": \"g\", \"retention\": {\"keep_versions\": 5, \"keep_days\": 30},",
+	  "sum/x", RETENTION_VERSIONS | RETENTION_DAYS, 5, 30 },
+	{ "\"name\": \"g\",", "\"name\": \"g\", \"retention\": {\"keep_days\": 0},",
+	  "sum/x", RETENTION_DAYS, 0, 0 },
+	/* a job's fields override the global ones, field by field */
+	{ "\"timeout_s\": 5,", "\"timeout_s\": 5, \"retention\": {\"keep_versions\": 1},",
+	  "sum/x", RETENTION_VERSIONS, 1, 0 },
+	{ "\"timeout_s\": 5,", "\"timeout_s\": 5, \"retention\": {\"keep_versions\": 1},",
+	  "raw/date=2024-01-01", 0, 0, 0 },
+	{ "\"version\": \"1.2.0\",",
+	  "\"version\": \"1.2.0\", \"retention\": {\"keep_days\": 7},",
+	  "raw/date=2024-01-01", RETENTION_DAYS, 0, 7 },
+	/* a ref no job claims: the global policy (none here) */
+	{ "\"version\": \"1.2.0\",",
+	  "\"version\": \"1.2.0\", \"retention\": {\"keep_days\": 7},",
+	  "other/x", 0, 0, 0 },
+};
+
+/* base, with a global policy merged field by field with the job's */
+static const char retention_text[] =
+	"{\"name\": \"g\", \"retention\": {\"keep_versions\": 5, \"keep_days\": 30},\n"
+	" \"jobs\": [{\"label\": \"daily\", \"outputs\": [\"d/{x}\"],\n"
+	"            \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"],\n"
+	"            \"retention\": {\"keep_versions\": 1}},\n"
+	"           {\"label\": \"other\", \"outputs\": [\"o/{x}\"],\n"
+	"            \"configure\": [\"jobs/a.sh\"], \"exec\": [\"jobs/a.sh\"]}]}\n";
+
+START_TEST(test_retention)
+{
+	const struct retention_case *c = &retention_cases[_i];
+	char *text = c->from ? replaced(base, c->from, c->to) : xstrdup(base);
+	char *path = xstrfmt("%s/databuild.json", dir);
+	struct strbuf err = STRBUF_INIT;
+	struct retention r;
+	struct graph g;
+
+	write_file(dir, "databuild.json", text, 0644);
+	ck_assert_msg(graph_load(&g, path, &err) == 0, "%s", err.buf);
+	graph_retention(&g, c->ref, &r);
+	ck_assert_uint_eq(r.set, c->set);
+	if (c->set & RETENTION_VERSIONS)
+		ck_assert_int_eq(r.keep_versions, c->versions);
+	if (c->set & RETENTION_DAYS)
+		ck_assert_int_eq(r.keep_days, c->days);
+	ck_assert_int_eq(graph_has_retention(&g), c->set != 0 || (c->to && strstr(c->to, "keep_")));
+	graph_release(&g);
+	strbuf_release(&err);
+	free(path);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_retention_merge)
+{
+	char *path = xstrfmt("%s/databuild.json", dir);
+	struct strbuf err = STRBUF_INIT;
+	struct retention r;
+	struct graph g;
+
+	write_file(dir, "databuild.json", retention_text, 0644);
+	ck_assert_msg(graph_load(&g, path, &err) == 0, "%s", err.buf);
+	graph_retention(&g, "d/1", &r);
+	ck_assert_uint_eq(r.set, RETENTION_VERSIONS | RETENTION_DAYS);
+	ck_assert_int_eq(r.keep_versions, 1);
+	ck_assert_int_eq(r.keep_days, 30);
+	graph_retention(&g, "o/1", &r);
+	ck_assert_int_eq(r.keep_versions, 5);
+	ck_assert_int_eq(r.keep_days, 30);
+	graph_release(&g);
+	strbuf_release(&err);
+	free(path);
+}
+END_TEST
+
+#define DAY_US (86400LL * 1000000)
+/* retention_keeps: { set, keep_versions, keep_days }, current, rank, age -> kept */
+static const struct keeps_case {
+	struct retention r;
+	int current;
+	size_t rank;
+	int64_t age_us;
+	int want;
+} keeps_cases[] = {
+	{ { 0, 0, 0 }, 0, 100, 1000 * DAY_US, 1 },                     /* no policy: all */
+	{ { RETENTION_VERSIONS, 1, 0 }, 1, 5, 1000 * DAY_US, 1 },      /* current */
+	{ { RETENTION_VERSIONS, 1, 0 }, 0, 0, 1000 * DAY_US, 1 },      /* the newest */
+	{ { RETENTION_VERSIONS, 1, 0 }, 0, 1, 0, 0 },                  /* versions alone decide */
+	{ { RETENTION_VERSIONS, 3, 0 }, 0, 2, 0, 1 },
+	{ { RETENTION_DAYS, 0, 2 }, 0, 0, 1 * DAY_US, 1 },             /* days alone decide */
+	{ { RETENTION_DAYS, 0, 2 }, 0, 0, 2 * DAY_US, 0 },
+	{ { RETENTION_DAYS, 0, 0 }, 0, 0, 0, 0 },
+	{ { RETENTION_VERSIONS | RETENTION_DAYS, 1, 2 }, 0, 7, DAY_US, 1 },  /* young */
+	{ { RETENTION_VERSIONS | RETENTION_DAYS, 1, 2 }, 0, 0, 9 * DAY_US, 1 },  /* newest */
+	{ { RETENTION_VERSIONS | RETENTION_DAYS, 1, 2 }, 0, 1, 9 * DAY_US, 0 },
+};
+
+START_TEST(test_retention_keeps)
+{
+	const struct keeps_case *c = &keeps_cases[_i];
+
+	ck_assert_int_eq(retention_keeps(&c->r, c->current, c->rank, c->age_us), c->want);
 }
 END_TEST
 
@@ -909,6 +1052,11 @@ int main(void)
 	tcase_add_test(tc, test_unreadable);
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_load_text_relative);
+	tcase_add_loop_test(tc, test_retention, 0,
+			    sizeof(retention_cases) / sizeof(retention_cases[0]));
+	tcase_add_test(tc, test_retention_merge);
+	tcase_add_loop_test(tc, test_retention_keeps, 0,
+			    sizeof(keeps_cases) / sizeof(keeps_cases[0]));
 	tcase_add_loop_test(tc, test_lookup, 0, sizeof(lookup_cases) / sizeof(lookup_cases[0]));
 	tcase_add_test(tc, test_lookup_many_patterns);
 	tcase_add_loop_test(tc, test_semver, 0, sizeof(semver_cases) / sizeof(semver_cases[0]));

@@ -1,4 +1,5 @@
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/object.h"
 #include "store/store.h"
 
 static char tmp[64];
@@ -49,6 +51,7 @@ static const struct dir_case dir_cases[] = {
 	{ "/staging", 0700 },
 	{ "/logs", 0700 },
 	{ "/locks", 0700 },
+	{ "/objects", 0755 },
 };
 
 START_TEST(test_open_creates)
@@ -413,6 +416,351 @@ START_TEST(test_open_beneath)
 }
 END_TEST
 
+/* --- The object store (store/object.h) --- */
+
+#define HASH_A "2c8b08da5ce60398e1f19af0e5dccc744df274b826abe585eaba68c525434806"
+
+/* Writes text as path (mode 0444), replacing it. */
+static void put_file(const char *path, const char *text)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	ck_assert_msg(fd >= 0, "cannot create '%s'", path);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static struct stat stat_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_msg(!lstat(path, &st), "cannot stat '%s'", path);
+	return st;
+}
+
+static void open_store_at(struct store *s, const char *name)
+{
+	struct strbuf root = STRBUF_INIT, err = STRBUF_INIT;
+
+	strbuf_addf(&root, "%s/%s", tmp, name);
+	ck_assert_msg(!store_open(s, root.buf, &err), "%s", err.buf);
+	strbuf_release(&root);
+	strbuf_release(&err);
+}
+
+enum existing { NO_OBJECT, SAME_SIZE, OTHER_SIZE, OTHER_BYTES, A_DIRECTORY };
+
+struct put_case {
+	const char *what;
+	const char *sha256;
+	enum existing existing;
+	int want;            /* store_object_put's result */
+	const char *err;     /* -1: what err says */
+};
+
+static const struct put_case put_cases[] = {
+	{ "new bytes", HASH_A, NO_OBJECT, 1, NULL },
+	{ "bytes stored already", HASH_A, SAME_SIZE, 0, NULL },
+	/* changed in place: the staged file replaces it */
+	{ "an object of another size", HASH_A, OTHER_SIZE, 1, NULL },
+	{ "an object of other bytes", HASH_A, OTHER_BYTES, 1, NULL },
+	{ "a directory as object", HASH_A, A_DIRECTORY, -1, "not a regular file" },
+	{ "not a hash", "2c8b", NO_OBJECT, -1, "is not a sha256" },
+	{ "upper case", "2C8B08DA5CE60398E1F19AF0E5DCCC744DF274B826ABE585EABA68C525434806",
+	  NO_OBJECT, -1, "is not a sha256" },
+};
+
+/* Entries of directory path, "." and ".." aside. */
+static int count_names(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while ((de = readdir(dir)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(dir);
+	return n;
+}
+
+START_TEST(test_object_put)
+{
+	const struct put_case *c = &put_cases[_i];
+	struct strbuf p = STRBUF_INIT, obj = STRBUF_INIT, err = STRBUF_INIT;
+	struct stat staged, o, before;
+	struct store s;
+	int dfd, r;
+
+	open_store_at(&s, "st");
+	strbuf_addf(&p, "%s/staged", tmp);
+	ck_assert_int_eq(mkdir(p.buf, 0700), 0);
+	strbuf_addstr(&p, "/out");
+	put_file(p.buf, "one\n");
+	staged = stat_of(p.buf);
+	store_object_path(&s, HASH_A, &obj);
+	strbuf_addf(&err, "%s/objects/2c", s.root);
+	if (c->existing != NO_OBJECT)
+		ck_assert_int_eq(mkdir(err.buf, 0755), 0);
+	if (c->existing == SAME_SIZE || c->existing == OTHER_SIZE || c->existing == OTHER_BYTES)
+		put_file(obj.buf, c->existing == SAME_SIZE ? "one\n" :
+			 c->existing == OTHER_BYTES ? "ONE\n" : "longer\n");
+	if (c->existing == A_DIRECTORY)
+		ck_assert_int_eq(mkdir(obj.buf, 0755), 0);
+	before = c->existing != NO_OBJECT ? stat_of(obj.buf) : staged;
+	strbuf_reset(&err);
+
+	strbuf_setlen(&p, p.len - 4);
+	dfd = open(p.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	r = store_object_put(&s, dfd, "out", c->sha256, 4, &err);
+	close(dfd);
+	ck_assert_msg(r == c->want, "%s: got %d (%s)", c->what, r, err.buf);
+	if (c->err)
+		ck_assert_msg(strstr(err.buf, c->err), "%s: err '%s'", c->what, err.buf);
+	if (r == 1) {
+		o = stat_of(obj.buf);
+		ck_assert_int_eq(o.st_ino, staged.st_ino);   /* the staged file is the object */
+		ck_assert_int_eq(o.st_nlink, 2);
+		ck_assert_int_eq(o.st_mode & 07777, 0444);
+		/* no temporary name is left beside it */
+		strbuf_reset(&p);
+		strbuf_addf(&p, "%s/objects/2c", s.root);
+		ck_assert_int_eq(count_names(p.buf), 1);
+		strbuf_reset(&p);
+		strbuf_addf(&p, "%s/objects/2c", s.root);
+		ck_assert_int_eq(mode_of(p.buf), 0755);
+	} else if (r == 0) {
+		o = stat_of(obj.buf);
+		ck_assert_int_eq(o.st_ino, before.st_ino);   /* the object is left as it was */
+		ck_assert_int_eq(o.st_nlink, 1);
+	}
+	store_release(&s);
+	strbuf_release(&p);
+	strbuf_release(&obj);
+	strbuf_release(&err);
+}
+END_TEST
+
+START_TEST(test_object_install)
+{
+	struct strbuf p = STRBUF_INIT, obj = STRBUF_INIT, err = STRBUF_INIT;
+	char ident[STORE_IDENT_MAX], want[STORE_IDENT_MAX];
+	struct stat o, d;
+	struct store s;
+	int fd;
+
+	open_store_at(&s, "st");
+	store_object_path(&s, HASH_A, &obj);
+	strbuf_addf(&p, "%s/objects/2c", s.root);
+	ck_assert_int_eq(mkdir(p.buf, 0755), 0);
+	put_file(obj.buf, "one\n");
+
+	/* a new ref (its directories made), an existing name, the same object again */
+	for (int round = 0; round < 3; round++) {
+		if (round == 1) {
+			strbuf_reset(&p);
+			store_data_path(&s, "ds/k=1", &p);
+			ck_assert_int_eq(unlink(p.buf), 0);
+			put_file(p.buf, "old bytes\n");
+		}
+		ck_assert_msg(!store_object_install(&s, HASH_A, "ds/k=1", ident, &err), "%s",
+			      err.buf);
+		strbuf_reset(&p);
+		store_data_path(&s, "ds/k=1", &p);
+		o = stat_of(obj.buf);
+		d = stat_of(p.buf);
+		ck_assert_int_eq(d.st_ino, o.st_ino);
+		ck_assert_int_eq(o.st_nlink, 2);
+		store_ident_format(&d, want);
+		ck_assert_str_eq(ident, want);
+	}
+	/* no temporary name is left beside it */
+	strbuf_reset(&p);
+	store_data_path(&s, "ds", &p);
+	ck_assert_int_eq(count_names(p.buf), 1);
+	/* a missing object, a bad hash */
+	strbuf_reset(&err);
+	ck_assert_int_eq(store_object_install(&s, "27dd8ed44a83ff94d557f9fd0412ed5a8cbca69ea04922d88c"
+					      "01184a07300a5a", "ds/k=2", ident, &err), -1);
+	ck_assert_msg(strstr(err.buf, "ds/k=2"), "%s", err.buf);
+	strbuf_reset(&err);
+	ck_assert_int_eq(store_object_install(&s, "zz", "ds/k=2", ident, &err), -1);
+	fd = store_open_object(&s, HASH_A, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	errno = 0;
+	ck_assert_int_eq(store_open_object(&s, "nothex", O_RDONLY), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	store_release(&s);
+	strbuf_release(&p);
+	strbuf_release(&obj);
+	strbuf_release(&err);
+}
+END_TEST
+
+struct remove_case {
+	const char *ref;
+	const char *make;    /* a file made first (a ref), or NULL */
+	int want;
+};
+
+static const struct remove_case remove_cases[] = {
+	{ "ds/k=1", "ds/k=1", 0 },
+	{ "ds/k=2", "ds/k=1", 0 },    /* absent */
+	{ "nodir/k=1", NULL, 0 },     /* no directory either */
+	{ "top", "top", 0 },
+	{ "ds", "ds/k=1", -1 },       /* a directory, not data */
+};
+
+START_TEST(test_remove_data)
+{
+	const struct remove_case *c = &remove_cases[_i];
+	struct strbuf p = STRBUF_INIT, err = STRBUF_INIT;
+	struct store s;
+	const char *base;
+	int fd;
+
+	open_store_at(&s, "st");
+	if (c->make) {
+		fd = store_open_data_parent(&s, c->make, &base);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		store_data_path(&s, c->make, &p);
+		put_file(p.buf, "x");
+	}
+	ck_assert_int_eq(store_remove_data(&s, c->ref, &err), c->want);
+	if (c->want < 0)
+		ck_assert_msg(strstr(err.buf, c->ref), "%s", err.buf);
+	strbuf_reset(&p);
+	store_data_path(&s, c->ref, &p);
+	if (!c->want)
+		ck_assert_int_eq(access(p.buf, F_OK), -1);
+	store_release(&s);
+	strbuf_release(&p);
+	strbuf_release(&err);
+}
+END_TEST
+
+/* What is done to a published file after its identity was recorded. */
+enum change { NOTHING, LINK_ADDED, LINK_REMOVED, MTIME, APPEND, REPLACED, MTIME_BACK };
+
+struct relink_case {
+	const char *what;
+	enum change change;
+	int want;
+};
+
+static const struct relink_case relink_cases[] = {
+	{ "untouched", NOTHING, STORE_INTACT },
+	{ "a second name", LINK_ADDED, STORE_RELINKED },
+	{ "a name removed", LINK_REMOVED, STORE_RELINKED },
+	/* ctime alone: the caller rehashes, and the bytes tell */
+	{ "written, mtime put back", MTIME_BACK, STORE_RELINKED },
+	{ "touched", MTIME, STORE_CHANGED },
+	{ "appended to", APPEND, STORE_CHANGED },
+	{ "replaced", REPLACED, STORE_CHANGED },
+};
+
+START_TEST(test_check_relinked)
+{
+	const struct relink_case *c = &relink_cases[_i];
+	struct strbuf p = STRBUF_INIT, other = STRBUF_INIT, why = STRBUF_INIT;
+	char ident[STORE_IDENT_MAX];
+	struct timespec ts[2];
+	struct store s;
+	struct stat st;
+	int fd, kind;
+
+	open_store_at(&s, "st");
+	store_data_path(&s, "f", &p);
+	put_file(p.buf, "one\n");
+	strbuf_addf(&other, "%s/other", tmp);
+	if (c->change == LINK_REMOVED)
+		ck_assert_int_eq(link(p.buf, other.buf), 0);
+	st = stat_of(p.buf);
+	store_ident_format(&st, ident);
+	usleep(20000);  /* a ctime that differs on coarse clocks too */
+	switch (c->change) {
+	case NOTHING:
+		break;
+	case LINK_ADDED:
+		ck_assert_int_eq(link(p.buf, other.buf), 0);
+		break;
+	case LINK_REMOVED:
+		ck_assert_int_eq(unlink(other.buf), 0);
+		break;
+	case MTIME_BACK:
+		ck_assert_int_eq(chmod(p.buf, 0644), 0);
+		fd = open(p.buf, O_WRONLY | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "two\n", 4), 4);
+		close(fd);
+		ck_assert_int_eq(chmod(p.buf, 0444), 0);
+		ts[0] = st.st_atim;
+		ts[1] = st.st_mtim;
+		ck_assert_int_eq(utimensat(AT_FDCWD, p.buf, ts, 0), 0);
+		break;
+	case MTIME:
+		ck_assert_int_eq(utimensat(AT_FDCWD, p.buf, NULL, 0), 0);
+		break;
+	case APPEND:
+		ck_assert_int_eq(chmod(p.buf, 0644), 0);
+		fd = open(p.buf, O_WRONLY | O_APPEND | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "x", 1), 1);
+		close(fd);
+		break;
+	case REPLACED:
+		put_file(other.buf, "one\n");
+		ck_assert_int_eq(rename(other.buf, p.buf), 0);
+		break;
+	}
+	kind = store_check_data(&s, "f", ident, c->change == APPEND ? -1 : 4, &fd, &why);
+	ck_assert_msg(kind == c->want, "%s: got %d (%s)", c->what, kind, why.buf);
+	if (kind == STORE_INTACT) {
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+	} else {
+		ck_assert_int_eq(fd, -1);   /* nothing handed over unless intact */
+	}
+	if (kind == STORE_RELINKED)
+		ck_assert_msg(strstr(why.buf, "link"), "%s", why.buf);
+	store_release(&s);
+	strbuf_release(&p);
+	strbuf_release(&other);
+	strbuf_release(&why);
+}
+END_TEST
+
+/* store.format: a new store keeps objects; one with data from before does not say so. */
+START_TEST(test_format)
+{
+	struct strbuf p = STRBUF_INIT, err = STRBUF_INIT;
+	struct store s;
+
+	open_store_at(&s, "new");
+	ck_assert_int_eq(store_format_has(&s, STORE_FORMAT_OBJECTS, &err), 1);
+	ck_assert_int_eq(store_format_has(&s, "other", &err), 0);
+	store_release(&s);
+
+	strbuf_addf(&p, "%s/old/data", tmp);
+	ck_assert_int_eq(mkdir_parents(p.buf, 0700), 0);
+	ck_assert_int_eq(mkdir(p.buf, 0755), 0);
+	strbuf_addstr(&p, "/ref");
+	put_file(p.buf, "x");
+	open_store_at(&s, "old");
+	ck_assert_int_eq(store_format_has(&s, STORE_FORMAT_OBJECTS, &err), 0);
+	ck_assert_msg(!store_format_set(&s, "objects\n", &err), "%s", err.buf);
+	ck_assert_int_eq(store_format_has(&s, STORE_FORMAT_OBJECTS, &err), 1);
+	store_release(&s);
+	strbuf_release(&p);
+	strbuf_release(&err);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -429,6 +777,13 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_mkdir_parents);
 	tcase_add_test(tc, test_remove_tree);
 	tcase_add_test(tc, test_remove_wide);
+	tcase_add_loop_test(tc, test_object_put, 0, sizeof(put_cases) / sizeof(put_cases[0]));
+	tcase_add_test(tc, test_object_install);
+	tcase_add_loop_test(tc, test_remove_data, 0,
+			    sizeof(remove_cases) / sizeof(remove_cases[0]));
+	tcase_add_loop_test(tc, test_check_relinked, 0,
+			    sizeof(relink_cases) / sizeof(relink_cases[0]));
+	tcase_add_test(tc, test_format);
 	suite_add_tcase(s, tc);
 	return s;
 }
