@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/proc.h"
+#include "core/strmap.h"
 #include "store/store.h"
 #include "store/object.h"
 #include "executor/contain.h"
@@ -164,24 +165,42 @@ static int publish_output(struct xrun *x, int outfd, const char *ref, const char
 	struct strbuf err = STRBUF_INIT;
 	int r, ret = -1;
 
-	r = store_object_put(x->s, outfd, ref, o->sha256, o->size, &err);
-	if (r < 0) {
-		strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path, err.buf);
-		goto out;
+	/* twice: gc may remove an unreferenced object between the put and the install */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		strbuf_reset(&err);
+		r = store_object_put(x->s, outfd, ref, o->sha256, o->size, &err);
+		if (r < 0)
+			break;
+		if (r > 0) {
+			ret = publish_rename(x, outfd, ref, path, o->ident, why);
+			goto out;
+		}
+		if (store_object_install(x->s, o->sha256, ref, o->ident, &err) == 0) {
+			unlinkat(outfd, ref, 0);
+			ret = 0;
+			goto out;
+		}
+		if (errno != ENOENT)
+			break;
 	}
-	if (r > 0) {
-		ret = publish_rename(x, outfd, ref, path, o->ident, why);
-		goto out;
-	}
-	if (store_object_install(x->s, o->sha256, ref, o->ident, &err) < 0) {
-		strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path, err.buf);
-		goto out;
-	}
-	unlinkat(outfd, ref, 0);
-	ret = 0;
+	strbuf_addf(why, "cannot publish output '%s' to '%s': %s", ref, path, err.buf);
 out:
 	strbuf_release(&err);
 	return ret;
+}
+
+/* 1 if two outputs of m have the same bytes (one object, two names). */
+static int hashes_repeat(const struct manifest *m)
+{
+	struct strmap seen = STRMAP_INIT;
+	int repeat = 0;
+
+	for (size_t i = 0; i < m->outputs_nr && m->outputs_nr > 1 && !repeat; i++) {
+		repeat = strmap_contains(&seen, m->outputs[i].sha256);
+		strmap_put(&seen, m->outputs[i].sha256, NULL);
+	}
+	strmap_clear(&seen);
+	return repeat;
 }
 
 /*
@@ -320,7 +339,8 @@ int publish_stage(struct xrun *x, struct xnode *n, struct strbuf *why)
 			goto out;
 		strvec_push(&x->sync_files, path.buf);
 	}
-	idents_refresh(x, outs, m);
+	if (hashes_repeat(m))
+		idents_refresh(x, outs, m);
 	ret = 0;
 out:
 	if (fd >= 0)

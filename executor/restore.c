@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,9 +16,13 @@
  * from what their version recorded.
  */
 
-/* 0 if the object of v holds its bytes, 1 (why) if not, -1 (err). */
-static int object_check(const struct store *s, const struct version *v, struct strbuf *why,
-			struct strbuf *err)
+/*
+ * 0 if the object of v holds its bytes, with *fdp open on it and holding a
+ * shared flock until the caller closes it (gc removes no object someone
+ * holds, so it stays until it is linked); 1 (why) if not, -1 (err).
+ */
+static int object_check(const struct store *s, const struct version *v, int *fdp,
+			struct strbuf *why, struct strbuf *err)
 {
 	char hex[SHA256_HEX_SIZE];
 	struct strbuf e = STRBUF_INIT;
@@ -48,6 +53,11 @@ static int object_check(const struct store *s, const struct version *v, struct s
 		ret = 1;
 		goto out;
 	}
+	if (flock(fd, LOCK_SH) < 0) {
+		strbuf_addf(err, "cannot lock the object of version %s of '%s': %s", v->run_id,
+			    v->ref, strerror(errno));
+		goto out;
+	}
 	if (sha256_fd(fd, v->ref, hex, &size, &e) < 0) {
 		strbuf_addf(err, "cannot read the object of version %s of '%s': %s", v->run_id,
 			    v->ref, e.buf);
@@ -59,6 +69,10 @@ static int object_check(const struct store *s, const struct version *v, struct s
 			    "(sha256 %.12s, size %lld; recorded %.12s, %lld)", v->run_id, v->ref,
 			    hex, size, v->sha256, (long long)v->size);
 		ret = 1;
+	}
+	if (!ret) {
+		*fdp = fd;
+		fd = -1;
 	}
 out:
 	if (fd >= 0)
@@ -73,10 +87,13 @@ int executor_restore_versions(struct catalog *c, const struct store *s,
 {
 	char (*idents)[STORE_IDENT_MAX] = xcalloc(n + 1, sizeof(*idents));
 	const char **ip = xcalloc(n + 1, sizeof(*ip));
+	int *fds = xcalloc(n + 1, sizeof(*fds));
 	int ret = -1, r;
 
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
 	for (size_t i = 0; i < n; i++) {
-		if ((r = object_check(s, &vs[i], why, err)) != 0) {
+		if ((r = object_check(s, &vs[i], &fds[i], why, err)) != 0) {
 			ret = r;
 			goto out;
 		}
@@ -90,6 +107,10 @@ int executor_restore_versions(struct catalog *c, const struct store *s,
 		goto out;
 	ret = 0;
 out:
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
 	free(ip);
 	free(idents);
 	return ret;

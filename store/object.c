@@ -192,7 +192,7 @@ int store_object_install(const struct store *s, const char *sha256, const char *
 	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
 	const char *base;
 	struct stat st;
-	int fan = -1, pfd = -1, ret = -1;
+	int fan = -1, pfd = -1, ret = -1, e = 0;
 
 	if (!hex_valid(sha256)) {
 		strbuf_addf(err, "cannot publish '%s': '%s' is not a sha256", ref, sha256);
@@ -215,6 +215,7 @@ int store_object_install(const struct store *s, const char *sha256, const char *
 	strbuf_addf(&tmp, ".databuild-%ld-%lu.obj", (long)getpid(),
 		    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	if (linkat(fan, sha256 + 2, pfd, tmp.buf, 0) < 0) {
+		e = errno;
 		strbuf_addf(err, "cannot link object '%s' beside '%s/%s': %s", path.buf,
 			    s->data_dir, ref, strerror(errno));
 		goto out;
@@ -240,6 +241,8 @@ out:
 		close(fan);
 	strbuf_release(&path);
 	strbuf_release(&tmp);
+	if (e)
+		errno = e;
 	return ret;
 }
 

@@ -37,7 +37,8 @@ int store_object_put(const struct store *s, int dirfd, const char *name, const c
  * Makes <data>/<ref> a name of the object sha256, atomically (a link
  * beside it, then rename over it), creating ref's directories beneath
  * data/. ident gets the identity of the file now at data/<ref> (taken
- * after the rename). 0, or -1 with err naming the ref and the object.
+ * after the rename). 0, or -1 with err naming the ref and the object
+ * (errno ENOENT when the object is gone: removed by gc meanwhile).
  */
 int store_object_install(const struct store *s, const char *sha256, const char *ref,
 			 char ident[STORE_IDENT_MAX], struct strbuf *err);
