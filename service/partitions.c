@@ -297,7 +297,27 @@ out:
 }
 
 /* 404 for a ref no job produces; 200 "missing" for one a job would. */
-static enum MHD_Result partition_missing(const struct api_request *rq, const char *ref)
+/* Versions shown per partition: the newest ones (the CLI's history has them all). */
+#define API_VERSIONS_MAX 100
+
+/* The newest API_VERSIONS_MAX versions of ref, newest first, or NULL (err). */
+static cJSON *versions_json(struct catalog *c, const char *ref, struct strbuf *err)
+{
+	struct version_list l = VERSION_LIST_INIT;
+	cJSON *a = NULL;
+
+	if (catalog_list_versions(c, ref, &l, err) < 0)
+		goto out;
+	a = cJSON_CreateArray();
+	for (size_t i = l.nr, n = 0; i-- > 0 && n < API_VERSIONS_MAX; n++)
+		cJSON_AddItemToArray(a, version_to_json(&l.items[i]));
+out:
+	version_list_release(&l);
+	return a;
+}
+
+static enum MHD_Result partition_missing(const struct api_request *rq, struct catalog *c,
+					 const char *ref)
 {
 	const struct graph *g = rq->svc->opts.graph;
 	struct strbuf err = STRBUF_INIT;
@@ -326,6 +346,13 @@ static enum MHD_Result partition_missing(const struct api_request *rq, const cha
 	cJSON_AddArrayToObject(o, "downstream");
 	cJSON_AddArrayToObject(o, "runs");
 	cJSON_AddNullToObject(o, "reason");
+	/* a removed partition keeps its versions */
+	if (!(p = versions_json(c, ref, &err))) {
+		cJSON_Delete(o);
+		ret = api_catalog_failed(rq, &err);
+		goto out;
+	}
+	cJSON_AddItemToObject(o, "versions", p);
 	ret = reply_json(rq->conn, MHD_HTTP_OK, o);
 out:
 	strbuf_release(&err);
@@ -351,7 +378,7 @@ enum MHD_Result api_partition(const struct api_request *rq, struct catalog *c,
 	if ((rc = catalog_get_partition(c, ref, &p, &err)) < 0)
 		goto failed;
 	if (!rc) {
-		ret = partition_missing(rq, ref);
+		ret = partition_missing(rq, c, ref);
 		goto out;
 	}
 	if (p.published_run) {
@@ -377,6 +404,9 @@ enum MHD_Result api_partition(const struct api_request *rq, struct catalog *c,
 	    api_add_run(c, p.published_run, x, &err) < 0)
 		goto failed;
 	json_add_string_or_null(o, "reason", p.error);
+	if (!(x = versions_json(c, ref, &err)))
+		goto failed;
+	cJSON_AddItemToObject(o, "versions", x);
 	ret = reply_json(rq->conn, MHD_HTTP_OK, o);
 	o = NULL;
 	goto out;

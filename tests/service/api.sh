@@ -55,20 +55,22 @@ expect_jq '[.inputs[].status] == ["live", "live"]'
 expect_jq '[.downstream[].ref] == ["report/region=north/date=2024-01-01"]'
 expect_jq '.runs | length == 1 and .[0].status == "succeeded" and .[0].job == "top"'
 expect_jq '.reason == null'
+expect_jq '(.versions | length) == 1 and .versions[0].current and .versions[0].run_id == .runs[0].run_id'
+expect_jq '.versions[0].sha256 == .manifest.outputs[0].sha256 and (.versions[0].name | endswith("Z"))'
 expect_api 200 "partitions/raw%2F$D"   # an encoded slash is the same ref
 expect_jq '(.downstream | length) == 4'
 expect_api 200 "partitions/fail/$D"
 expect_jq '.partition.status == "failed" and (.reason | contains("exit"))'
 expect_jq '.runs[0].status == "failed" and .manifest == null'
 expect_api 200 "partitions/raw/date=2099-01-01"
-expect_jq '.partition.status == "missing" and .partition.job == "raw"'
+expect_jq '.partition.status == "missing" and .partition.job == "raw" and .versions == []'
 expect_api 404 "partitions/nosuch/x=1"
 expect_jq '.error | contains("'"'nosuch/x=1'"'")'
 expect_api 400 "partitions/a%01b"
 expect_jq '.error | contains("invalid ref '"'a\\\\x01b'"'")'
 expect_api 400 "partitions/raw/x.manifest.json"
 expect_jq '.error | contains("invalid ref")'
-pass "partitions/REF: status, manifest, inputs, downstream, runs, reason"
+pass "partitions/REF: status, manifest, inputs, downstream, runs, reason, versions"
 
 # --- graph
 expect_api 200 "graph?ref=top/$D"

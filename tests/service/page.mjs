@@ -114,8 +114,11 @@ async function flow(page, shots, state) {
     return log && log.dataset.complete === 'true' && log.textContent.includes(': done');
   });
   if ((await headState(page).textContent()) !== 'live') fail('not live');
+  // its one version, current, listed once the stream reloaded the page
+  await page.waitForSelector('table.versions tbody tr.chosen');
+  if ((await page.locator('table.versions tbody tr').count()) !== 1) fail('versions: not one row');
   await shot(page, 'partition');
-  console.log('ok: build a missing partition: building, then live through the event stream; its log followed');
+  console.log('ok: build a missing partition: building, then live through the event stream; its log followed; its version listed');
 
   // --- the dataset's grid went live by the stream, too
   await page.click('.crumbs a[href^="#/dataset/"]');

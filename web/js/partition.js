@@ -1,5 +1,5 @@
 // #/partition/REF : status, manifest, inputs and downstream, runs, the
-// log, and the build and taint buttons.
+// log, its versions, and the build and taint buttons.
 import { get, post, refPath } from './api.js';
 import { h, replace, debounce, formatTime, formatDuration, formatSize } from './dom.js';
 import { subscribe, eventTouches } from './events.js';
@@ -14,6 +14,8 @@ function field(name, value) {
 }
 
 function mono(text) { return text ? h('code', { class: 'hash', title: text }, text) : '—'; }
+// The first 12 hex digits, the whole hash on hover (tables with many rows).
+function short(text) { return text ? h('code', { title: text }, text.slice(0, 12)) : '—'; }
 
 export function renderPartition(main, ref) {
   const body = h('div', { class: 'partition' }, loading());
@@ -34,6 +36,21 @@ export function renderPartition(main, ref) {
         h('td', {}, r.end_us ? formatDuration(r.end_us - r.start_us) : 'running'),
         h('td', {}, r.host || '—'),
         h('td', {}, h('button', { class: 'link', onclick: () => choose(r.run_id), 'data-log': r.run_id }, 'log'))))));
+  }
+
+  // Every publish, rollback and run-cache restore (docs/design/history.md),
+  // newest first; their bytes are under the mount's .databuild/history/.
+  function versionsTable(versions) {
+    if (!versions.length) return h('p', { class: 'muted' }, 'Never published.');
+    return h('table', { class: 'versions' },
+      h('thead', {}, h('tr', {}, ['version', 'run', 'size', 'sha256', 'build key', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, versions.map((v) => h('tr', { class: v.current ? 'chosen' : '' },
+        h('td', {}, h('code', {}, v.name)),
+        h('td', {}, h('a', { href: hrefRun(v.run_id) }, v.run_id)),
+        h('td', {}, formatSize(v.size)),
+        h('td', {}, short(v.sha256)),
+        h('td', {}, short(v.build_key)),
+        h('td', {}, v.current ? h('span', { class: 'muted' }, 'current') : '')))));
   }
 
   async function load() {
@@ -93,6 +110,8 @@ export function renderPartition(main, ref) {
       h('h2', {}, 'Runs'),
       runsTable(d.runs, chosen, choose),
       logSlot,
+      h('h2', {}, `Versions (${d.versions.length})`),
+      versionsTable(d.versions),
       m ? h('details', { class: 'manifest' }, h('summary', {}, 'Manifest'),
         h('pre', {}, JSON.stringify(m, null, 2))) : null);
     if (chosen && (chosen !== logRun || !log)) choose(chosen);
