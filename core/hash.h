@@ -5,39 +5,47 @@
 #include "core/strbuf.h"
 
 /*
- * SHA-256 through OpenSSL's libcrypto, rendered as 64 lowercase hex digits
- * + NUL.
+ * SHA-256, rendered as 64 lowercase hex digits + NUL.
+ *
+ * The first 64 KiB of every digest are hashed by a built-in portable
+ * SHA-256 (a few microseconds for the small digests of a request: a lease's
+ * ref, a build key's fields, a job's executable, a small output). A digest
+ * that grows past 64 KiB is handed over, state and all, to OpenSSL's
+ * libcrypto (SHA256_Init/Update/Final, whose assembly uses SHA-NI where
+ * the CPU has it; the portable C is about 4x slower), and sha256_fd starts
+ * a regular file larger than that on libcrypto at once. Where libcrypto
+ * has only EVP (built without the deprecated low-level functions), a
+ * streamed digest cannot be handed over and stays built-in; sha256_fd of a
+ * large file uses EVP from the start.
  *
  * libcrypto is not linked: it is loaded with dlopen (its soname as the
  * build found it, HASH_CRYPTO_SONAME from meson.build) the first time a
- * process hashes, so that commands that hash nothing (`--version`, `ls`,
- * `status`, ...) do not load it; loading costs a hashing process about
- * 0.6 ms, as linking did. OpenSSL's assembly (SHA-NI where the CPU has it)
- * does the hashing; a portable C SHA-256 is about 4x slower. hash.c calls
- * SHA256_Init/Update/Final where libcrypto has them, EVP otherwise: same
- * speed, without EVP's 0.7 ms of set-up on a process's first digest.
+ * process needs it, so that a process that hashes only small inputs (a
+ * cold `databuild cat` of a small partition, `--version`, `ls`, ...) never
+ * loads it: loading costs 1.2-3 ms on a busy 2-core machine.
  *
- * A libcrypto that cannot be loaded: sha256_load, sha256_fd and
- * sha256_file report it through err ("cannot load the SHA-256 library
- * 'libcrypto.so.3': <dlerror()>"); sha256_init (and so sha256_hex), which
- * has no error path and is called from many layers, prints that message
- * and aborts. That is deliberate: a process that cannot hash cannot name a
- * lease, key a build or check a publish, so there is nothing safe left
- * for it to do, and the condition (the library vanished after
- * installation) is as fatal as EVP failing, which aborted already. A
- * command that would rather exit cleanly calls sha256_load first. Loading
- * is thread-safe and happens once per process.
+ * A libcrypto that cannot be loaded: sha256_load, and sha256_fd and
+ * sha256_file of a file larger than 64 KiB, report it through err
+ * ("cannot load the SHA-256 library 'libcrypto.so.3': <dlerror()>");
+ * sha256_update (and so sha256_hex), which has no error path and is called
+ * from many layers, prints that message and aborts when a digest grows
+ * past 64 KiB. That is deliberate: a process that cannot hash cannot key a
+ * build or check a publish, so there is nothing safe left for it to do,
+ * and the condition (the library vanished after installation) is as fatal
+ * as EVP failing, which aborts too. A command that would rather exit
+ * cleanly calls sha256_load first. Loading is thread-safe and happens once
+ * per process.
  */
 #define SHA256_HEX_SIZE 65
 
 struct sha256 {
-	void *ctx;  /* SHA256_CTX or EVP_MD_CTX (core/hash.c), owned; NULL once final */
+	void *ctx;  /* the built-in state or libcrypto's (core/hash.c), owned; NULL once final */
 };
 
 /* Loads libcrypto if not yet loaded: 0, or -1 with err (see above). */
 int sha256_load(struct strbuf *err);
 
-/* Aborts with a message if libcrypto cannot be loaded (see above). */
+/* Starts a digest (built-in: never loads libcrypto itself). */
 void sha256_init(struct sha256 *h);
 void sha256_update(struct sha256 *h, const void *data, size_t len);
 /* Adds len as 8 bytes then the bytes: unambiguous framing of fields. */

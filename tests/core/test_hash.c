@@ -81,9 +81,10 @@ struct file_case {
 	size_t size;
 };
 
-/* around the 128 KiB read buffer */
+/* around the padding, the built-in digest's 64 KiB and the 128 KiB read buffer */
 static const struct file_case file_cases[] = {
-	{ 0 }, { 1 }, { 131071 }, { 131072 }, { 131073 }, { 3 * 131072 + 17 }, { 10000000 },
+	{ 0 }, { 1 }, { 55 }, { 56 }, { 64 }, { 65535 }, { 65536 }, { 65537 }, { 131071 },
+	{ 131072 }, { 131073 }, { 3 * 131072 + 17 }, { 10000000 },
 };
 
 START_TEST(test_file)
