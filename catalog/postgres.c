@@ -495,19 +495,24 @@ static int pipe_send(struct catalog *c, int id, struct args *a, struct strbuf *e
 
 /*
  * Ends the pipeline: waits for every result; the first error (a failed
- * statement aborts the rest) goes to err. Leaves pipeline mode.
+ * statement aborts the rest) goes to err. Leaves pipeline mode. keep (may
+ * be NULL) gets the result of the statement sent keep_at-th (0 the first),
+ * if it had rows (the caller PQclears it), NULL if not or on error.
  */
-static int pipe_sync(struct catalog *c, struct strbuf *err)
+static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct strbuf *err)
 {
 	PGconn *conn = pg(c)->conn;
 	struct strbuf scratch = STRBUF_INIT;
-	int ret = 0;
+	int ret = 0, nth = 0;
 
 	if (!err)
 		err = &scratch;
+	if (keep)
+		*keep = NULL;
 
 	if (!PQpipelineSync(conn)) {
 		db_fail(c, NULL, err);
+		strbuf_release(&scratch);
 		return -1;
 	}
 	for (;;) {
@@ -518,6 +523,10 @@ static int pipe_sync(struct catalog *c, struct strbuf *err)
 			if (lost(conn)) {
 				if (!ret)
 					db_fail(c, NULL, err);
+				if (keep) {
+					PQclear(*keep);
+					*keep = NULL;
+				}
 				strbuf_release(&scratch);
 				return -1;
 			}
@@ -532,11 +541,19 @@ static int pipe_sync(struct catalog *c, struct strbuf *err)
 			db_fail(c, r, err);
 			ret = -1;
 		}
+		if (keep && nth++ == keep_at && st == PGRES_TUPLES_OK) {
+			*keep = r;
+			continue;
+		}
 		PQclear(r);
 	}
 	if (!PQexitPipelineMode(conn) && !ret) {
 		db_fail(c, NULL, err);
 		ret = -1;
+	}
+	if (ret && keep) {
+		PQclear(*keep);
+		*keep = NULL;
 	}
 	strbuf_release(&scratch);
 	return ret;
@@ -735,7 +752,7 @@ static int pq_batch_begin(struct catalog *c, const enum query_id *ids, size_t n,
 
 static int pq_batch_end(struct catalog *c, struct strbuf *err)
 {
-	return pipe_sync(c, err);
+	return pipe_sync(c, NULL, -1, err);
 }
 
 /* A run id given by the caller: the ids nextval takes later stay above it. */
@@ -781,6 +798,129 @@ static const struct query_backend pg_query = {
 	.retrying = pq_retrying,
 	.arrays = 1,
 };
+
+/* ---- events: one round trip per append -------------------------------- */
+
+/* More events than this go through the shared code (a pipeline's results are read at its end). */
+#define EVENTS_PIPELINED 64
+
+/* Sends text statement sql into the open pipeline (no parameters). */
+static int pipe_sql(struct catalog *c, const char *sql, struct strbuf *err)
+{
+	if (!PQsendQueryParams(pg(c)->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+		db_fail(c, NULL, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One attempt: the whole write transaction of write_tx (BEGIN, the
+ * writers' lock, the inserts, pg_notify, COMMIT) sent at once and its
+ * results read at once; the last insert's seq into *seq.
+ */
+static int events_once(struct catalog *c, const struct qparams *ps, size_t n, int64_t *seq,
+		       struct strbuf *err)
+{
+	PGresult *last = NULL;
+	int ret = -1, piped = 0;
+
+	if (prepare(c, QS(Q_EV_INSERT), err) < 0 || pipe_begin(c, err) < 0)
+		goto out;
+	piped = 1;
+	if (pipe_sql(c, "BEGIN", err) < 0 ||
+	    pipe_sql(c, "SELECT pg_advisory_xact_lock(1684163652, 1)", err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct args a;
+
+		args_init(&a);
+		args_from(&a, &ps[i]);
+		if (pipe_send(c, QS(Q_EV_INSERT), &a, err) < 0)
+			goto out;
+	}
+	if (pipe_sql(c, "SELECT pg_notify('databuild', '')", err) < 0 ||
+	    pipe_sql(c, "COMMIT", err) < 0)
+		goto out;
+	piped = 0;
+	if (pipe_sync(c, &last, (int)n + 1, err) < 0)
+		goto out;
+	if (!last || PQntuples(last) < 1) {
+		strbuf_addf(err, "catalog '%s': an event insert returned no seq", c->location);
+		goto out;
+	}
+	*seq = col_i64(last, 0, 0);
+	ret = 0;
+out:
+	/* a pipeline left open by a failed send: collect what went out */
+	if (piped && !lost(pg(c)->conn))
+		pipe_sync(c, NULL, -1, NULL);
+	PQclear(last);
+	return ret;
+}
+
+/*
+ * append_event(s) in one round trip (write_tx's in up to four): the same
+ * checks (q_event_params), the same transaction, the same retry once after
+ * a lost connection (events are at-least-once then, as documented).
+ */
+static int pg_events(struct catalog *c, const struct event *es, size_t n, int64_t *seq,
+		     struct strbuf *err)
+{
+	struct pg *p = pg(c);
+	struct qparams ps[EVENTS_PIPELINED];
+	struct strbuf e = STRBUF_INIT;
+	int ret = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		ps[i].n = 0;
+		if (q_event_params(c, &es[i], &ps[i], err) < 0)
+			goto out;
+	}
+	for (int attempt = 0;; attempt++) {
+		strbuf_reset(&e);
+		if (events_once(c, ps, n, seq, &e) == 0) {
+			ret = 0;
+			break;
+		}
+		if (attempt || !lost(p->conn)) {
+			if (!lost(p->conn) && PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
+				PGresult *r = PQexec(p->conn, "ROLLBACK");
+
+				PQclear(r);
+			}
+			strbuf_addbuf(err, &e);
+			break;
+		}
+		if (reconnect(c, err) < 0)
+			break;
+	}
+out:
+	strbuf_release(&e);
+	return ret;
+}
+
+static int pg_append_event(struct catalog *c, const struct event *e, int64_t *seq,
+			   struct strbuf *err)
+{
+	int64_t s = 0;
+
+	if (pg_events(c, e, 1, &s, err) < 0)
+		return -1;
+	if (seq)
+		*seq = s;
+	return 0;
+}
+
+static int pg_append_events(struct catalog *c, const struct event *es, size_t n,
+			    struct strbuf *err)
+{
+	int64_t s = 0;
+
+	if (n > EVENTS_PIPELINED)
+		return q_append_events(c, es, n, err);
+	return pg_events(c, es, n, &s, err);
+}
 
 /* ---- leases ---------------------------------------------------------- */
 
@@ -1178,8 +1318,8 @@ const struct catalog_ops catalog_pg_ops = {
 	.get_run = q_get_run,
 	.get_manifest = q_get_manifest,
 	.last_durations = q_last_durations,
-	.append_event = q_append_event,
-	.append_events = q_append_events,
+	.append_event = pg_append_event,
+	.append_events = pg_append_events,
 	.read_events = q_read_events,
 	.last_event_seq = q_last_event_seq,
 	.taint = q_taint,

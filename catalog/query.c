@@ -960,6 +960,17 @@ static int check_event(struct catalog *c, const struct event *e, int64_t *run,
 	return 0;
 }
 
+int q_event_params(struct catalog *c, const struct event *e, struct qparams *p,
+		   struct strbuf *err)
+{
+	int64_t run;
+
+	if (check_event(c, e, &run, err) < 0)
+		return -1;
+	ev_params(p, e->time_us, e->build_id, e->type, e->ref, run, e->payload);
+	return 0;
+}
+
 struct events_args {
 	const struct event *es;
 	size_t n;

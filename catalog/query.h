@@ -325,6 +325,15 @@ int q_last_durations(struct catalog *c, const char *job, size_t n, int64_t *avg_
 int q_append_event(struct catalog *c, const struct event *e, int64_t *seq,
 		   struct strbuf *err);
 int q_append_events(struct catalog *c, const struct event *es, size_t n, struct strbuf *err);
+/*
+ * Checks e as append_event(s) does (a type, a valid run id, a JSON object
+ * payload) and appends the parameters of its Q_EV_INSERT to p (time 0:
+ * now): 0, or -1 with err. For a backend that sends the insert itself
+ * (PostgreSQL: the whole transaction in one round trip); the text of e
+ * must outlive p.
+ */
+int q_event_params(struct catalog *c, const struct event *e, struct qparams *p,
+		   struct strbuf *err);
 int q_read_events(struct catalog *c, int64_t after_seq, size_t limit,
 		  int (*fn)(const struct event *e, void *arg), void *arg, struct strbuf *err);
 int q_last_event_seq(struct catalog *c, int64_t *seq, struct strbuf *err);
