@@ -38,9 +38,15 @@ grep -q '"type":"job_abandoned"' "$T/events" || fail "the killed run is not reco
 grep '"type":"partition_stale"' "$T/events" | grep -q 'many/n=1' || fail "many/n=1 was not marked stale"
 pass "outputs changed under a killed builder are found stale and rebuilt"
 
-start=$(date +%s%N)
-expect_exit 0 db build --force 'many/n=0'
-dur_ms=$((($(date +%s%N) - start) / 1000000))
+# the shortest of three forced rebuilds: one slow outlier (a busy machine,
+# new object directories) would widen the window past most builds' ends
+dur_ms=
+for k in 1 2 3; do
+	start=$(date +%s%N)
+	expect_exit 0 db build --force 'many/n=0'
+	d=$((($(date +%s%N) - start) / 1000000))
+	[ -n "$dur_ms" ] && [ "$dur_ms" -le "$d" ] || dur_ms=$d
+done
 # kill anywhere from the start to a bit past the end of a forced rebuild
 window=$((dur_ms * 3 / 2 + 5))
 echo "a forced rebuild takes ${dur_ms} ms; killing within ${window} ms"
