@@ -560,6 +560,29 @@ static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct str
 }
 
 /*
+ * After a write transaction's attempt failed with e: 1 if it is worth one
+ * more (the first attempt lost its connection, and a new one is made),
+ * else 0 with e (or reconnect's reason) in err, an open transaction rolled
+ * back.
+ */
+static int retry_lost(struct catalog *c, int attempt, const struct strbuf *e,
+		      struct strbuf *err)
+{
+	struct pg *p = pg(c);
+
+	if (attempt || !lost(p->conn)) {
+		if (!lost(p->conn) && PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
+			PGresult *r = PQexec(p->conn, "ROLLBACK");
+
+			PQclear(r);
+		}
+		strbuf_addbuf(err, e);
+		return 0;
+	}
+	return reconnect(c, err) == 0;
+}
+
+/*
  * Runs fn in one write transaction: serialised with every other writer
  * (so event seqs commit in order), notifying listeners on commit. If the
  * connection is lost, reconnects and runs fn once more with
@@ -584,16 +607,7 @@ static int write_tx(struct catalog *c, int (*fn)(struct catalog *c, void *arg, s
 			ret = 0;
 			break;
 		}
-		if (attempt || !lost(p->conn)) {
-			if (!lost(p->conn) && PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
-				PGresult *r = PQexec(p->conn, "ROLLBACK");
-
-				PQclear(r);
-			}
-			strbuf_addbuf(err, &e);
-			break;
-		}
-		if (reconnect(c, err) < 0)
+		if (!retry_lost(c, attempt, &e, err))
 			break;
 		p->retrying = 1;
 	}
@@ -867,7 +881,6 @@ out:
 static int pg_events(struct catalog *c, const struct event *es, size_t n, int64_t *seq,
 		     struct strbuf *err)
 {
-	struct pg *p = pg(c);
 	struct qparams ps[EVENTS_PIPELINED];
 	struct strbuf e = STRBUF_INIT;
 	int ret = -1;
@@ -883,16 +896,7 @@ static int pg_events(struct catalog *c, const struct event *es, size_t n, int64_
 			ret = 0;
 			break;
 		}
-		if (attempt || !lost(p->conn)) {
-			if (!lost(p->conn) && PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
-				PGresult *r = PQexec(p->conn, "ROLLBACK");
-
-				PQclear(r);
-			}
-			strbuf_addbuf(err, &e);
-			break;
-		}
-		if (reconnect(c, err) < 0)
+		if (!retry_lost(c, attempt, &e, err))
 			break;
 	}
 out:
