@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/proc.h"
+#include "store/staging.h"
 #include "store/store.h"
 #include "executor/backend.h"
 #include "executor/internal.h"
@@ -515,7 +516,7 @@ static void run_failed(struct xrun *x, struct xnode *n, const char *how, int exi
 	/* at once, not on the syncer: a job that filled the disk leaves the
 	 * catalog no room to record its failure */
 	if (n->staging) {
-		remove_tree(n->staging);
+		store_staging_retire(n->staging);
 		free(n->staging);
 		n->staging = NULL;
 	}
@@ -606,7 +607,7 @@ static void commit(struct xrun *x, const size_t *nodes, size_t nr, int synced)
 			run_failed(x, n, err.buf, 0);
 			continue;
 		}
-		/* readers are answered first: removing staging takes a few rmdirs */
+		/* readers are answered first, then the staging tree is given back */
 		node_finish(x, n, NODE_BUILT);
 		run_forget(x, n);
 	}

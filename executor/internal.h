@@ -67,7 +67,7 @@ struct syncer {
 	int fd;                     /* the store's data directory */
 	int requested, quit;
 	int result;                 /* errno of the last sync, 0 ok */
-	struct strvec trash;        /* directories to remove */
+	struct strvec trash;        /* staging trees to give back */
 	struct strvec files;        /* the requested sync */
 	int done[2];
 };
@@ -89,7 +89,8 @@ int syncer_start(struct syncer *s, int fd, int thread);
 void syncer_request(struct syncer *s, struct strvec *files);
 /* After done[0] is readable: consumes the byte, returns the sync's errno. */
 int syncer_collect(struct syncer *s);
-/* Removes path (heap string, taken over) soon: on the thread, or now. */
+/* Gives the staging tree at path (heap string, taken over) back soon
+ * (store_staging_retire): on the thread, or now. */
 void syncer_trash(struct syncer *s, char *path);
 /* Drains the trash, joins the thread, frees everything. */
 void syncer_stop(struct syncer *s);

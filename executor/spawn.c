@@ -14,9 +14,11 @@
 #include "core/fd.h"
 #include "core/clock.h"
 #include "core/proc.h"
+#include "store/staging.h"
 #include "store/store.h"
 #include "executor/backend.h"
 #include "executor/internal.h"
+
 
 extern char **environ;
 
@@ -75,26 +77,18 @@ static int config_fd(const struct xnode *n, const char *config, size_t len,
 	return fd;
 }
 
-/* The run's staging dir and its out/; then its stdin (config_fd). */
-static int staging_make(struct xnode *n, const char *config, size_t len, struct strbuf *err)
+/* The run's staging tree (store/staging.h); then its stdin (config_fd). */
+static int staging_make(struct xrun *x, struct xnode *n, const char *config, size_t len,
+			struct strbuf *err)
 {
 	struct strbuf path = STRBUF_INIT;
-	int fd = -1;
 
-	if (mkdir(n->staging, 0700) < 0 && errno == EEXIST) {
-		remove_tree(n->staging);
-		errno = 0;
-		mkdir(n->staging, 0700);
+	if (store_staging_make(x->s, n->run_id, &n->gn->config.outputs, &path, err) < 0) {
+		strbuf_release(&path);
+		return -1;
 	}
-	strbuf_addf(&path, "%s/out", n->staging);
-	if (mkdir(path.buf, 0700) < 0) {
-		strbuf_addf(err, "cannot create '%s': %s", path.buf, strerror(errno));
-		goto out;
-	}
-	fd = config_fd(n, config, len, err);
-out:
-	strbuf_release(&path);
-	return fd;
+	n->staging = strbuf_detach(&path, NULL);
+	return config_fd(n, config, len, err);
 }
 
 static void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int in_fd,
@@ -210,11 +204,9 @@ int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
 	n->force_ms = 0;
 	n->log_path = run.log_path;
 	run.log_path = NULL;
-	store_staging_path(x->s, n->run_id, &path);
-	n->staging = strbuf_detach(&path, NULL);
 	strbuf_reset(&n->error);
 
-	in_fd = staging_make(n, config.buf, config.len, err);
+	in_fd = staging_make(x, n, config.buf, config.len, err);
 	if (in_fd < 0)
 		goto out;
 	log_fd = open(n->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);

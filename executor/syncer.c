@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/staging.h"
 #include "executor/internal.h"
 
 static int sync_one(const char *path)
@@ -57,7 +57,7 @@ static void *syncer_main(void *arg)
 
 			s->trash.v[s->trash.nr] = NULL;
 			pthread_mutex_unlock(&s->lock);
-			remove_tree(path);
+			store_staging_retire(path);
 			free(path);
 			pthread_mutex_lock(&s->lock);
 		} else {
@@ -126,7 +126,7 @@ int syncer_collect(struct syncer *s)
 void syncer_trash(struct syncer *s, char *path)
 {
 	if (!s->running) {
-		remove_tree(path);
+		store_staging_retire(path);
 		free(path);
 		return;
 	}
@@ -147,7 +147,7 @@ void syncer_stop(struct syncer *s)
 		s->running = 0;
 	}
 	for (size_t i = 0; i < s->trash.nr; i++)
-		remove_tree(s->trash.v[i]);
+		store_staging_retire(s->trash.v[i]);
 	strvec_clear(&s->trash);
 	strvec_clear(&s->files);
 	if (s->done[0] >= 0)

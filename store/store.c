@@ -84,7 +84,7 @@ out:
 
 static int clear_dir(int dfd);
 
-static int remove_at(int dfd, const char *name)
+int remove_tree_at(int dfd, const char *name)
 {
 	struct stat st;
 	int fd, ret;
@@ -142,7 +142,7 @@ static int clear_dir(int dfd)
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (remove_at(dirfd(d), de->d_name))
+		if (remove_tree_at(dirfd(d), de->d_name))
 			goto out;
 	}
 	ret = 0;
@@ -155,7 +155,7 @@ out:
 
 int remove_tree(const char *path)
 {
-	return remove_at(AT_FDCWD, path);
+	return remove_tree_at(AT_FDCWD, path);
 }
 
 void store_release(struct store *s)

@@ -10,7 +10,8 @@
  *
  *   <root>/catalog.db          the SQLite catalog (default backend)
  *   <root>/data/<ref>          published partitions, mode 0444, immutable
- *   <root>/staging/<run_id>/   a run's private DATABUILD_OUTPUT_DIR
+ *   <root>/staging/<run_id>/   a run's private DATABUILD_OUTPUT_DIR (store/staging.h)
+ *   <root>/staging/.spare-<k>/ an empty tree kept for the next run
  *   <root>/logs/<run_id>.log   stdout+stderr of each run
  *   <root>/locks/<hh>/<sha256(ref)>.lock  per-partition lease files
  *   <root>/manifests/<run_id>.json  the manifest of every publish, written
@@ -162,5 +163,7 @@ int mkdir_parents(const char *path, int mode);
  * first. 0 or -1 with errno (a missing path is not an error).
  */
 int remove_tree(const char *path);
+/* remove_tree of name in the directory open at dfd. */
+int remove_tree_at(int dfd, const char *name);
 
 #endif

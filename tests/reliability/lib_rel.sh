@@ -38,7 +38,13 @@ export DATABUILD_STORE=$T/store
 # runs KIND [REF]: how many times job KIND ran (for REF).
 runs() { grep -c "^$1 ${2:-}" "$RUNLOG" || true; }
 data() { echo "$DATABUILD_STORE/data/$1"; }
-staging_empty() { [ -z "$(ls -A "$DATABUILD_STORE/staging" 2>/dev/null)" ]; }
+# staging_empty: no run's staging tree is left; spare trees (store/staging.h)
+# hold nothing but directories.
+staging_empty() {
+	local s=$DATABUILD_STORE/staging
+	[ -z "$(ls -A "$s" 2>/dev/null | grep -v '^\.spare-[0-9][0-9]*$')" ] &&
+		[ -z "$(find "$s" ! -type d 2>/dev/null)" ]
+}
 
 # catalog_agrees: every live partition's bytes (at <store>/data/REF) hash as
 # its catalog row says, and `databuild path` of a few of them (all with

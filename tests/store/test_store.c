@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "store/object.h"
+#include "store/staging.h"
 #include "store/store.h"
 
 static char tmp[64];
@@ -761,6 +762,129 @@ START_TEST(test_format)
 }
 END_TEST
 
+/*
+ * Staging trees: what a run's out/ holds when its job starts, and whether
+ * the tree of the run before (given back with store_staging_retire) was
+ * taken over. before: what the earlier run left in its out/ ("d/" a
+ * directory, else a file; NULL: no earlier run); spares_full: every spare
+ * name taken already.
+ */
+struct staging_case {
+	const char *name;
+	const char *before[4];
+	int spares_full;
+	const char *outputs[4];
+	const char *expect;  /* out/'s entries, sorted, one per line */
+	int reused;
+};
+
+static const struct staging_case staging_cases[] = {
+	{ "first run: out/ and the outputs' parents", { NULL }, 0,
+	  { "a/b/c", "a/d", "top" }, "a\na/b\n", 0 },
+	{ "no directory for a top-level output", { NULL }, 0, { "top" }, "", 0 },
+	{ "an empty tree is taken over, its stray directories pruned", { "a/", "a/b/", "z/" }, 0,
+	  { "a/x", "q/r/s" }, "a\nq\nq/r\n", 1 },
+	{ "a tree holding a file is removed, not kept", { "a/", "a/left" }, 0, { "a/x" },
+	  "a\n", 0 },
+	{ "every spare name taken: removed", { "a/" }, 1, { "a/x" }, "a\n", 0 },
+};
+
+/* Appends the entries under dir (relative to it, sorted by find order) to out. */
+static void list_tree(const char *dir, const char *rel, struct strvec *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char *path, *sub;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		path = xstrfmt("%s/%s", dir, e->d_name);
+		sub = *rel ? xstrfmt("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+		strvec_push(out, sub);
+		if (e->d_type == DT_DIR)
+			list_tree(path, sub, out);
+		free(path);
+		free(sub);
+	}
+	closedir(d);
+}
+
+/* How many spare trees the store's staging/ holds. */
+static int spares(const struct store *s)
+{
+	int n = 0;
+
+	for (unsigned k = 0; k < STAGING_SPARES; k++) {
+		char *spare = xstrfmt("%s/staging/.spare-%u", s->root, k);
+		n += access(spare, F_OK) == 0;
+		free(spare);
+	}
+	return n;
+}
+
+START_TEST(test_staging)
+{
+	const struct staging_case *c = &staging_cases[_i];
+	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT, got = STRBUF_INIT;
+	struct strvec outputs = STRVEC_INIT, entries = STRVEC_INIT;
+	struct store s;
+	char *out;
+	int kept = 0;
+
+	open_store_at(&s, "st");
+	if (c->spares_full)
+		for (unsigned k = 0; k < STAGING_SPARES; k++) {
+			char *spare = xstrfmt("%s/staging/.spare-%u", s.root, k);
+			ck_assert_int_eq(mkdir(spare, 0700), 0);
+			free(spare);
+		}
+	if (c->before[0]) {
+		struct strvec none = STRVEC_INIT;
+
+		ck_assert_msg(!store_staging_make(&s, "1", &none, &path, &err), "%s", err.buf);
+		for (size_t i = 0; i < 4 && c->before[i]; i++) {
+			size_t n = strlen(c->before[i]);
+			char *p = xstrfmt("%s/out/%.*s", path.buf, (int)n - (c->before[i][n - 1] == '/'),
+					  c->before[i]);
+			if (c->before[i][n - 1] == '/')
+				ck_assert_int_eq(mkdir(p, 0755), 0);
+			else
+				touch(p);
+			free(p);
+		}
+		ck_assert_int_eq(store_staging_retire(path.buf), 0);
+		ck_assert_int_eq(access(path.buf, F_OK), -1);
+		kept = spares(&s) - (c->spares_full ? STAGING_SPARES : 0);
+		strbuf_reset(&path);
+	}
+	for (size_t i = 0; i < 4 && c->outputs[i]; i++)
+		strvec_push(&outputs, c->outputs[i]);
+	ck_assert_msg(!store_staging_make(&s, "2", &outputs, &path, &err), "%s", err.buf);
+	out = xstrfmt("%s/out", path.buf);
+	list_tree(out, "", &entries);
+	strvec_sort(&entries, 0);
+	for (size_t i = 0; i < entries.nr; i++)
+		strbuf_addf(&got, "%s\n", entries.v[i]);
+	ck_assert_msg(!strcmp(got.buf, c->expect), "%s: out/ holds\n%s\nexpected\n%s", c->name,
+		      got.buf, c->expect);
+	ck_assert_msg(kept == c->reused, "%s: the earlier tree was%s kept", c->name,
+		      c->reused ? " not" : "");
+	ck_assert_int_eq(spares(&s), c->spares_full ? STAGING_SPARES - 1 : 0);  /* taken */
+	/* given back, then taken again by the next run */
+	ck_assert_int_eq(store_staging_retire(path.buf), 0);
+	free(out);
+	store_release(&s);
+	strvec_clear(&outputs);
+	strvec_clear(&entries);
+	strbuf_release(&path);
+	strbuf_release(&err);
+	strbuf_release(&got);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -784,6 +908,7 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_check_relinked, 0,
 			    sizeof(relink_cases) / sizeof(relink_cases[0]));
 	tcase_add_test(tc, test_format);
+	tcase_add_loop_test(tc, test_staging, 0, sizeof(staging_cases) / sizeof(staging_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
