@@ -59,11 +59,6 @@ int flock_lease_acquire(const char *root, const char *ref, int wait,
 
 	*out = NULL;
 	flock_lease_path(root, ref, &path);
-	if (mkdir_parents(path.buf, 0700) < 0) {
-		strbuf_addf(err, "lease of '%s': cannot create the directory of '%s': %s",
-			    ref, path.buf, strerror(errno));
-		goto out;
-	}
 	/*
 	 * gc unlinks the lock files of idle partitions while it holds their
 	 * lease. A descriptor opened before that unlink locks a file nobody
@@ -72,6 +67,15 @@ int flock_lease_acquire(const char *root, const char *ref, int wait,
 	 */
 	for (;;) {
 		rc = open_and_lock(path.buf, wait, &fd);
+		if (rc < 0 && fd < 0 && errno == ENOENT) {
+			/* the first lease of a ref in its locks/<hh>/ (or gc removed it) */
+			if (mkdir_parents(path.buf, 0700) < 0) {
+				strbuf_addf(err, "lease of '%s': cannot create the directory of "
+					    "'%s': %s", ref, path.buf, strerror(errno));
+				goto out;
+			}
+			rc = open_and_lock(path.buf, wait, &fd);
+		}
 		if (rc < 0 && errno == EWOULDBLOCK) {
 			ret = 0;
 			goto out;
