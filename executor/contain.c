@@ -19,6 +19,8 @@
 
 /* Rounds of kill and re-scan: each catches what the last one's victims forked. */
 #define CONTAIN_ROUNDS 20
+/* Up to how many pids created since a spawn are looked up one by one, not listed. */
+#define CONTAIN_PROBE_MAX 512
 /* How long the killed processes of a run may take to exit, in all. */
 #define CONTAIN_WAIT_MS 5000
 
@@ -160,6 +162,26 @@ static unsigned long long proc_number(const char *path, const char *key)
 	return v;
 }
 
+/* proc_number of /proc/<name>/<file>, through procfd. */
+static unsigned long long proc_number_at(int procfd, const char *name, const char *file,
+					 const char *key)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	unsigned long long v = 0;
+	const char *at;
+	int fd;
+
+	strbuf_addf(&path, "%s/%s", name, file);
+	fd = openat(procfd, path.buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && strbuf_read_fd(&text, fd, 1 << 16) >= 0 && (at = strstr(text.buf, key)))
+		v = strtoull(at + strlen(key), NULL, 10);
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	strbuf_release(&text);
+	return v;
+}
+
 /* The pid most recently allocated in our pid namespace (/proc/loadavg); 0 unknown. */
 static pid_t last_pid(void)
 {
@@ -179,21 +201,34 @@ void contain_mark(struct contain_mark *mark)
 	mark->forks = proc_number("/proc/stat", "\nprocesses ");
 }
 
+/* pid_max, read once: a system setting that does not change under a run. */
+static unsigned long long pid_max(void)
+{
+	static _Atomic unsigned long long max;
+	unsigned long long v = max;
+
+	if (!v)
+		max = v = proc_number("/proc/sys/kernel/pid_max", "");
+	return v;
+}
+
 /*
  * The pids a run started at mark can have: those above mark->last_pid, as
  * long as the allocator has not wrapped since: the last pid has not gone
  * down, and fewer processes were forked (on the whole machine) than it
  * takes to wrap around to the same place again (pid_max less the 300
  * reserved pids). And only if /proc shows our own pid namespace. 0 when
- * that cannot be told: every pid must be looked at.
+ * that cannot be told: every pid must be looked at. *upto: the last pid
+ * allocated now.
  */
-static pid_t pid_range(int procfd, const struct contain_mark *mark)
+static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 {
 	char self[32], want[32];
 	unsigned long long forks, max;
 	ssize_t len;
 	pid_t now;
 
+	*upto = 0;
 	if (!mark || mark->last_pid <= 0 || !mark->forks)
 		return 0;
 	len = readlinkat(procfd, "self", self, sizeof(self) - 1);
@@ -205,44 +240,81 @@ static pid_t pid_range(int procfd, const struct contain_mark *mark)
 		return 0;
 	now = last_pid();
 	forks = proc_number("/proc/stat", "\nprocesses ");
-	max = proc_number("/proc/sys/kernel/pid_max", "");
+	max = pid_max();
 	if (now < mark->last_pid || forks < mark->forks || max <= 300 ||
 	    forks - mark->forks >= max - 300)
 		return 0;
+	*upto = now;
 	return mark->last_pid;
 }
 
-/* One scan: kills what belongs to the run; pushes our children among them to reap. */
-static int kill_round(int procfd, const struct run_match *m, struct reap_list *reap)
+/* Whether /proc/name is a process (its thread group's leader), not another thread. */
+static int is_leader(int procfd, const char *name)
 {
-	DIR *d = fdopendir(dup(procfd));
+	return proc_number_at(procfd, name, "status", "\nTgid:") == (unsigned long long)atol(name);
+}
+
+/*
+ * Kills /proc/name if it belongs to the run; pushes it to reap if it is
+ * our child. leaders_only: name came from a probe, not from readdir (which
+ * lists processes only), so a thread of some process is skipped.
+ */
+static int consider(int procfd, const char *name, const struct run_match *m, uid_t me,
+		    pid_t self, int leaders_only, struct reap_list *reap)
+{
+	struct proc_info pi;
+	struct stat st;
+	int killed;
+
+	if (atol(name) == self || atol(name) <= m->after)
+		return 0;
+	if (fstatat(procfd, name, &st, 0) < 0 || st.st_uid != me ||
+	    read_stat(procfd, name, &pi) < 0 || pi.state == 'Z')
+		return 0;
+	if (pi.pgrp != m->pgid &&
+	    (pi.start < m->since || !has_env(procfd, name, m->want, m->want_len)))
+		return 0;
+	if (leaders_only && !is_leader(procfd, name))
+		return 0;
+	killed = kill_one(pi.pid, reap);
+	if (pi.ppid == self) {
+		ALLOC_GROW(reap->pids, reap->nr + 1, reap->alloc);
+		reap->pids[reap->nr++] = pi.pid;
+	}
+	return killed;
+}
+
+/*
+ * One scan: kills what belongs to the run; pushes our children among them
+ * to reap. When the pids created since the spawn are known and few (m->after
+ * to upto), each is looked up by number; otherwise /proc is listed, which
+ * costs a look at every process on the machine.
+ */
+static int kill_round(int procfd, const struct run_match *m, pid_t upto,
+		      struct reap_list *reap)
+{
 	uid_t me = geteuid();
 	pid_t self = getpid();
 	struct dirent *de;
 	int killed = 0;
+	DIR *d;
 
+	if (m->after > 0 && upto >= m->after && upto - m->after <= CONTAIN_PROBE_MAX) {
+		char name[24];
+
+		for (pid_t pid = m->after + 1; pid <= upto; pid++) {
+			snprintf(name, sizeof(name), "%ld", (long)pid);
+			killed += consider(procfd, name, m, me, self, 1, reap);
+		}
+		return killed;
+	}
+	d = fdopendir(dup(procfd));
 	if (!d)
 		return 0;
 	rewinddir(d);  /* the dup shares procfd's offset, at the end after a round */
-	while ((de = readdir(d))) {
-		struct proc_info pi;
-		struct stat st;
-
-		if (!isdigit((unsigned char)de->d_name[0]) || atol(de->d_name) == self ||
-		    atol(de->d_name) <= m->after)
-			continue;
-		if (fstatat(procfd, de->d_name, &st, 0) < 0 || st.st_uid != me ||
-		    read_stat(procfd, de->d_name, &pi) < 0 || pi.state == 'Z')
-			continue;
-		if (pi.pgrp != m->pgid &&
-		    (pi.start < m->since || !has_env(procfd, de->d_name, m->want, m->want_len)))
-			continue;
-		killed += kill_one(pi.pid, reap);
-		if (pi.ppid == self) {
-			ALLOC_GROW(reap->pids, reap->nr + 1, reap->alloc);
-			reap->pids[reap->nr++] = pi.pid;
-		}
-	}
+	while ((de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			killed += consider(procfd, de->d_name, m, me, self, 0, reap);
 	closedir(d);
 	return killed;
 }
@@ -274,9 +346,11 @@ int contain_run(const char *staging, pid_t pgid, long long start_us,
 	for (int round = 0; round < CONTAIN_ROUNDS; round++) {
 		int killed;
 
+		pid_t upto;
+
 		reap.nr = 0;
-		m.after = pid_range(procfd, mark);
-		killed = kill_round(procfd, &m, &reap);
+		m.after = pid_range(procfd, mark, &upto);
+		killed = kill_round(procfd, &m, upto, &reap);
 		wait_killed(&reap);
 		for (size_t i = 0; i < reap.nr; i++)
 			while (waitpid(reap.pids[i], NULL, 0) < 0 && errno == EINTR)
