@@ -108,8 +108,9 @@ struct catalog_ops {
 	int (*hash_referenced)(struct catalog *c, const char *sha256, struct strbuf *err);
 	int (*run_referenced)(struct catalog *c, const char *run_id, struct strbuf *err);
 
-	/* NULL if the backend cannot notify (catalog_watch then answers 0). */
-	int (*watch)(struct catalog *c, int *fd, struct strbuf *err);
+	/* NULL if the backend cannot notify (catalog_watch then answers 0);
+	 * released may be NULL (catalog_watch_leases). */
+	int (*watch)(struct catalog *c, int *fd, struct strvec *released, struct strbuf *err);
 	/* NULL if the backend keeps no such counter (catalog_data_version answers 0). */
 	int (*data_version)(struct catalog *c, uint64_t *out);
 };

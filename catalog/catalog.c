@@ -512,5 +512,12 @@ void catalog_lease_release(struct catalog *c, struct lease *l)
 int catalog_watch(struct catalog *c, int *fd, struct strbuf *err)
 {
 	*fd = -1;
-	return c->ops->watch ? c->ops->watch(c, fd, err) : 0;
+	return c->ops->watch ? c->ops->watch(c, fd, NULL, err) : 0;
+}
+
+int catalog_watch_leases(struct catalog *c, int *fd, struct strvec *released,
+			 struct strbuf *err)
+{
+	*fd = -1;
+	return c->ops->watch ? c->ops->watch(c, fd, released, err) : 0;
 }

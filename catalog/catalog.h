@@ -484,5 +484,15 @@ void catalog_lease_release(struct catalog *c, struct lease *l);
  * rule as every other call: one thread per handle.
  */
 int catalog_watch(struct catalog *c, int *fd, struct strbuf *err);
+/*
+ * catalog_watch, naming the leases released: the ref of every lease that
+ * another handle released since the last call is pushed to released, and
+ * "" for a notification that may have been a release this handle cannot
+ * name (sent by an older databuild, or lost while reconnecting). Lease
+ * waiters re-try only the refs named, instead of every waiter on every
+ * commit of every builder.
+ */
+int catalog_watch_leases(struct catalog *c, int *fd, struct strvec *released,
+			 struct strbuf *err);
 
 #endif

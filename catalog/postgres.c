@@ -134,7 +134,13 @@ static const char *const stmt_sql[ST__NR] = {
 };
 
 #define BEGIN_SQL "BEGIN; SELECT pg_advisory_xact_lock(1684163652, 1)"
-#define COMMIT_SQL "SELECT pg_notify('databuild', ''); COMMIT"
+/*
+ * Notifications on channel databuild: "c" after a commit, "lease:<ref>"
+ * after a lease release (catalog_watch_leases); "" is what databuild
+ * before 2026-12-06 sent for both.
+ */
+#define COMMIT_SQL "SELECT pg_notify('databuild', 'c'); COMMIT"
+#define NOTIFY_LEASE "lease:"
 
 struct lease {
 	int64_t key;
@@ -853,7 +859,7 @@ static int events_once(struct catalog *c, const struct qparams *ps, size_t n, in
 		if (pipe_send(c, QS(Q_EV_INSERT), &a, err) < 0)
 			goto out;
 	}
-	if (pipe_sql(c, "SELECT pg_notify('databuild', '')", err) < 0 ||
+	if (pipe_sql(c, "SELECT pg_notify('databuild', 'c')", err) < 0 ||
 	    pipe_sql(c, "COMMIT", err) < 0)
 		goto out;
 	piped = 0;
@@ -1100,7 +1106,6 @@ static int pg_lease_acquire(struct catalog *c, const char *ref, int wait,
 static void pg_lease_release(struct catalog *c, struct lease *l)
 {
 	struct pg *p = pg(c);
-	struct strbuf ignored = STRBUF_INIT;
 	PGresult *r;
 	long i;
 
@@ -1109,20 +1114,25 @@ static void pg_lease_release(struct catalog *c, struct lease *l)
 		p->held[i] = p->held[--p->nheld];
 		/* a lost session has dropped the lock already */
 		if (p->lconn && !lost(p->lconn)) {
-			r = lease_exec(c, "SELECT pg_advisory_unlock($1::bigint),"
-				       " pg_notify('databuild', '')", l->key, &ignored);
+			char num[24];
+			char *payload = xstrfmt(NOTIFY_LEASE "%s", l->ref);
+			const char *v[2] = { num, payload };
+
+			snprintf(num, sizeof(num), "%" PRId64, l->key);
+			r = PQexecParams(p->lconn, "SELECT pg_advisory_unlock($1::bigint),"
+					 " pg_notify('databuild', $2)", 2, NULL, v, NULL, NULL, 0);
 			PQclear(r);
+			free(payload);
 		}
 	}
 	pthread_mutex_unlock(&p->lease_mu);
-	strbuf_release(&ignored);
 	free(l->ref);
 	free(l);
 }
 
 /* ---- change notification --------------------------------------------- */
 
-static int pg_watch(struct catalog *c, int *fd, struct strbuf *err)
+static int pg_watch(struct catalog *c, int *fd, struct strvec *released, struct strbuf *err)
 {
 	struct pg *p = pg(c);
 	PGnotify *n;
@@ -1156,10 +1166,16 @@ static int pg_watch(struct catalog *c, int *fd, struct strbuf *err)
 	if (p->reconnected) {
 		/* notifications sent while disconnected are lost: report a change */
 		count++;
+		if (released)
+			strvec_push(released, "");
 		p->reconnected = 0;
 	}
 	while ((n = PQnotifies(p->conn))) {
 		count++;
+		if (released && !strncmp(n->extra, NOTIFY_LEASE, strlen(NOTIFY_LEASE)))
+			strvec_push(released, n->extra + strlen(NOTIFY_LEASE));
+		else if (released && !n->extra[0])
+			strvec_push(released, "");
 		PQfreemem(n);
 	}
 	*fd = PQsocket(p->conn);

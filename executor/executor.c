@@ -313,6 +313,7 @@ static int leases_take(struct xrun *x, struct xnode *n, const char **busy, struc
 		if (r <= 0) {
 			leases_drop(x, n);
 			*busy = ref;
+			n->lease_busy = ref;
 			return r;
 		}
 		n->leases[n->leases_held++] = l;
@@ -741,14 +742,28 @@ static void pollset_wake(struct pollset *ps, long long t)
 static void lease_watch(struct xrun *x, struct pollset *ps)
 {
 	struct strbuf err = STRBUF_INIT;
-	int fd = -1, r = catalog_watch(x->c, &fd, &err);
+	struct strvec released = STRVEC_INIT;
+	int fd = -1, r = catalog_watch_leases(x->c, &fd, &released, &err);
 
-	if (r > 0) {
+	if (r > 0 && released.nr) {
 		long long now = mono_ms();
+		struct strmap refs = STRMAP_INIT;
+		int any = 0;
 
-		for (size_t k = 0; k < x->waiting_nr; k++)
-			x->nodes[x->waiting[k]].lease_retry_ms = now;
+		for (size_t i = 0; i < released.nr; i++) {
+			any |= !released.v[i][0];
+			strmap_put(&refs, released.v[i], NULL);
+		}
+		/* only the waiters on a released lease: other commits change nothing for them */
+		for (size_t k = 0; k < x->waiting_nr; k++) {
+			struct xnode *n = &x->nodes[x->waiting[k]];
+
+			if (any || !n->lease_busy || strmap_contains(&refs, n->lease_busy))
+				n->lease_retry_ms = now;
+		}
+		strmap_clear(&refs);
 	}
+	strvec_clear(&released);
 	if (r >= 0 && fd >= 0) {
 		x->lease_backoff_max_ms = LEASE_BACKOFF_WATCHED_MS;
 		pollset_add(ps, fd, SLOT_CATALOG, 0);

@@ -30,6 +30,7 @@ struct xnode {
 	struct lease **leases;        /* held leases, in sorted_outputs order */
 	size_t leases_held;
 	long long lease_retry_ms;     /* waiting: next try */
+	const char *lease_busy;       /* waiting: the output whose lease another holds */
 	long lease_backoff_ms;
 
 	/* the current run */

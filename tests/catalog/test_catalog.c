@@ -1549,6 +1549,56 @@ START_TEST(test_watch)
 }
 END_TEST
 
+/* Waits up to 10 s for notifications on cat; their count, released refs pushed to out. */
+static int watch_until(struct strvec *out)
+{
+	int fd = -1, n = 0;
+
+	for (int i = 0; i < 100 && !n; i++) {
+		struct pollfd pfd = { -1, POLLIN, 0 };
+
+		OK(n = catalog_watch_leases(&cat, &fd, out, &err));
+		pfd.fd = fd;
+		if (!n)
+			ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+	}
+	return n;
+}
+
+/*
+ * Lease waiters learn which lease was released: another handle's commit
+ * names none, its release names the ref (so a builder re-tries only the
+ * waiters on that ref, not every waiter on every commit).
+ */
+START_TEST(test_watch_leases)
+{
+	struct strvec released = STRVEC_INIT;
+	struct catalog other;
+	struct lease *l = NULL;
+	int fd = -2;
+
+	OK(catalog_watch_leases(&cat, &fd, &released, &err));
+	if (!location) {
+		ck_assert_int_eq(fd, -1);
+		ck_assert_int_eq(released.nr, 0);
+		return;
+	}
+	OK(catalog_open(&other, &store, location, &err));
+	OK(catalog_set_status(&other, "wl/p=1", PART_STALE, NULL, &err));
+	ck_assert_int_gt(watch_until(&released), 0);
+	ck_assert_msg(released.nr == 0, "a commit was taken for the release of '%s'",
+		      released.nr ? released.v[0] : "");
+	ck_assert_int_eq(catalog_lease_acquire(&other, "wl/p=2", 0, &l, &err), 1);
+	catalog_lease_release(&other, l);
+	/* the acquire and the release may come in two wake-ups */
+	for (int i = 0; i < 3 && strvec_find(&released, "wl/p=2") < 0; i++)
+		watch_until(&released);
+	ck_assert_msg(strvec_find(&released, "wl/p=2") >= 0, "the release of 'wl/p=2' was not named");
+	catalog_close(&other);
+	strvec_clear(&released);
+}
+END_TEST
+
 /* The catalog's sockets (PostgreSQL connections) are close-on-exec. */
 START_TEST(test_sockets_not_inherited)
 {
@@ -2348,6 +2398,7 @@ static void add_cases(Suite *s, int pg)
 		ADD(test_lease_not_inherited);
 	ADD(test_sockets_not_inherited);
 	ADD(test_watch);
+	ADD(test_watch_leases);
 	suite_add_tcase(s, tc);
 
 #ifdef DATABUILD_WITH_POSTGRES
