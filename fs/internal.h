@@ -190,6 +190,7 @@ struct fs {
 	int unread_started;
 	size_t builders_nr;         /* slots allocated (0 once stopped) */
 	size_t builders_running;    /* threads started and not done */
+	size_t replying;            /* builders answering waiters they took (done_replying) */
 
 	struct strmap manifest_sizes;  /* run_id -> (void *)(size + 1); wait_lock */
 	struct strmap run_texts;       /* failed run_id -> struct run_text; wait_lock */

@@ -168,6 +168,21 @@ static struct waiter *take_waiters(struct node *n)
 	return w;
 }
 
+/*
+ * Waiters taken with take_waiters are answered outside wait_lock; the
+ * taker counts itself in fs->replying meanwhile, and this ends that. The
+ * mount is not unmounted while anyone replies (builders_cancel): a reply
+ * written after the unmount closed /dev/fuse would reach no reader, who
+ * would get ECONNABORTED instead of its answer.
+ */
+static void done_replying(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->wait_lock);
+	fs->replying--;
+	pthread_cond_broadcast(&fs->wait_cond);
+	pthread_mutex_unlock(&fs->wait_lock);
+}
+
 static void inval_sidecars(struct fs *fs, struct node *n)
 {
 	struct strbuf name = STRBUF_INIT, dir = STRBUF_INIT;
@@ -327,7 +342,7 @@ static void finish_ok(struct batch *b, struct node *n)
 	struct partition p;
 	struct waiter *w;
 	struct witness *wit = NULL, *old_wit, *old_fail;
-	int inval = 1, sized = 0;
+	int inval = 1, sized = 0, replying;
 
 	partition_init(&p);
 	if (c && catalog_get_partition(c, n->path, &p, &err) < 0)
@@ -370,6 +385,8 @@ static void finish_ok(struct batch *b, struct node *n)
 	}
 	pthread_mutex_lock(&fs->wait_lock);
 	w = take_waiters(n);
+	replying = w != NULL;
+	fs->replying += replying;
 	pthread_mutex_unlock(&fs->wait_lock);
 	while (w) {
 		struct waiter *next = w->next;
@@ -392,6 +409,8 @@ static void finish_ok(struct batch *b, struct node *n)
 		free(w);
 		w = next;
 	}
+	if (replying)
+		done_replying(fs);
 	partition_release(&p);
 	strbuf_release(&err);
 }
@@ -425,13 +444,15 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 	struct witness *fw = NULL, *old_wit, *old_fail;
 	struct partition p;
 	struct waiter *w;
-	int stopping, good = 0;
+	int stopping, good = 0, replying;
 
 	partition_init(&p);
 	if (b->graph)
 		fw = witness_take_job(b->graph->graph, n->path);
 	pthread_mutex_lock(&fs->wait_lock);
 	w = take_waiters(n);
+	replying = w != NULL;
+	fs->replying += replying;
 	stopping = fs->stopping;
 	old_wit = n->witness;
 	n->witness = NULL;
@@ -469,6 +490,8 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 		free(w);
 		w = next;
 	}
+	if (replying)
+		done_replying(fs);
 	partition_release(&p);
 	strbuf_release(&err);
 }
@@ -941,9 +964,14 @@ void builders_cancel(struct fs *fs)
 	pthread_mutex_unlock(&fs->wait_lock);
 	/*
 	 * Readers first: they must not wait for the jobs to die. A builder
-	 * finds its nodes no longer running and leaves them alone.
+	 * finds its nodes no longer running and leaves them alone; one that
+	 * took its waiters already is waited for until it has answered them.
 	 */
 	answer_all(fs);
+	pthread_mutex_lock(&fs->wait_lock);
+	while (fs->replying)
+		pthread_cond_wait(&fs->wait_cond, &fs->wait_lock);
+	pthread_mutex_unlock(&fs->wait_lock);
 }
 
 /*
