@@ -149,35 +149,22 @@ struct run_match {
 	pid_t after;               /* only pids above this can be the run's (0: any; pid_range) */
 };
 
-/* The first unsigned number after key in the file at path; 0 if none. */
-static unsigned long long proc_number(const char *path, const char *key)
+/*
+ * The first unsigned number after key in the file at path (relative to
+ * dfd, or absolute with AT_FDCWD); 0 if none.
+ */
+static unsigned long long proc_number(int dfd, const char *path, const char *key)
 {
 	struct strbuf text = STRBUF_INIT;
 	unsigned long long v = 0;
 	const char *at;
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 
-	if (strbuf_read_file(&text, path, (size_t)1 << 20) >= 0 && (at = strstr(text.buf, key)))
-		v = strtoull(at + strlen(key), NULL, 10);
-	strbuf_release(&text);
-	return v;
-}
-
-/* proc_number of /proc/<name>/<file>, through procfd. */
-static unsigned long long proc_number_at(int procfd, const char *name, const char *file,
-					 const char *key)
-{
-	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
-	unsigned long long v = 0;
-	const char *at;
-	int fd;
-
-	strbuf_addf(&path, "%s/%s", name, file);
-	fd = openat(procfd, path.buf, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && strbuf_read_fd(&text, fd, 1 << 16) >= 0 && (at = strstr(text.buf, key)))
+	if (fd >= 0 && strbuf_read_fd(&text, fd, (size_t)1 << 20) >= 0 &&
+	    (at = strstr(text.buf, key)))
 		v = strtoull(at + strlen(key), NULL, 10);
 	if (fd >= 0)
 		close(fd);
-	strbuf_release(&path);
 	strbuf_release(&text);
 	return v;
 }
@@ -198,7 +185,7 @@ static pid_t last_pid(void)
 void contain_mark(struct contain_mark *mark)
 {
 	mark->last_pid = last_pid();
-	mark->forks = proc_number("/proc/stat", "\nprocesses ");
+	mark->forks = proc_number(AT_FDCWD, "/proc/stat", "\nprocesses ");
 }
 
 /* pid_max, read once: a system setting that does not change under a run. */
@@ -208,7 +195,7 @@ static unsigned long long pid_max(void)
 	unsigned long long v = max;
 
 	if (!v)
-		max = v = proc_number("/proc/sys/kernel/pid_max", "");
+		max = v = proc_number(AT_FDCWD, "/proc/sys/kernel/pid_max", "");
 	return v;
 }
 
@@ -239,7 +226,7 @@ static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 	if (strcmp(self, want))
 		return 0;
 	now = last_pid();
-	forks = proc_number("/proc/stat", "\nprocesses ");
+	forks = proc_number(AT_FDCWD, "/proc/stat", "\nprocesses ");
 	max = pid_max();
 	if (now < mark->last_pid || forks < mark->forks || max <= 300 ||
 	    forks - mark->forks >= max - 300)
@@ -251,7 +238,10 @@ static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 /* Whether /proc/name is a process (its thread group's leader), not another thread. */
 static int is_leader(int procfd, const char *name)
 {
-	return proc_number_at(procfd, name, "status", "\nTgid:") == (unsigned long long)atol(name);
+	char status[40];
+
+	snprintf(status, sizeof(status), "%s/status", name);
+	return proc_number(procfd, status, "\nTgid:") == (unsigned long long)atol(name);
 }
 
 /*
@@ -345,7 +335,6 @@ int contain_run(const char *staging, pid_t pgid, long long start_us,
 		goto out;
 	for (int round = 0; round < CONTAIN_ROUNDS; round++) {
 		int killed;
-
 		pid_t upto;
 
 		reap.nr = 0;

@@ -19,7 +19,6 @@
 #include "executor/backend.h"
 #include "executor/internal.h"
 
-
 extern char **environ;
 
 static int env_overridden(const char *entry, const struct strvec *env)
@@ -177,7 +176,7 @@ void log_end(const char *path, size_t bytes, struct strbuf *out)
 int xrun_spawn(struct xrun *x, struct xnode *n, struct strbuf *err)
 {
 	struct run_record run;
-	struct strbuf config = STRBUF_INIT, path = STRBUF_INIT;
+	struct strbuf config = STRBUF_INIT;
 	cJSON *json = NULL;
 	int in_fd = -1, log_fd = -1, ret = -1;
 
@@ -228,6 +227,5 @@ out:
 	cJSON_Delete(json);
 	run_record_release(&run);
 	strbuf_release(&config);
-	strbuf_release(&path);
 	return ret;
 }

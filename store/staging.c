@@ -146,6 +146,8 @@ parents:
 	}
 	ret = 0;
 done:
+	if (ret < 0)
+		remove_tree(path->buf);  /* nothing half-made is left behind */
 	strmap_clear(&dirs);
 	strvec_clear(&sorted);
 	strbuf_release(&out);
