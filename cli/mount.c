@@ -59,8 +59,9 @@ static int opt_int(const char *item, const char *text, long min, long max, int *
 
 /*
  * -o OPTIONS, comma-separated: freshness=presence|keys, stale=wait|serve,
- * strict, nostrict, sidecars=listed|hidden, max_builds=N, no_cache,
- * cancel_unread[=SECONDS] are databuild's; the others are appended to the
+ * strict, nostrict, sidecars=listed|hidden, passthrough=auto|off,
+ * max_builds=N, no_cache, cancel_unread[=SECONDS] are databuild's; the
+ * others are appended to the
  * FUSE options.
  */
 static int opt_fuse(const struct cli_option *opt, const char *arg, struct strbuf *err)
@@ -97,6 +98,11 @@ static int opt_fuse(const struct cli_option *opt, const char *arg, struct strbuf
 			mo->o->strict = !strcmp(it, "strict");
 		} else if (!strcmp(it, "sidecars=hidden") || !strcmp(it, "sidecars=listed")) {
 			mo->o->sidecars_hidden = !strcmp(it, "sidecars=hidden");
+		} else if (!strcmp(it, "passthrough=auto") || !strcmp(it, "passthrough=off")) {
+			mo->o->passthrough_off = !strcmp(it, "passthrough=off");
+		} else if (!strncmp(it, "passthrough=", 12)) {
+			strbuf_addf(err, "'%s': expected passthrough=auto or passthrough=off", it);
+			goto out;
 		} else if (!strncmp(it, "sidecars=", 9)) {
 			strbuf_addf(err, "'%s': expected sidecars=listed or sidecars=hidden", it);
 			goto out;
@@ -418,9 +424,9 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 			 "logs to <store>/daemon.log)"),
 		OPT_CALLBACK('o', NULL, &mo, "OPTIONS", opt_fuse,
 			     "mount options: freshness=keys|presence, stale=wait|serve,\n"
-			     "strict, sidecars=listed|hidden, max_builds=N,\n"
-			     "cancel_unread[=SECONDS], no_cache, and FUSE's, e.g. allow_other\n"
-			     "(which also turns on default_permissions)"),
+			     "strict, sidecars=listed|hidden, passthrough=auto|off,\n"
+			     "max_builds=N, cancel_unread[=SECONDS], no_cache, and FUSE's,\n"
+			     "e.g. allow_other (which also turns on default_permissions)"),
 		OPT_FRESHNESS(&o.freshness,
 			      "keys (default): a live partition's build key is checked\n"
 			      "on every open (by fingerprints; a change replans);\n"

@@ -87,7 +87,7 @@ int control_status(struct fs *fs, struct catalog *c, struct strbuf *out, struct 
 	for (size_t i = 1; i < fs->nodes_nr; i++) {
 		struct node *n = fs->by_ino[i];
 
-		if (n->state == BUILD_NONE)
+		if (n->ino != i || n->state == BUILD_NONE)
 			continue;
 		waiting += n->waiters_nr;
 		cJSON_AddItemToArray(builds, status_build(g, n));

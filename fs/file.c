@@ -106,12 +106,126 @@ void handles_release(struct fs *fs)
 	fs->handles_nr = fs->handles_alloc = fs->gens_alloc = fs->free_nr = fs->free_alloc = 0;
 }
 
+/* Drops h's use of its backing file; closes the id with the last (release). */
+static void backing_put(fuse_req_t req, struct fs *fs, struct handle *h)
+{
+	struct backing *b, **pp;
+	int id = 0;
+
+	pthread_mutex_lock(&fs->backing_lock);
+	if ((b = h->backing) && !--b->opens && req) {
+		for (pp = &h->backing_node->backings; *pp != b; pp = &(*pp)->next)
+			;
+		*pp = b->next;
+		id = b->id;
+		free(b);
+	}
+	h->backing = NULL;
+	h->backing_node = NULL;
+	pthread_mutex_unlock(&fs->backing_lock);
+	if (id)
+		fuse_passthrough_close(req, id);
+}
+
 void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 		       struct handle *h)
 {
 	fi->fh = handle_register(fs, h);
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* req is gone: an id left without opens is closed by the next open */
+		backing_put(NULL, fs, h);
 		handle_unregister(fs, fi->fh);
+	}
+}
+
+/*
+ * Passthrough. Where the kernel offers FUSE passthrough (fs_init), an open
+ * of a partition or of a version registers its store file as the backing
+ * file of the inode it came for, and the kernel reads and maps that file
+ * itself: no read reaches the daemon, and the page cache is the store
+ * file's own (one copy, the store's large folios). The registration holds
+ * the store file open, and with it the handle's shared flock, until its
+ * last reader is gone, as a handle does.
+ *
+ * The kernel allows one backing file per inode at a time and refuses any
+ * other open of an inode that has one, so all opens of an inode number
+ * share one registration (struct backing, counted in opens, closed with
+ * the last release). A partition rebuilt while a reader still holds its
+ * old bytes cannot be served on that number: the open that finds the
+ * conflict gives the node a new inode number and answers ESTALE, on which
+ * the kernel looks the name up again (LOOKUP_REVAL) and retries the open
+ * once, now on the new number; the old reader keeps the old number and its
+ * bytes. If the mount's first registration fails (the daemon lacks
+ * CAP_SYS_ADMIN, or the store sits on too deep a stack of file systems) it
+ * stops trying and serves every open through the daemon, as with -o
+ * passthrough=off; a later failure serves that open with direct I/O
+ * (shared mmap still works: FUSE_CAP_DIRECT_IO_ALLOW_MMAP).
+ */
+void reply_open_data(fuse_req_t req, struct fs *fs, struct node *n, fuse_ino_t ino,
+		     struct fuse_file_info *fi, struct handle *h)
+{
+	struct backing *b, **pp;
+	struct stat st;
+	int old = 0;
+
+	pthread_mutex_lock(&fs->backing_lock);
+	if (fs->passthrough < 0)
+		goto out;
+	if (fstat(h->fd, &st) < 0)
+		goto out_direct;
+	for (b = n->backings; b && b->ino != ino; b = b->next)
+		;
+	if (b && b->id && b->dev == st.st_dev && b->file == st.st_ino)
+		goto out_use;
+	if (b && b->opens)
+		goto out_stale;
+	if (!b) {
+		b = xcalloc(1, sizeof(*b));
+		b->ino = ino;
+		b->next = n->backings;
+		n->backings = b;
+	}
+	old = b->id;
+	b->id = fuse_passthrough_open(req, h->fd);
+	if (b->id <= 0) {
+		for (pp = &n->backings; *pp != b; pp = &(*pp)->next)
+			;
+		*pp = b->next;
+		free(b);
+		if (fs->passthrough)
+			goto out_direct;
+		fs->passthrough = -1;
+		fs_log(fs, "passthrough: the kernel refused a backing file; "
+		       "reads go through the daemon");
+		goto out;
+	}
+	fs->passthrough = 1;
+	b->dev = st.st_dev;
+	b->file = st.st_ino;
+out_use:
+	b->opens++;
+	h->backing = b;
+	h->backing_node = n;
+	fi->backing_id = b->id;
+	fi->keep_cache = 0;
+	goto out;
+out_direct:
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+out:
+	pthread_mutex_unlock(&fs->backing_lock);
+	if (old)
+		fuse_passthrough_close(req, old);
+	reply_open_handle(req, fs, fi, h);
+	return;
+
+out_stale:
+	pthread_mutex_unlock(&fs->backing_lock);
+	fs_log(fs, "open '%s': rebuilt while read through inode %llu; "
+	       "the kernel retries on a new inode", n->path, (unsigned long long)ino);
+	node_renumber(fs, n, ino);
+	handle_free(h);
+	fuse_reply_err(req, ESTALE);
 }
 
 /*
@@ -292,7 +406,7 @@ out:
 	return s;
 }
 
-static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
+static void open_partition(fuse_req_t req, struct fs *fs, struct node *n, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -325,13 +439,13 @@ static void open_partition(fuse_req_t req, struct fs *fs, struct node *n,
 		}
 	}
 	if (!h) {
-		waiter_add(fs, n, req, fi);
+		waiter_add(fs, n, ino, req, fi);
 		goto out;
 	}
 	if (v == OPEN_SERVE_REBUILD)
 		waiter_queue(fs, n);
 	fi->keep_cache = keep_cache(fs, n, p.published_run);
-	reply_open_handle(req, fs, fi, h);
+	reply_open_data(req, fs, n, ino, fi, h);
 out:
 	partition_release(&p);
 	strbuf_release(&err);
@@ -418,7 +532,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		saverr = EISDIR;
 		goto out_err;
 	case INODE_PART:
-		open_partition(req, fs, n, fi);
+		open_partition(req, fs, n, ino, fi);
 		return;
 	case INODE_VERSION:
 	case INODE_VERSION_MANIFEST:
@@ -485,6 +599,13 @@ out:
 
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	handle_unregister(fs_of(req), fi->fh);
+	struct fs *fs = fs_of(req);
+	struct handle *h = handle_get(fs, fi->fh);
+
+	if (h) {
+		backing_put(req, fs, h);
+		handle_put(fs, h);
+	}
+	handle_unregister(fs, fi->fh);
 	fuse_reply_err(req, 0);
 }

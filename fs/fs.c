@@ -113,13 +113,26 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 
 	conn->want |= conn->capable & want;
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	/*
+	 * Passthrough (fs/file.c): the store may sit on one stacked file
+	 * system (overlayfs); direct I/O opens, its fallback, keep shared mmap.
+	 */
+	pthread_mutex_lock(&fs->backing_lock);
+	if (fs->passthrough == 0 && (conn->capable & FUSE_CAP_PASSTHROUGH)) {
+		conn->want |= FUSE_CAP_PASSTHROUGH;
+		conn->max_backing_stack_depth = FUSE_BACKING_STACKED_OVER;
+		conn->want |= conn->capable & FUSE_CAP_DIRECT_IO_ALLOW_MMAP;
+	} else {
+		fs->passthrough = -1;
+	}
+	pthread_mutex_unlock(&fs->backing_lock);
 	if (conn->max_background < 64)
 		conn->max_background = 64;
 	if (conn->congestion_threshold < 48)
 		conn->congestion_threshold = 48;
-	fs_log(fs, "init: protocol %u.%u, capable 0x%x, want 0x%x, max_write %u",
+	fs_log(fs, "init: protocol %u.%u, capable 0x%x, want 0x%x, max_write %u, passthrough %s",
 	       conn->proto_major, conn->proto_minor, conn->capable, conn->want,
-	       conn->max_write);
+	       conn->max_write, fs->passthrough < 0 ? "off" : "on");
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -280,6 +293,8 @@ static int fs_setup(struct fs *fs, const struct fs_opts *opts, struct strbuf *er
 	pthread_mutex_init(&fs->events_lock, NULL);
 	pthread_mutex_init(&fs->log_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
+	pthread_mutex_init(&fs->backing_lock, NULL);
+	fs->passthrough = opts->passthrough_off ? -1 : 0;
 	pthread_mutex_init(&fs->graph_lock, NULL);
 	strmap_init(&fs->manifest_sizes);
 	strmap_init(&fs->run_texts);

@@ -63,6 +63,14 @@ struct fs_opts {
 	int sidecars_hidden;
 	/* -o no_cache: builds never restore outputs from the run cache */
 	int no_cache;
+	/*
+	 * -o passthrough=off: partitions' reads go through the daemon even
+	 * where the kernel could serve them straight from the store file
+	 * (default passthrough=auto: FUSE passthrough where the kernel offers
+	 * it and the daemon may register backing files, i.e. has
+	 * CAP_SYS_ADMIN; docs/design/fs.md, "Read throughput").
+	 */
+	int passthrough_off;
 	int jobs;                      /* <= 0: executor_default_jobs(backend) */
 	const struct backend_opts *backend;  /* where the builds' jobs run (NULL: local) */
 	int foreground;
@@ -75,7 +83,8 @@ struct fs_opts {
 };
 #define FS_OPTS_INIT { .mountpoint = NULL, .graph = NULL, .store = NULL, \
 		       .catalog_location = NULL, .fuse_options = NULL, \
-		       .freshness = FRESH_KEYS, .stale_serve = 0, .strict = 0, .sidecars_hidden = 0, \
+		       .freshness = FRESH_KEYS, .stale_serve = 0, .strict = 0, \
+		       .sidecars_hidden = 0, .passthrough_off = 0, \
 		       .max_builds = 0, .cancel_unread_s = -1, .jobs = 0, .backend = NULL, \
 		       .foreground = 0, .debug = 0, .ready_fd = -1 }
 

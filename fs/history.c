@@ -375,7 +375,10 @@ void history_open(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_fil
 	version_release(&v);
 	strbuf_release(&err);
 	strbuf_release(&text);
-	reply_open_handle(req, fs, fi, h);
+	if (n->kind == INODE_VERSION)
+		reply_open_data(req, fs, n, n->ino, fi, h);
+	else
+		reply_open_handle(req, fs, fi, h);
 	return;
 
 out_log:

@@ -39,6 +39,14 @@ void nodes_release(struct fs *fs)
 	for (size_t i = 1; i < fs->nodes_nr; i++) {
 		struct node *n = fs->by_ino[i];
 
+		if (n->ino != i)
+			continue;  /* an older number of a renumbered node */
+		while (n->backings) {
+			struct backing *b = n->backings;
+
+			n->backings = b->next;
+			free(b);
+		}
 		free(n->error);
 		free(n->damage);
 		free(n->served_run);
@@ -66,6 +74,17 @@ struct node *node_by_ino(struct fs *fs, fuse_ino_t ino)
 		n = fs->by_ino[ino];
 	pthread_rwlock_unlock(&fs->nodes_lock);
 	return n;
+}
+
+void node_renumber(struct fs *fs, struct node *n, fuse_ino_t old)
+{
+	pthread_rwlock_wrlock(&fs->nodes_lock);
+	if (n->ino == old) {
+		ALLOC_GROW(fs->by_ino, fs->nodes_nr + 1, fs->nodes_alloc);
+		n->ino = fs->nodes_nr;
+		fs->by_ino[fs->nodes_nr++] = n;
+	}
+	pthread_rwlock_unlock(&fs->nodes_lock);
 }
 
 struct node *node_by_path(struct fs *fs, const char *path)

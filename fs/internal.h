@@ -62,12 +62,29 @@ struct builder {
 struct waiter {
 	struct waiter *next;
 	fuse_req_t req;
+	fuse_ino_t ino;        /* the inode number the open came for */
 	struct fuse_file_info fi;
 };
 
 /*
+ * A store file registered with the kernel for passthrough reads of one
+ * inode number (fs/file.c, "Passthrough"); owned by its node's list.
+ */
+struct backing {
+	struct backing *next;
+	fuse_ino_t ino;        /* the inode number the kernel reads it for */
+	int id;                /* the kernel's backing id */
+	dev_t dev;             /* the store file's identity */
+	ino_t file;
+	unsigned opens;        /* handles using it; 0 (an interrupted open): closed by the next */
+};
+
+/*
  * One name of the mount. Nodes live until the mount ends, so an inode
- * number is never reused and never changes meaning.
+ * number is never reused and never changes meaning. A partition rebuilt
+ * while readers hold its old bytes through passthrough gets a new inode
+ * number (node_renumber); the old one keeps mapping to the same node in
+ * by_ino, so loops over by_ino visit a node only at i == n->ino.
  */
 struct node {
 	fuse_ino_t ino;
@@ -101,6 +118,7 @@ struct node {
 	int64_t queued_us;     /* when a reader first waited on it (waiter_add) */
 	int64_t unread_us;     /* when its last waiting reader left (0: readers, or none yet) */
 	int wanted;            /* queued with nobody waiting (waiter_queue): never unread */
+	struct backing *backings;  /* backing_lock: its inode numbers' backing files */
 	char *run_job;         /* the job of its node in the running plan (control_note_run) */
 	char *run_id;          /* that node's run, once it started */
 	const char *run_state; /* node_state_name() of that node, or NULL */
@@ -126,6 +144,8 @@ struct handle {
 	int fd;
 	struct strbuf text;
 	struct dirh *dir;
+	struct node *backing_node;  /* backing_lock: whose backing file this open reads, */
+	struct backing *backing;    /* and which (NULL: none) */
 	unsigned refs;       /* handles_lock */
 };
 
@@ -198,6 +218,9 @@ struct fs {
 	pthread_mutex_t events_lock;
 	struct events_index events;
 
+	pthread_mutex_t backing_lock;
+	int passthrough;           /* backing_lock: -1 off, 0 not tried yet, 1 registering works */
+
 	pthread_mutex_t handles_lock;
 	struct handle **handles;   /* by slot; NULL: free */
 	uint32_t *handle_gens;     /* by slot: bumped when the slot is freed */
@@ -227,6 +250,8 @@ int nodes_init(struct fs *fs);
 void nodes_release(struct fs *fs);
 struct node *node_by_ino(struct fs *fs, fuse_ino_t ino);
 struct node *node_by_path(struct fs *fs, const char *path);
+/* Gives n a new inode number if its number is still old (fs/file.c, "Passthrough"). */
+void node_renumber(struct fs *fs, struct node *n, fuse_ino_t old);
 /* Whether a node of kind k is a directory (root, dataset directory, .databuild). */
 int inode_kind_is_dir(enum inode_kind k);
 /*
@@ -309,6 +334,14 @@ void handles_release(struct fs *fs);
 /* Replies to open/opendir with h registered; unregisters it if the open was interrupted. */
 void reply_open_handle(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 		       struct handle *h);
+/*
+ * reply_open_handle for h, an open of n's store file (HANDLE_DATA) that
+ * came for inode number ino: through FUSE passthrough where the mount can
+ * (fs/file.c, "Passthrough"), else as fi says (keep_cache is the
+ * caller's); ESTALE, h freed, when ino reads another file of n.
+ */
+void reply_open_data(fuse_req_t req, struct fs *fs, struct node *n, fuse_ino_t ino,
+		     struct fuse_file_info *fi, struct handle *h);
 void dirh_free(struct dirh *d);
 
 /*
@@ -333,7 +366,8 @@ void builders_cancel(struct fs *fs);
  */
 void builders_stop(struct fs *fs);
 /* Queues req (an open of partition n) on n's build; replies later. */
-void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi);
+void waiter_add(struct fs *fs, struct node *n, fuse_ino_t ino, fuse_req_t req,
+		struct fuse_file_info *fi);
 /*
  * Queues a build of n with nobody waiting (a stale partition served at
  * once under -o stale=serve, a last good version served while its

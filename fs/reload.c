@@ -205,8 +205,8 @@ static void inval_collect(struct fs *fs, const struct pattern **pats, size_t pat
 		const char *path = n->part ? n->part->path : n->path;
 		int placed = 0;
 
-		if (n->kind != INODE_DIR && n->kind != INODE_PART && n->kind != INODE_MANIFEST &&
-		    n->kind != INODE_ERROR)
+		if (n->ino != i || (n->kind != INODE_DIR && n->kind != INODE_PART &&
+				    n->kind != INODE_MANIFEST && n->kind != INODE_ERROR))
 			continue;
 		for (size_t k = 0; k < pats_nr && !placed; k++)
 			placed = n->kind == INODE_DIR ? pattern_match_dir(pats[k], path) != 0 :

@@ -88,12 +88,14 @@ static void builder_spawn(struct fs *fs);
 static void queue_locked(struct fs *fs, struct node *n);
 static void wake_builder(struct fs *fs);
 
-void waiter_add(struct fs *fs, struct node *n, fuse_req_t req, struct fuse_file_info *fi)
+void waiter_add(struct fs *fs, struct node *n, fuse_ino_t ino, fuse_req_t req,
+		struct fuse_file_info *fi)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
 	int saverr;
 
 	w->req = req;
+	w->ino = ino;
 	w->fi = *fi;
 	fuse_req_interrupt_func(req, on_interrupt, n);
 	pthread_mutex_lock(&fs->wait_lock);
@@ -404,7 +406,7 @@ static void finish_ok(struct batch *b, struct node *n)
 			if (!sized++)
 				store_tail(fs, n, h->fd);
 			w->fi.keep_cache = 0;
-			reply_open_handle(w->req, fs, &w->fi, h);
+			reply_open_data(w->req, fs, n, w->ino, &w->fi, h);
 		}
 		free(w);
 		w = next;
@@ -484,7 +486,7 @@ static void finish_failed(struct batch *b, struct node *n, const char *error)
 		/* A failed rebuild keeps serving the last good bytes (not -o strict). */
 		strbuf_reset(&err);
 		if (h)
-			reply_open_handle(w->req, fs, &w->fi, h);
+			reply_open_data(w->req, fs, n, w->ino, &w->fi, h);
 		else
 			fuse_reply_err(w->req, EIO);
 		free(w);
@@ -931,6 +933,9 @@ static void answer_all(struct fs *fs)
 	for (size_t i = 1; i < fs->nodes_nr; i++) {
 		struct node *n = fs->by_ino[i];
 		struct waiter *w;
+
+		if (n->ino != i)
+			continue;
 
 		pthread_mutex_lock(&fs->wait_lock);
 		w = take_waiters(n);

@@ -121,7 +121,9 @@ DAEMON_PID=
 # mount_db [ARGS...]: mounts at $M (daemonized), records the daemon's pid.
 mount_db() {
 	need_fuse
-	db mount "$M" "$@" || fail "databuild mount failed"
+	# DATABUILD_TEST_MOUNT_O: mount options a suite runs under a second time
+	db mount "$M" ${DATABUILD_TEST_MOUNT_O:+-o "$DATABUILD_TEST_MOUNT_O"} "$@" ||
+		fail "databuild mount failed"
 	is_mounted || fail "databuild mount returned but '$M' is not mounted"
 	DAEMON_PID=$(status_field pid)
 	[ -n "$DAEMON_PID" ] || fail "no pid in .databuild/status"
