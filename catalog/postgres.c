@@ -135,12 +135,24 @@ static const char *const stmt_sql[ST__NR] = {
 
 #define BEGIN_SQL "BEGIN; SELECT pg_advisory_xact_lock(1684163652, 1)"
 /*
- * Notifications on channel databuild: "c" after a commit, "lease:<ref>"
- * after a lease release (catalog_watch_leases); "" is what databuild
- * before 2026-12-06 sent for both.
+ * Notifications: on channel databuild "c" after a commit (catalog_watch),
+ * on channel databuild_lease the ref of a released lease
+ * (catalog_watch_leases). A handle listens only to the channels it was
+ * asked to watch, its lease connection only once it blocked on a lease:
+ * every notification wakes every listening server process, and a builder
+ * waiting for leases has no use for commits. Older databuild sent "" or
+ * "lease:<ref>" on databuild for a release; a lease waiter does not hear
+ * those and re-tries on its backoff (at most a second apart).
  */
 #define COMMIT_SQL "SELECT pg_notify('databuild', 'c'); COMMIT"
-#define NOTIFY_LEASE "lease:"
+#define CHANNEL "databuild"
+#define LEASE_CHANNEL "databuild_lease"
+#define NOTIFY_LEASE "lease:"     /* how databuild before databuild_lease named a release */
+
+enum listen_bits {
+	LISTEN_COMMITS = 1,  /* LISTEN databuild */
+	LISTEN_LEASES = 2,   /* LISTEN databuild_lease */
+};
 
 struct lease {
 	int64_t key;
@@ -153,12 +165,13 @@ struct pg {
 	unsigned char prepared[STMT_NR];  /* by statement number (QS) */
 	int in_tx;          /* inside write_tx: a lost connection fails the body */
 	int retrying;       /* write_tx's second attempt after a reconnect */
-	int listening;      /* LISTEN databuild issued on conn */
+	int listening;      /* enum listen_bits: the LISTENs conn has issued */
 	int reconnected;    /* conn was re-established since the last watch */
 
 	/* Leases: lconn, held and nheld are guarded by lease_mu. */
 	pthread_mutex_t lease_mu;
 	PGconn *lconn;
+	int llistening;     /* lconn has issued LISTEN (a blocking acquire waited) */
 	int64_t *held;
 	size_t nheld, held_alloc;
 };
@@ -329,6 +342,19 @@ static int lost(PGconn *conn)
 
 static void lease_revive(struct catalog *c);
 
+/* The LISTEN statements for bits (enum listen_bits). */
+static const char *listen_sql(int bits)
+{
+	switch (bits) {
+	case LISTEN_COMMITS:
+		return "LISTEN " CHANNEL;
+	case LISTEN_LEASES:
+		return "LISTEN " LEASE_CHANNEL;
+	default:
+		return "LISTEN " CHANNEL "; LISTEN " LEASE_CHANNEL;
+	}
+}
+
 /*
  * Re-establishes the main connection (and its LISTEN); a server restart
  * also dropped the leases, which are taken again at once.
@@ -346,7 +372,7 @@ static int reconnect(struct catalog *c, struct strbuf *err)
 	p->reconnected = 1;
 	lease_revive(c);
 	if (p->listening) {
-		r = PQexec(p->conn, "LISTEN databuild");
+		r = PQexec(p->conn, listen_sql(p->listening));
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			strbuf_addf(err, "catalog '%s': ", c->location);
 			add_pq_message(err, PQerrorMessage(p->conn));
@@ -990,30 +1016,20 @@ static int lease_try(struct catalog *c, int64_t key, struct strbuf *err)
 }
 
 /*
- * Under lease_mu: (re)connects lconn, listening for releases. After a lost
- * connection the server has dropped every lock of the old session: they
- * are taken again (one now held by someone else stays lost).
+ * Under lease_mu: (re)connects lconn. After a lost connection the server
+ * has dropped every lock of the old session: they are taken again (one
+ * now held by someone else stays lost).
  */
 static int lease_connect(struct catalog *c, struct strbuf *err)
 {
 	struct pg *p = pg(c);
-	PGresult *r;
 
 	if (p->lconn && !lost(p->lconn))
 		return 0;
 	PQfinish(p->lconn);
+	p->llistening = 0;
 	if (!(p->lconn = connect_retry(c, p->conninfo, err)))
 		return -1;
-	r = PQexec(p->lconn, "LISTEN databuild");
-	if (!result_ok(r)) {
-		strbuf_addf(err, "catalog '%s': lease: ", c->location);
-		add_pq_message(err, PQresultErrorMessage(r));
-		PQclear(r);
-		PQfinish(p->lconn);
-		p->lconn = NULL;
-		return -1;
-	}
-	PQclear(r);
 	for (size_t i = 0; i < p->nheld; i++) {
 		struct strbuf ignored = STRBUF_INIT;
 
@@ -1095,6 +1111,17 @@ static int pg_lease_acquire(struct catalog *c, const char *ref, int wait,
 			return rc;
 		}
 		/* a release NOTIFYs; re-try at least every second regardless */
+		if (!p->llistening) {
+			PGresult *r = PQexec(p->lconn, listen_sql(LISTEN_LEASES));
+
+			p->llistening = result_ok(r);
+			PQclear(r);
+			if (p->llistening) {
+				/* try again now: the release may have come before the LISTEN */
+				pthread_mutex_unlock(&p->lease_mu);
+				continue;
+			}
+		}
 		drain_notifies(p->lconn);
 		pfd.fd = PQsocket(p->lconn);
 		pthread_mutex_unlock(&p->lease_mu);
@@ -1115,14 +1142,12 @@ static void pg_lease_release(struct catalog *c, struct lease *l)
 		/* a lost session has dropped the lock already */
 		if (p->lconn && !lost(p->lconn)) {
 			char num[24];
-			char *payload = xstrfmt(NOTIFY_LEASE "%s", l->ref);
-			const char *v[2] = { num, payload };
+			const char *v[2] = { num, l->ref };
 
 			snprintf(num, sizeof(num), "%" PRId64, l->key);
 			r = PQexecParams(p->lconn, "SELECT pg_advisory_unlock($1::bigint),"
-					 " pg_notify('databuild', $2)", 2, NULL, v, NULL, NULL, 0);
+					 " pg_notify('" LEASE_CHANNEL "', $2)", 2, NULL, v, NULL, NULL, 0);
 			PQclear(r);
-			free(payload);
 		}
 	}
 	pthread_mutex_unlock(&p->lease_mu);
@@ -1136,19 +1161,20 @@ static int pg_watch(struct catalog *c, int *fd, struct strvec *released, struct 
 {
 	struct pg *p = pg(c);
 	PGnotify *n;
-	int count = 0;
+	int count = 0, want = released ? LISTEN_LEASES : LISTEN_COMMITS;
 
-	if (!p->listening) {
+	if ((p->listening & want) != want) {
 		PGresult *r;
 
 		if (lost(p->conn) && reconnect(c, err) < 0)
 			return -1;
-		r = PQexec(p->conn, "LISTEN databuild");
+		want |= p->listening;
+		r = PQexec(p->conn, listen_sql(want));
 		if (!result_ok(r) && lost(p->conn)) {
 			PQclear(r);
 			if (reconnect(c, err) < 0)
 				return -1;
-			r = PQexec(p->conn, "LISTEN databuild");
+			r = PQexec(p->conn, listen_sql(want));
 		}
 		if (!result_ok(r)) {
 			db_fail(c, r, err);
@@ -1156,7 +1182,7 @@ static int pg_watch(struct catalog *c, int *fd, struct strvec *released, struct 
 			return -1;
 		}
 		PQclear(r);
-		p->listening = 1;
+		p->listening = want;
 		p->reconnected = 0;
 	}
 	if (!PQconsumeInput(p->conn) && lost(p->conn)) {
@@ -1172,9 +1198,13 @@ static int pg_watch(struct catalog *c, int *fd, struct strvec *released, struct 
 	}
 	while ((n = PQnotifies(p->conn))) {
 		count++;
-		if (released && !strncmp(n->extra, NOTIFY_LEASE, strlen(NOTIFY_LEASE)))
+		if (!released)
+			;
+		else if (!strcmp(n->relname, LEASE_CHANNEL))
+			strvec_push(released, n->extra);
+		else if (!strncmp(n->extra, NOTIFY_LEASE, strlen(NOTIFY_LEASE)))
 			strvec_push(released, n->extra + strlen(NOTIFY_LEASE));
-		else if (released && !n->extra[0])
+		else if (!n->extra[0])
 			strvec_push(released, "");
 		PQfreemem(n);
 	}
