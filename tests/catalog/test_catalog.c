@@ -1015,10 +1015,14 @@ START_TEST(test_event_errors)
 }
 END_TEST
 
-/* catalog_append_events: one transaction, in order, all or none. */
+/*
+ * catalog_append_events: one transaction, in order, all or none; for a
+ * few events and for many (PostgreSQL sends more than 64 as one statement
+ * over arrays).
+ */
 START_TEST(test_append_events)
 {
-	struct event es[3];
+	struct event es[3], many[200];
 	struct ev_list evs = EV_LIST_INIT;
 	int64_t seq;
 
@@ -1046,6 +1050,35 @@ START_TEST(test_append_events)
 
 		ck_assert_msg(strstr(evs.lines.v[i], want), "%s", evs.lines.v[i]);
 		free(want);
+	}
+	ev_list_release(&evs);
+
+	memset(many, 0, sizeof(many));
+	for (int i = 0; i < 200; i++) {
+		many[i].type = (char *)EV_JOB_PLANNED;
+		many[i].ref = i % 2 ? (char *)"b/many" : NULL;
+		many[i].payload = xstrfmt("{\"node\":%d}", 100 + i);
+	}
+	free(many[150].payload);
+	many[150].payload = xstrdup("[]");
+	ck_assert_int_eq(catalog_append_events(&cat, many, 200, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "is not a JSON object"));
+	strbuf_reset(&err);
+	OK(catalog_last_event_seq(&cat, &seq, &err));
+	ck_assert_int_eq(seq, 3);
+	free(many[150].payload);
+	many[150].payload = xstrfmt("{\"node\":%d}", 250);
+	OK(catalog_append_events(&cat, many, 200, &err));
+	OK(catalog_read_events(&cat, 3, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.lines.nr, 200);
+	for (int i = 0; i < 200; i++) {
+		char *want = xstrfmt("\"payload\":{\"node\":%d}", i == 150 ? 250 : 100 + i);
+
+		ck_assert_msg(strstr(evs.lines.v[i], want), "event %d: %s", i, evs.lines.v[i]);
+		ck_assert_msg(!strstr(evs.lines.v[i], "b/many") == !(i % 2), "event %d: %s", i,
+			      evs.lines.v[i]);
+		free(want);
+		free(many[i].payload);
 	}
 	ev_list_release(&evs);
 }
