@@ -33,6 +33,9 @@ struct catalog_ops {
 
 	int (*get_partition)(struct catalog *c, const char *ref, struct partition *out,
 			     struct strbuf *err);
+	/* Optional: many at once (catalog_get_partitions; NULL: get_partition each). */
+	int (*get_partitions)(struct catalog *c, const char *const *refs, size_t n,
+			      struct partition *out, struct strbuf *err);
 	int (*list_partitions)(struct catalog *c, const char *prefix, const char *after,
 			       size_t limit, unsigned status_mask,
 			       struct partition_list *out, struct strbuf *err);

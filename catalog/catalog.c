@@ -217,6 +217,24 @@ int catalog_get_partition(struct catalog *c, const char *ref, struct partition *
 	return c->ops->get_partition(c, ref, out, err);
 }
 
+int catalog_get_partitions(struct catalog *c, const char *const *refs, size_t n,
+			   struct partition *out, struct strbuf *err)
+{
+	for (size_t i = 0; i < n; i++)
+		partition_init(&out[i]);
+	if (n > 1 && c->ops->get_partitions)
+		return c->ops->get_partitions(c, refs, n, out, err);
+	for (size_t i = 0; i < n; i++)
+		if (c->ops->get_partition(c, refs[i], &out[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+int catalog_lookups_batched(const struct catalog *c)
+{
+	return c->ops->get_partitions != NULL;
+}
+
 int catalog_list_partitions(struct catalog *c, const char *prefix, const char *after,
 			    size_t limit, unsigned status_mask,
 			    struct partition_list *out, struct strbuf *err)

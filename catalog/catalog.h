@@ -186,6 +186,16 @@ void catalog_close(struct catalog *c);
 int catalog_get_partition(struct catalog *c, const char *ref, struct partition *out,
 			  struct strbuf *err);
 /*
+ * catalog_get_partition for refs[0..n) into out[0..n) (out[i].status
+ * PART_MISSING for an unknown ref): one round trip on PostgreSQL, point
+ * lookups on SQLite. 0, or -1 with err (out then holds what was read;
+ * partition_release each either way).
+ */
+int catalog_get_partitions(struct catalog *c, const char *const *refs, size_t n,
+			   struct partition *out, struct strbuf *err);
+/* 1 if catalog_get_partitions costs one round trip (a server), 0 if a lookup each. */
+int catalog_lookups_batched(const struct catalog *c);
+/*
  * Partitions whose ref starts with prefix ("" = all), in ref order,
  * strictly after `after` (NULL = from the start), at most limit of them,
  * whose status bit (1u << status) is in status_mask (0 = any). Pages

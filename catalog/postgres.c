@@ -1352,6 +1352,7 @@ const struct catalog_ops catalog_pg_ops = {
 	.open = pg_open,
 	.close = pg_close,
 	.get_partition = q_get_partition,
+	.get_partitions = q_get_partitions,
 	.list_partitions = q_list_partitions,
 	.list_children = q_list_children,
 	.begin_build = q_begin_build,

@@ -125,6 +125,7 @@ const char *const query_sql[Q__NR] = {
 	/* PostgreSQL only (arrays): publish_set */
 	[Q_SET_RUNS_GET] = "SELECT id, build_id, status FROM runs"
 		" WHERE id = ANY(CAST(?1 AS BIGINT[]))",
+	[Q_SET_PART_GET] = "SELECT " PART_COLS " FROM partitions WHERE ref = ANY(CAST(?1 AS TEXT[]))",
 	[Q_SET_MAN_PUT] = "INSERT INTO manifests (run_id, json)"
 		" SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS TEXT[]))"
 		" ON CONFLICT (run_id) DO UPDATE SET json = excluded.json",
@@ -402,6 +403,76 @@ int q_get_partition(struct catalog *c, const char *ref, struct partition *out,
 	rc = q_one(c, Q_PART_GET, &p, read_partition_fn, out, err);
 	if (!rc)
 		out->ref = xstrdup(ref);
+	return rc;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void partition_dup(struct partition *dst, const struct partition *src)
+{
+	*dst = *src;
+	dst->ref = dup_or_null(src->ref);
+	dst->version = dup_or_null(src->version);
+	dst->job = dup_or_null(src->job);
+	dst->run_id = dup_or_null(src->run_id);
+	dst->error = dup_or_null(src->error);
+	dst->published_run = dup_or_null(src->published_run);
+	dst->ident = dup_or_null(src->ident);
+}
+
+int q_get_partitions(struct catalog *c, const char *const *refs, size_t n,
+		     struct partition *out, struct strbuf *err)
+{
+	const struct query_backend *B = qb(c);
+	struct qarray a = QARRAY_INIT;
+	struct qparams p = QPARAMS_INIT;
+	struct strmap pos = STRMAP_INIT;
+	struct partition row;
+	struct qrows rows;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		qa_text(&a, refs[i]);
+		if (!strmap_contains(&pos, refs[i]))
+			strmap_put(&pos, refs[i], (void *)(uintptr_t)(i + 1));
+	}
+	qp_array(&p, &a);
+	if (B->run(c, Q_SET_PART_GET, &p, &rows, err) < 0)
+		goto out;
+	while ((rc = B->next(c, &rows, err)) > 0) {
+		size_t i;
+
+		partition_init(&row);
+		q_read_partition(c, &rows, &row);
+		i = row.ref ? (size_t)(uintptr_t)strmap_get(&pos, row.ref) : 0;
+		if (i) {
+			partition_release(&out[i - 1]);
+			out[i - 1] = row;
+		} else {
+			partition_release(&row);
+		}
+	}
+	B->done(c, &rows);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		size_t first = (size_t)(uintptr_t)strmap_get(&pos, refs[i]) - 1;
+
+		if (first != i && out[first].status != PART_MISSING) {
+			/* a ref asked for twice: the second gets a copy of the row */
+			partition_release(&out[i]);
+			partition_dup(&out[i], &out[first]);
+		} else if (!out[i].ref) {
+			out[i].ref = xstrdup(refs[i]);
+		}
+	}
+	rc = 0;
+out:
+	strmap_clear(&pos);
+	qa_release(&a);
 	return rc;
 }
 

@@ -80,6 +80,7 @@ enum query_id {
 	Q_RUN_REF,
 	/* publish_batch set-at-a-time: one statement per table over arrays */
 	Q_SET_RUNS_GET,
+	Q_SET_PART_GET,
 	Q_SET_MAN_PUT,
 	Q_SET_MI_DELETE,
 	Q_SET_MI_INSERT,
@@ -286,6 +287,9 @@ int q_neighbours(struct catalog *c, const char *ref, int downstream, struct strv
  * The catalog_ops entries written once (backend.h states their contracts;
  * the wrappers of catalog.c have initialised the out-structures).
  */
+/* catalog_get_partitions on an adapter with arrays: one statement. */
+int q_get_partitions(struct catalog *c, const char *const *refs, size_t n,
+		     struct partition *out, struct strbuf *err);
 int q_get_partition(struct catalog *c, const char *ref, struct partition *out,
 		    struct strbuf *err);
 int q_list_partitions(struct catalog *c, const char *prefix, const char *after, size_t limit,

@@ -445,8 +445,169 @@ static void node_try(struct xrun *x, struct xnode *n)
 	strbuf_release(&err);
 }
 
+/*
+ * How many ready nodes precheck_ready looks up in one catalog call, from
+ * the front of the queues, and how soon it looks one up again.
+ */
+#define PRECHECK_MAX 256
+#define PRECHECK_AGAIN_MS 250
+
+/*
+ * The inputs of n into its manifest (once per node): 0, 1 if one is not
+ * live (the run cannot start; why in err), -1 with err on catalog trouble.
+ */
+static int node_inputs(struct xrun *x, struct xnode *n, struct strbuf *err)
+{
+	const struct job_config *cfg = &n->gn->config;
+	struct partition p;
+	int ret = 0;
+
+	if (n->m)
+		return 0;
+	n->m = xmalloc(sizeof(*n->m));
+	manifest_init(n->m);
+	partition_init(&p);
+	for (size_t i = 0; i < cfg->inputs_nr && !ret; i++) {
+		struct manifest_input *in;
+		int r;
+
+		partition_release(&p);
+		r = catalog_get_partition(x->c, cfg->inputs[i].ref, &p, err);
+		if (r < 0) {
+			ret = -1;
+		} else if (p.status != PART_LIVE) {
+			strbuf_addf(err, "input '%s' is not live (%s)", cfg->inputs[i].ref,
+				    part_status_name(r ? p.status : PART_MISSING));
+			ret = 1;
+		} else {
+			in = manifest_add_input(n->m, cfg->inputs[i].ref);
+			in->type = cfg->inputs[i].type;
+			memcpy(in->sha256, p.sha256, sizeof(in->sha256));
+			in->run_id = p.run_id ? xstrdup(p.run_id) : NULL;
+		}
+	}
+	partition_release(&p);
+	if (ret)
+		run_forget(x, n);
+	return ret;
+}
+
+/*
+ * On a catalog that answers many lookups in one round trip (PostgreSQL),
+ * before the ready nodes at the front of the queues take leases: their
+ * outputs in one call, and a node whose outputs are all live and fresh
+ * (its build key, with FRESH_KEYS) is up to date without a lease —
+ * another builder built it since the plan. What a lease would add,
+ * nobody building it at this moment, does not change that answer: a live
+ * row is a finished publish. Every other node goes on as before (lease,
+ * then node_start checks again under it); a node is looked up again once
+ * its last look-up is PRECHECK_AGAIN_MS old. The job_up_to_date events
+ * go to the catalog in one append. Where each lookup is a local read
+ * (SQLite), node_start's under the lease costs as little and this is
+ * skipped.
+ */
+static void precheck_ready(struct xrun *x)
+{
+	size_t idx[PRECHECK_MAX], nidx = 0, nrefs = 0, ncut = 0;
+	const char **refs = NULL;
+	struct partition *rows = NULL;
+	struct event *evs = NULL;
+	struct strbuf err = STRBUF_INIT;
+	size_t *queues[2] = { x->prio, x->ready };
+	size_t heads[2] = { x->prio_head, x->ready_head }, tails[2] = { x->prio_tail, x->ready_tail };
+	long long now;
+
+	if (x->stopping || x->cancelling || !catalog_lookups_batched(x->c))
+		return;
+	now = mono_ms();
+	for (int q = 0; q < 2; q++)
+		for (size_t k = heads[q]; k < tails[q] && k - heads[q] < PRECHECK_MAX &&
+					   nidx < PRECHECK_MAX; k++) {
+			struct xnode *n = &x->nodes[queues[q][k]];
+
+			if (n->state != NODE_PENDING || n->leases_held || !n->job ||
+			    (n->prechecked_ms && now - n->prechecked_ms < PRECHECK_AGAIN_MS))
+				continue;
+			n->prechecked_ms = now;
+			if (x->o->force && n->requested)
+				continue;
+			idx[nidx++] = queues[q][k];
+			nrefs += n->gn->config.outputs.nr;
+		}
+	if (!nidx)
+		goto out;
+	refs = xcalloc(nrefs, sizeof(*refs));
+	rows = xcalloc(nrefs, sizeof(*rows));
+	evs = xcalloc(nidx, sizeof(*evs));
+	nrefs = 0;
+	for (size_t j = 0; j < nidx; j++) {
+		const struct strvec *o = &x->nodes[idx[j]].gn->config.outputs;
+
+		for (size_t i = 0; i < o->nr; i++)
+			refs[nrefs++] = o->v[i];
+	}
+	if (catalog_get_partitions(x->c, refs, nrefs, rows, &err) < 0)
+		goto out_rows;
+	nrefs = 0;
+	for (size_t j = 0; j < nidx; j++) {
+		struct xnode *n = &x->nodes[idx[j]];
+		size_t nout = n->gn->config.outputs.nr, first = nrefs;
+		struct strbuf p = STRBUF_INIT;
+		int fresh = 1;
+
+		nrefs += nout;
+		for (size_t i = first; i < nrefs && fresh; i++)
+			fresh = rows[i].status == PART_LIVE;
+		if (!fresh || node_inputs(x, n, &err))
+			goto next;
+		if (x->o->freshness == FRESH_KEYS) {
+			if (!n->m->build_key[0] && xnode_key(x, n, &err) < 0)
+				goto next;
+			for (size_t i = first; i < nrefs && fresh; i++)
+				fresh = !strcmp(rows[i].build_key, n->m->build_key);
+		}
+		if (!fresh)
+			goto next;
+		job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, NULL);
+		evs[ncut].build_id = x->build_id;
+		evs[ncut].type = (char *)EV_JOB_CUTOFF;
+		evs[ncut].ref = (char *)n->gn->config.outputs.v[0];
+		evs[ncut].payload = strbuf_detach(&p, NULL);
+		ncut++;
+		run_forget(x, n);
+		node_finish(x, n, NODE_UP_TO_DATE);
+		goto done;
+next:
+		/* node_start reads the inputs again once it holds the leases */
+		run_forget(x, n);
+done:
+		strbuf_reset(&err);
+		strbuf_release(&p);
+	}
+	if (ncut) {
+		int64_t last;
+
+		/* events_out is written from the first event of this run on */
+		if (x->o->events_out && x->event_seq < 0 &&
+		    catalog_last_event_seq(x->c, &last, &err) == 0)
+			x->event_seq = last;
+		catalog_append_events(x->c, evs, ncut, &err);
+	}
+out_rows:
+	for (size_t i = 0; i < nrefs; i++)
+		partition_release(&rows[i]);
+	for (size_t i = 0; i < ncut; i++)
+		free(evs[i].payload);
+out:
+	free(refs);
+	free(rows);
+	free(evs);
+	strbuf_release(&err);
+}
+
 static void start_ready(struct xrun *x)
 {
+	precheck_ready(x);
 	while (!x->stopping && !x->cancelling && x->running_nr < (size_t)x->jobs) {
 		size_t i;
 

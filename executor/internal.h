@@ -25,6 +25,7 @@ struct xnode {
 	int requested;              /* an output was asked for */
 	int attempt;                /* runs started so far */
 	int queued;                 /* in a ready queue */
+	long long prechecked_ms;    /* when precheck_ready last looked it up (0: never) */
 
 	const char **sorted_outputs;  /* lease order */
 	struct lease **leases;        /* held leases, in sorted_outputs order */

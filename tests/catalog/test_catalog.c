@@ -1084,6 +1084,39 @@ START_TEST(test_append_events)
 }
 END_TEST
 
+/* catalog_get_partitions: the rows of catalog_get_partition, by position. */
+START_TEST(test_get_partitions)
+{
+	const char *refs[] = { "gp/a", "gp/none", "gp/b", "gp/a", "gp/also-none" };
+	struct partition got[5], one;
+	size_t n = sizeof(refs) / sizeof(refs[0]);
+
+	OK(catalog_set_status(&cat, "gp/a", PART_STALE, NULL, &err));
+	OK(catalog_set_status(&cat, "gp/b", PART_FAILED, "it broke", &err));
+	OK(catalog_get_partitions(&cat, refs, n, got, &err));
+	for (size_t i = 0; i < n; i++) {
+		int found = catalog_get_partition(&cat, refs[i], &one, &err);
+
+		ck_assert_int_ge(found, 0);
+		ck_assert_str_eq(got[i].ref, refs[i]);
+		ck_assert_int_eq(got[i].status, one.status);
+		ck_assert_int_eq(got[i].status, found ? got[i].status : PART_MISSING);
+		ck_assert_msg(!got[i].error == !one.error, "error of %s", refs[i]);
+		if (one.error)
+			ck_assert_str_eq(got[i].error, one.error);
+		ck_assert_int_eq(got[i].updated_us, one.updated_us);
+		partition_release(&one);
+	}
+	ck_assert_int_eq(got[0].status, PART_STALE);
+	ck_assert_int_eq(got[2].status, PART_FAILED);
+	ck_assert_int_eq(got[3].status, PART_STALE);
+	ck_assert_int_eq(got[1].status, PART_MISSING);
+	for (size_t i = 0; i < n; i++)
+		partition_release(&got[i]);
+	OK(catalog_get_partitions(&cat, refs, 0, got, &err));
+}
+END_TEST
+
 /* ---- taint and lineage ----------------------------------------------- */
 
 static void diamond(void)
@@ -2393,6 +2426,7 @@ static void add_cases(Suite *s, int pg)
 	ADD_LOOP(test_events, events_cases);
 	ADD(test_event_errors);
 	ADD(test_append_events);
+	ADD(test_get_partitions);
 	suite_add_tcase(s, tc);
 
 	NEW_TCASE("lineage");
