@@ -341,6 +341,46 @@ out:
 }
 
 /*
+ * The inputs of n into its manifest (once per node): 0, 1 if one is not
+ * live (the run cannot start; why in err), -1 with err on catalog trouble.
+ */
+static int node_inputs(struct xrun *x, struct xnode *n, struct strbuf *err)
+{
+	const struct job_config *cfg = &n->gn->config;
+	struct partition p;
+	int ret = 0;
+
+	if (n->m)
+		return 0;
+	n->m = xmalloc(sizeof(*n->m));
+	manifest_init(n->m);
+	partition_init(&p);
+	for (size_t i = 0; i < cfg->inputs_nr && !ret; i++) {
+		struct manifest_input *in;
+		int r;
+
+		partition_release(&p);
+		r = catalog_get_partition(x->c, cfg->inputs[i].ref, &p, err);
+		if (r < 0) {
+			ret = -1;
+		} else if (p.status != PART_LIVE) {
+			strbuf_addf(err, "input '%s' is not live (%s)", cfg->inputs[i].ref,
+				    part_status_name(r ? p.status : PART_MISSING));
+			ret = 1;
+		} else {
+			in = manifest_add_input(n->m, cfg->inputs[i].ref);
+			in->type = cfg->inputs[i].type;
+			memcpy(in->sha256, p.sha256, sizeof(in->sha256));
+			in->run_id = p.run_id ? xstrdup(p.run_id) : NULL;
+		}
+	}
+	partition_release(&p);
+	if (ret)
+		run_forget(x, n);
+	return ret;
+}
+
+/*
  * Leases held: settle the past, cut off or spawn. The build key is
  * computed before the spawn only when an output could be cut off (every
  * output live, freshness comparing keys: publish_reconcile); otherwise
@@ -351,40 +391,16 @@ out:
  */
 static void node_start(struct xrun *x, struct xnode *n)
 {
-	const struct job_config *cfg = &n->gn->config;
 	struct strbuf err = STRBUF_INIT;
-	struct partition p;
 	int fresh = 0, rc;
 
-	partition_init(&p);
 	n->key_failed = 0;
 	if (!n->job) {
 		strbuf_addf(&err, "no job '%s' in the graph", n->gn->job);
 		goto fail;
 	}
-	if (!n->m) {
-		n->m = xmalloc(sizeof(*n->m));
-		manifest_init(n->m);
-		for (size_t i = 0; i < cfg->inputs_nr; i++) {
-			struct manifest_input *in;
-			int r;
-
-			partition_release(&p);
-			partition_init(&p);
-			r = catalog_get_partition(x->c, cfg->inputs[i].ref, &p, &err);
-			if (r < 0)
-				goto fail;
-			if (p.status != PART_LIVE) {
-				strbuf_addf(&err, "input '%s' is not live (%s)", cfg->inputs[i].ref,
-					    part_status_name(r ? p.status : PART_MISSING));
-				goto fail;
-			}
-			in = manifest_add_input(n->m, cfg->inputs[i].ref);
-			in->type = cfg->inputs[i].type;
-			memcpy(in->sha256, p.sha256, sizeof(in->sha256));
-			in->run_id = p.run_id ? xstrdup(p.run_id) : NULL;
-		}
-	}
+	if (node_inputs(x, n, &err))
+		goto fail;
 	if (publish_reconcile(x, n, &fresh, &err) < 0)
 		goto fail;
 	if (fresh && !(x->o->force && n->requested)) {
@@ -411,7 +427,6 @@ static void node_start(struct xrun *x, struct xnode *n)
 fail:
 	node_fail_early(x, n, &err);
 out:
-	partition_release(&p);
 	strbuf_release(&err);
 }
 
@@ -451,46 +466,6 @@ static void node_try(struct xrun *x, struct xnode *n)
  */
 #define PRECHECK_MAX 256
 #define PRECHECK_AGAIN_MS 250
-
-/*
- * The inputs of n into its manifest (once per node): 0, 1 if one is not
- * live (the run cannot start; why in err), -1 with err on catalog trouble.
- */
-static int node_inputs(struct xrun *x, struct xnode *n, struct strbuf *err)
-{
-	const struct job_config *cfg = &n->gn->config;
-	struct partition p;
-	int ret = 0;
-
-	if (n->m)
-		return 0;
-	n->m = xmalloc(sizeof(*n->m));
-	manifest_init(n->m);
-	partition_init(&p);
-	for (size_t i = 0; i < cfg->inputs_nr && !ret; i++) {
-		struct manifest_input *in;
-		int r;
-
-		partition_release(&p);
-		r = catalog_get_partition(x->c, cfg->inputs[i].ref, &p, err);
-		if (r < 0) {
-			ret = -1;
-		} else if (p.status != PART_LIVE) {
-			strbuf_addf(err, "input '%s' is not live (%s)", cfg->inputs[i].ref,
-				    part_status_name(r ? p.status : PART_MISSING));
-			ret = 1;
-		} else {
-			in = manifest_add_input(n->m, cfg->inputs[i].ref);
-			in->type = cfg->inputs[i].type;
-			memcpy(in->sha256, p.sha256, sizeof(in->sha256));
-			in->run_id = p.run_id ? xstrdup(p.run_id) : NULL;
-		}
-	}
-	partition_release(&p);
-	if (ret)
-		run_forget(x, n);
-	return ret;
-}
 
 /*
  * On a catalog that answers many lookups in one round trip (PostgreSQL),
