@@ -182,10 +182,18 @@ static pid_t last_pid(void)
 	return pid;
 }
 
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void contain_mark(struct contain_mark *mark)
 {
 	mark->last_pid = last_pid();
-	mark->forks = proc_number(AT_FDCWD, "/proc/stat", "\nprocesses ");
+	mark->at_ns = mono_ns();
 }
 
 /* pid_max, read once: a system setting that does not change under a run. */
@@ -202,21 +210,22 @@ static unsigned long long pid_max(void)
 /*
  * The pids a run started at mark can have: those above mark->last_pid, as
  * long as the allocator has not wrapped since: the last pid has not gone
- * down, and fewer processes were forked (on the whole machine) than it
+ * down, and too little time has passed to allocate as many pids as it
  * takes to wrap around to the same place again (pid_max less the 300
- * reserved pids). And only if /proc shows our own pid namespace. 0 when
- * that cannot be told: every pid must be looked at. *upto: the last pid
- * allocated now.
+ * reserved pids, at CONTAIN_PIDS_PER_S). And only if /proc shows our own
+ * pid namespace. 0 when that cannot be told: every pid must be looked at.
+ * *upto: the last pid allocated now.
  */
 static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 {
 	char self[32], want[32];
-	unsigned long long forks, max;
+	unsigned long long max;
+	long long elapsed;
 	ssize_t len;
 	pid_t now;
 
 	*upto = 0;
-	if (!mark || mark->last_pid <= 0 || !mark->forks)
+	if (!mark || mark->last_pid <= 0 || !mark->at_ns)
 		return 0;
 	len = readlinkat(procfd, "self", self, sizeof(self) - 1);
 	if (len <= 0)
@@ -226,10 +235,10 @@ static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 	if (strcmp(self, want))
 		return 0;
 	now = last_pid();
-	forks = proc_number(AT_FDCWD, "/proc/stat", "\nprocesses ");
 	max = pid_max();
-	if (now < mark->last_pid || forks < mark->forks || max <= 300 ||
-	    forks - mark->forks >= max - 300)
+	elapsed = mono_ns() - mark->at_ns;
+	if (now < mark->last_pid || max <= 300 || elapsed < 0 ||
+	    (unsigned long long)(elapsed / (1000000000LL / CONTAIN_PIDS_PER_S)) >= max - 300)
 		return 0;
 	*upto = now;
 	return mark->last_pid;

@@ -13,13 +13,18 @@
 /*
  * Where the kernel's pid allocator stood just before a run was spawned:
  * every process the run creates gets a pid above last_pid unless the
- * allocator wraps meanwhile, which forks (the machine's fork count) tells.
- * Zeros: unknown.
+ * allocator wraps meanwhile. It cannot wrap and come back past last_pid
+ * in less time than allocating pid_max pids takes, which at no more than
+ * CONTAIN_PIDS_PER_S is 0.4 s at Linux's default pid_max of 4,194,304: a
+ * run that took longer is looked for among every process. Zeros: unknown.
  */
 struct contain_mark {
 	pid_t last_pid;            /* /proc/loadavg: the newest pid of our namespace */
-	unsigned long long forks;  /* /proc/stat "processes": forks since boot */
+	long long at_ns;           /* CLOCK_MONOTONIC when it was taken */
 };
+
+/* A bound on the machine's pid allocations (processes and threads) per second. */
+#define CONTAIN_PIDS_PER_S 10000000LL
 
 /* Fills mark; call it right before the run's spawn. Never fails (zeros: unknown). */
 void contain_mark(struct contain_mark *mark);

@@ -576,10 +576,12 @@ static const struct contain_case {
 	const char *name;
 	int mark;    /* contain_mark before the fork */
 	int setsid;  /* the leftover left the run's process group */
+	int old;     /* the mark is older than wrapping pid_max could take */
 } contain_cases[] = {
-	{ "in the group, marked", 1, 0 },
-	{ "setsid, marked", 1, 1 },
-	{ "setsid, no mark: every process is looked at", 0, 1 },
+	{ "in the group, marked", 1, 0, 0 },
+	{ "setsid, marked", 1, 1, 0 },
+	{ "setsid, no mark: every process is looked at", 0, 1, 0 },
+	{ "setsid, marked too long ago: every process is looked at", 1, 1, 1 },
 };
 
 START_TEST(test_contain)
@@ -596,6 +598,8 @@ START_TEST(test_contain)
 
 	if (tc->mark)
 		contain_mark(&mark);
+	if (tc->old)  /* as if the run had started an hour ago */
+		mark.at_ns -= 3600 * 1000000000LL;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
