@@ -133,7 +133,9 @@ static const char *const stmt_sql[ST__NR] = {
 		" WHERE $1::bigint > (SELECT last_value FROM runs_id_seq)",
 };
 
-#define BEGIN_SQL "BEGIN; SELECT pg_advisory_xact_lock(1684163652, 1)"
+/* A write transaction opens with these two, sent ahead of its first statements. */
+#define BEGIN_SQL "BEGIN"
+#define WRITERS_LOCK_SQL "SELECT pg_advisory_xact_lock(1684163652, 1)"
 /*
  * Notifications: on channel databuild "c" after a commit (catalog_watch),
  * on channel databuild_lease the ref of a released lease
@@ -144,7 +146,7 @@ static const char *const stmt_sql[ST__NR] = {
  * "lease:<ref>" on databuild for a release; a lease waiter does not hear
  * those and re-tries on its backoff (at most a second apart).
  */
-#define COMMIT_SQL "SELECT pg_notify('databuild', 'c'); COMMIT"
+#define NOTIFY_SQL "SELECT pg_notify('databuild', 'c')"
 #define CHANNEL "databuild"
 #define LEASE_CHANNEL "databuild_lease"
 #define NOTIFY_LEASE "lease:"     /* how databuild before databuild_lease named a release */
@@ -165,6 +167,7 @@ struct pg {
 	unsigned char prepared[STMT_NR];  /* by statement number (QS) */
 	int in_tx;          /* inside write_tx: a lost connection fails the body */
 	int retrying;       /* write_tx's second attempt after a reconnect */
+	int pending;        /* statements of write_tx in the pipeline, results unread */
 	int listening;      /* enum listen_bits: the LISTENs conn has issued */
 	int reconnected;    /* conn was re-established since the last watch */
 
@@ -417,6 +420,10 @@ static void stmt_text(int id, struct strbuf *out)
 		strbuf_addch(out, *sql == '?' && sql[1] >= '0' && sql[1] <= '9' ? '$' : *sql);
 }
 
+static int tx_flush(struct catalog *c, struct strbuf *err);
+static void tx_discard(struct catalog *c);
+static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct strbuf *err);
+
 /* Prepares statement id on the connection unless it is already. */
 static int prepare(struct catalog *c, int id, struct strbuf *err)
 {
@@ -427,6 +434,8 @@ static int prepare(struct catalog *c, int id, struct strbuf *err)
 
 	if (p->prepared[id])
 		return 0;
+	if (tx_flush(c, err) < 0)
+		return -1;
 	stmt_name(id, name);
 	stmt_text(id, &sql);
 	r = PQprepare(p->conn, name, sql.buf, 0, NULL);
@@ -451,6 +460,24 @@ static PGresult *exec_once(struct catalog *c, int id, const struct args *a,
 	if (prepare(c, id, err) < 0)
 		return NULL;
 	stmt_name(id, name);
+	if (PQpipelineStatus(p->conn) != PQ_PIPELINE_OFF) {
+		/* a write transaction's statements still out: this one goes with them */
+		int at = p->pending;
+
+		if (!PQsendQueryPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL,
+					 NULL, 0)) {
+			db_fail(c, NULL, err);
+			tx_discard(c);
+			return NULL;
+		}
+		p->pending++;
+		if (pipe_sync(c, &r, at, err) < 0)
+			return NULL;
+		if (!r)
+			strbuf_addf(err, "catalog '%s': statement s%d returned no result", c->location,
+				    id);
+		return r;
+	}
 	r = PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0);
 	if (!result_ok(r)) {
 		db_fail(c, r, err);
@@ -485,8 +512,12 @@ static PGresult *query(struct catalog *c, int id, const struct args *a,
 
 static int exec_sql(struct catalog *c, const char *sql, struct strbuf *err)
 {
-	PGresult *r = PQexec(pg(c)->conn, sql);
+	PGresult *r;
 	int ret = 0;
+
+	if (tx_flush(c, err) < 0)
+		return -1;
+	r = PQexec(pg(c)->conn, sql);
 
 	if (!result_ok(r)) {
 		db_fail(c, r, err);
@@ -503,6 +534,8 @@ static int exec_sql(struct catalog *c, const char *sql, struct strbuf *err)
  */
 static int pipe_begin(struct catalog *c, struct strbuf *err)
 {
+	if (PQpipelineStatus(pg(c)->conn) != PQ_PIPELINE_OFF)
+		return 0;
 	if (!PQenterPipelineMode(pg(c)->conn)) {
 		db_fail(c, NULL, err);
 		return -1;
@@ -522,6 +555,18 @@ static int pipe_send(struct catalog *c, int id, struct args *a, struct strbuf *e
 		db_fail(c, NULL, err);
 		return -1;
 	}
+	pg(c)->pending++;
+	return 0;
+}
+
+/* Sends text statement sql into the open pipeline (no parameters). */
+static int pipe_sql(struct catalog *c, const char *sql, struct strbuf *err)
+{
+	if (!PQsendQueryParams(pg(c)->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+		db_fail(c, NULL, err);
+		return -1;
+	}
+	pg(c)->pending++;
 	return 0;
 }
 
@@ -529,7 +574,8 @@ static int pipe_send(struct catalog *c, int id, struct args *a, struct strbuf *e
  * Ends the pipeline: waits for every result; the first error (a failed
  * statement aborts the rest) goes to err. Leaves pipeline mode. keep (may
  * be NULL) gets the result of the statement sent keep_at-th (0 the first),
- * if it had rows (the caller PQclears it), NULL if not or on error.
+ * if it succeeded (rows or a command; the caller PQclears it), NULL if not
+ * or on error.
  */
 static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct strbuf *err)
 {
@@ -542,6 +588,7 @@ static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct str
 	if (keep)
 		*keep = NULL;
 
+	pg(c)->pending = 0;
 	if (!PQpipelineSync(conn)) {
 		db_fail(c, NULL, err);
 		strbuf_release(&scratch);
@@ -573,7 +620,7 @@ static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct str
 			db_fail(c, r, err);
 			ret = -1;
 		}
-		if (keep && nth++ == keep_at && st == PGRES_TUPLES_OK) {
+		if (keep && nth++ == keep_at && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
 			*keep = r;
 			continue;
 		}
@@ -615,6 +662,48 @@ static int retry_lost(struct catalog *c, int attempt, const struct strbuf *e,
 }
 
 /*
+ * A write transaction's round trips. BEGIN and the writers' lock go into
+ * the pipeline without waiting; so do its batches (pq_batch_end) up to
+ * TX_PENDING_MAX statements. They are collected by whatever next needs an
+ * answer: a query goes out behind them and its result is read with theirs
+ * (exec_once), a prepare collects them first (tx_flush, once per
+ * statement and connection), and the COMMIT goes out behind them. A
+ * transaction of batches alone is one round trip, one that reads first
+ * two, where BEGIN, the read, the batch and the COMMIT were one each. The
+ * statements, their order and the transaction are the same; an error of
+ * a statement sent earlier is reported when its results are collected,
+ * and the transaction is then rolled back.
+ */
+#define TX_PENDING_MAX 64
+
+static int tx_flush(struct catalog *c, struct strbuf *err)
+{
+	if (PQpipelineStatus(pg(c)->conn) == PQ_PIPELINE_OFF)
+		return 0;
+	return pipe_sync(c, NULL, -1, err);
+}
+
+static int tx_open(struct catalog *c, struct strbuf *err)
+{
+	return pipe_begin(c, err) < 0 || pipe_sql(c, BEGIN_SQL, err) < 0 ||
+	       pipe_sql(c, WRITERS_LOCK_SQL, err) < 0 ? -1 : 0;
+}
+
+static int tx_commit(struct catalog *c, struct strbuf *err)
+{
+	return pipe_begin(c, err) < 0 || pipe_sql(c, NOTIFY_SQL, err) < 0 ||
+	       pipe_sql(c, "COMMIT", err) < 0 || pipe_sync(c, NULL, -1, err) < 0 ? -1 : 0;
+}
+
+/* After a failed body: collects what it left in the pipeline. */
+static void tx_discard(struct catalog *c)
+{
+	if (PQpipelineStatus(pg(c)->conn) != PQ_PIPELINE_OFF && !lost(pg(c)->conn))
+		pipe_sync(c, NULL, -1, NULL);
+	pg(c)->pending = 0;
+}
+
+/*
  * Runs fn in one write transaction: serialised with every other writer
  * (so event seqs commit in order), notifying listeners on commit. If the
  * connection is lost, reconnects and runs fn once more with
@@ -632,9 +721,10 @@ static int write_tx(struct catalog *c, int (*fn)(struct catalog *c, void *arg, s
 
 		strbuf_reset(&e);
 		p->in_tx = 1;
-		ok = exec_sql(c, BEGIN_SQL, &e) == 0 && fn(c, arg, &e) == 0 &&
-		     exec_sql(c, COMMIT_SQL, &e) == 0;
+		ok = tx_open(c, &e) == 0 && fn(c, arg, &e) == 0 && tx_commit(c, &e) == 0;
 		p->in_tx = 0;
+		if (!ok)
+			tx_discard(c);
 		if (ok) {
 			ret = 0;
 			break;
@@ -772,12 +862,17 @@ static double pq_real(const struct qrows *rows, int col)
 		strtod(PQgetvalue(rows->res, rows->row, col), NULL);
 }
 
-/* In a pipeline (between batch_begin and batch_end) queued, else run at once. */
+/*
+ * In a pipeline (between batch_begin and batch_end, or a write
+ * transaction's statements not yet collected) queued, else run at once.
+ */
 static int pq_send(struct catalog *c, enum query_id id, const struct qparams *p, long *changes,
 		   struct strbuf *err)
 {
 	struct args a;
 
+	if (PQpipelineStatus(pg(c)->conn) != PQ_PIPELINE_OFF && prepare(c, QS(id), err) < 0)
+		return -1;
 	if (PQpipelineStatus(pg(c)->conn) == PQ_PIPELINE_OFF)
 		return q_exec(c, id, p, changes, err);
 	args_init(&a);
@@ -796,8 +891,11 @@ static int pq_batch_begin(struct catalog *c, const enum query_id *ids, size_t n,
 	return pipe_begin(c, err);
 }
 
+/* In a write transaction a small batch waits for the COMMIT (tx_flush). */
 static int pq_batch_end(struct catalog *c, struct strbuf *err)
 {
+	if (pg(c)->in_tx && err && pg(c)->pending <= TX_PENDING_MAX)
+		return 0;
 	return pipe_sync(c, NULL, -1, err);
 }
 
@@ -850,15 +948,6 @@ static const struct query_backend pg_query = {
 /* More events than this go through the shared code (a pipeline's results are read at its end). */
 #define EVENTS_PIPELINED 64
 
-/* Sends text statement sql into the open pipeline (no parameters). */
-static int pipe_sql(struct catalog *c, const char *sql, struct strbuf *err)
-{
-	if (!PQsendQueryParams(pg(c)->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
-		db_fail(c, NULL, err);
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * One attempt: the whole write transaction of write_tx (BEGIN, the

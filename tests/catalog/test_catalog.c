@@ -2243,6 +2243,41 @@ END_TEST
 /* ---- schema (PostgreSQL) --------------------------------------------- */
 
 #ifdef DATABUILD_WITH_POSTGRES
+/*
+ * A write transaction's statements go out behind its BEGIN and are
+ * collected with its COMMIT (catalog/postgres.c, tx_commit): one that the
+ * server rejects there fails the call, naming what was wrong, and leaves
+ * nothing behind; the handle works on. The server rejects a run of job
+ * "rejected" here (a CHECK constraint the test adds), in begin_run's
+ * batch, after its reads.
+ */
+START_TEST(test_pg_deferred_error)
+{
+	char *url = pg_url(pg_dbname);
+	struct run_record bad, good;
+	struct partition p;
+
+	pg_exec(url, "ALTER TABLE runs ADD CONSTRAINT test_no_rejected CHECK (job <> 'rejected')");
+	run_record_init(&bad);
+	run_record_init(&good);
+	bad.job = xstrdup("rejected");
+	strvec_push(&bad.outputs, "d/x=1");
+	ck_assert_int_eq(catalog_begin_run(&cat, &bad, &err), -1);
+	ck_assert_msg(strstr(err.buf, "test_no_rejected"), "%s", err.buf);
+	/* rolled back: the partition was not marked building by the failed run */
+	ck_assert_int_eq(catalog_get_partition(&cat, "d/x=1", &p, &err), 0);
+	strbuf_reset(&err);
+	good.job = xstrdup("accepted");
+	strvec_push(&good.outputs, "d/x=1");
+	OK(catalog_begin_run(&cat, &good, &err));
+	assert_status("d/x=1", PART_BUILDING);
+	OK(catalog_finish_run(&cat, good.run_id, RUN_FAILED, 1, "no", &err));
+	run_record_release(&bad);
+	run_record_release(&good);
+	free(url);
+}
+END_TEST
+
 START_TEST(test_pg_schema)
 {
 	struct catalog again;
@@ -2473,6 +2508,7 @@ static void add_cases(Suite *s, int pg)
 	if (pg) {
 		NEW_TCASE("schema");
 		ADD(test_pg_schema);
+		ADD(test_pg_deferred_error);
 		suite_add_tcase(s, tc);
 	}
 #endif
