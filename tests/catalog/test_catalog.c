@@ -2266,6 +2266,7 @@ START_TEST(test_pg_deferred_error)
 	ck_assert_msg(strstr(err.buf, "test_no_rejected"), "%s", err.buf);
 	/* rolled back: the partition was not marked building by the failed run */
 	ck_assert_int_eq(catalog_get_partition(&cat, "d/x=1", &p, &err), 0);
+	partition_release(&p);
 	strbuf_reset(&err);
 	good.job = xstrdup("accepted");
 	strvec_push(&good.outputs, "d/x=1");
