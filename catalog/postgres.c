@@ -995,7 +995,7 @@ out:
 }
 
 /*
- * append_event(s) in one round trip (write_tx's in up to four): the same
+ * append_event(s) in one round trip (write_tx: two or more, a read per event): the same
  * checks (q_event_params), the same transaction, the same retry once after
  * a lost connection (events are at-least-once then, as documented).
  */
