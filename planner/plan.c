@@ -17,6 +17,7 @@ struct pnode;
 /* What the plan keeps of a partition known to the catalog. */
 struct pstate {
 	enum part_status status;
+	const char *job;          /* the job that published it (arena), NULL if none */
 	char sha256[SHA256_HEX_LEN + 1];
 	char build_key[SHA256_HEX_LEN + 1];
 };
@@ -168,10 +169,35 @@ static int catalog_in_use(const struct planner *p)
 	return p->c && !p->opts->ignore_catalog;
 }
 
+/* r's catalog row, found (1) or not (0), into r->part; -1 with p->err. */
+static int fetched(struct planner *p, struct pref *r, struct partition *part, int found)
+{
+	if (found > 0) {
+		/* served bytes are the published bytes: damage found is rebuilt */
+		struct strbuf why = STRBUF_INIT;
+
+		found = catalog_check_data(p->c, part, &why, p->err) < 0 ? -1 : 1;
+		strbuf_release(&why);
+	}
+	if (found <= 0)
+		return found;
+	r->part = arena_alloc(&p->arena, 1, sizeof(*r->part));
+	r->part->status = part->status;
+	memcpy(r->part->sha256, part->sha256, sizeof(r->part->sha256));
+	memcpy(r->part->build_key, part->build_key, sizeof(r->part->build_key));
+	r->part->job = NULL;
+	if (part->job) {
+		size_t len = strlen(part->job) + 1;
+
+		r->part->job = memcpy(arena_alloc(&p->arena, len, 1), part->job, len);
+	}
+	return 0;
+}
+
 static int fetch(struct planner *p, struct pref *r)
 {
 	struct partition part;
-	int found;
+	int found, ret;
 
 	if (r->fetched)
 		return 0;
@@ -180,24 +206,52 @@ static int fetch(struct planner *p, struct pref *r)
 		return 0;
 	partition_init(&part);
 	found = catalog_get_partition(p->c, r->ref, &part, p->err);
-	if (found > 0) {
-		/* served bytes are the published bytes: damage found is rebuilt */
-		struct strbuf why = STRBUF_INIT;
-
-		if (catalog_check_data(p->c, &part, &why, p->err) < 0)
-			found = -1;
-		strbuf_release(&why);
-	}
-	if (found <= 0) {
-		partition_release(&part);
-		return found;
-	}
-	r->part = arena_alloc(&p->arena, 1, sizeof(*r->part));
-	r->part->status = part.status;
-	memcpy(r->part->sha256, part.sha256, sizeof(r->part->sha256));
-	memcpy(r->part->build_key, part.build_key, sizeof(r->part->build_key));
+	ret = found < 0 ? -1 : fetched(p, r, &part, found);
 	partition_release(&part);
-	return 0;
+	return ret;
+}
+
+/* How many refs prefetch asks for in one catalog call. */
+#define PREFETCH_MAX 512
+
+/*
+ * On a catalog that answers many lookups in one round trip (PostgreSQL):
+ * the refs of refs[0..nr) not fetched yet, PREFETCH_MAX to a call, so
+ * that fetch() finds them done (a row whose status reads missing counts
+ * as none, as fetch's "unknown"). A planner asked for thousands of refs
+ * spends one round trip per PREFETCH_MAX instead of one each. Where every
+ * lookup is a local read (SQLite) fetch() does them one by one.
+ */
+static int prefetch(struct planner *p, struct pref *const *refs, size_t nr)
+{
+	const char *want[PREFETCH_MAX];
+	struct pref *of[PREFETCH_MAX];
+	struct partition rows[PREFETCH_MAX];
+	size_t n = 0;
+	int ret = 0;
+
+	if (!catalog_in_use(p) || !catalog_lookups_batched(p->c))
+		return 0;
+	for (size_t i = 0; i <= nr && !ret; i++) {
+		if (i < nr && !refs[i]->fetched) {
+			refs[i]->fetched = 1;  /* once each, also when listed twice */
+			of[n] = refs[i];
+			want[n++] = refs[i]->ref;
+		}
+		if (!n || (n < PREFETCH_MAX && i < nr))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			partition_init(&rows[k]);
+		if (catalog_get_partitions(p->c, want, n, rows, p->err) < 0)
+			ret = -1;
+		for (size_t k = 0; k < n; k++) {
+			if (!ret && fetched(p, of[k], &rows[k], rows[k].status != PART_MISSING) < 0)
+				ret = -1;
+			partition_release(&rows[k]);
+		}
+		n = 0;
+	}
+	return ret;
 }
 
 static int is_live(const struct pref *r)
@@ -266,11 +320,39 @@ static int expand(struct planner *p, struct pnode *n)
 	return 0;
 }
 
+/* prefetch for the inputs of the needed nodes from..to, before expand reads them. */
+static int prefetch_inputs(struct planner *p, size_t from, size_t to)
+{
+	struct pref **refs = NULL;
+	size_t nr = 0, alloc = 0;
+	int ret;
+
+	if (!catalog_in_use(p) || !catalog_lookups_batched(p->c))
+		return 0;
+	for (size_t k = from; k < to; k++) {
+		const struct job_config *cfg = &p->needed[k]->config;
+
+		for (size_t i = 0; i < cfg->inputs_nr; i++) {
+			ALLOC_GROW(refs, nr + 1, alloc);
+			refs[nr++] = ref_get(p, cfg->inputs[i].ref);
+		}
+	}
+	ret = prefetch(p, refs, nr);
+	free(refs);
+	return ret;
+}
+
 static int drain(struct planner *p)
 {
-	while (p->expanded < p->needed_nr)
-		if (expand(p, p->needed[p->expanded++]) < 0)
+	while (p->expanded < p->needed_nr) {
+		size_t end = p->needed_nr;
+
+		if (prefetch_inputs(p, p->expanded, end) < 0)
 			return -1;
+		while (p->expanded < end)
+			if (expand(p, p->needed[p->expanded++]) < 0)
+				return -1;
+	}
 	return 0;
 }
 
@@ -841,22 +923,13 @@ out:
 }
 
 /* Lists r in out->pruned with its producing job, if known. */
-static int add_pruned(struct planner *p, struct pref *r, struct job_graph *out)
+static void add_pruned(struct planner *p, struct pref *r, struct job_graph *out)
 {
-	struct partition part;
-	int ret = -1;
-
-	partition_init(&part);
 	r->listed = 1;
 	if (!r->needed)
 		p->listed_unneeded++;
-	if (!r->node && r->part && catalog_get_partition(p->c, r->ref, &part, p->err) < 0)
-		goto out;
-	job_graph_add_pruned(out, r->ref, r->node ? r->node->job->label : part.job);
-	ret = 0;
-out:
-	partition_release(&part);
-	return ret;
+	job_graph_add_pruned(out, r->ref, r->node ? r->node->job->label :
+			     r->part ? r->part->job : NULL);
 }
 
 static int planned_input(const struct pnode *n, size_t i)
@@ -953,8 +1026,8 @@ static int emit(struct planner *p, struct job_graph *out)
 			}
 			if (r->node && r->node->planned)
 				continue;
-			if (!r->listed && add_pruned(p, r, out) < 0)
-				goto out;
+			if (!r->listed)
+				add_pruned(p, r, out);
 		}
 	}
 	for (size_t k = 0; k < planned_nr; k++) {
@@ -1023,6 +1096,8 @@ int planner_plan(const struct graph *g, struct catalog *c, const struct strvec *
 		ALLOC_GROW(p.requested, p.requested_nr + 1, p.requested_alloc);
 		p.requested[p.requested_nr++] = r;
 	}
+	if (prefetch(&p, p.requested, p.requested_nr) < 0)
+		goto out;
 	for (size_t i = 0; i < p.requested_nr; i++)
 		if (need(&p, p.requested[i]) < 0)
 			goto out;
