@@ -117,6 +117,55 @@ static void node_event(struct xrun *x, struct xnode *n, const char *type, const 
 	strbuf_release(&p);
 }
 
+/*
+ * Cut-offs come in numbers where builders share a catalog (a partition
+ * that several builders ask for is cut off by all but the one that built
+ * it), and their events need not reach the catalog at once: each is kept
+ * and appended with the others in one write transaction (on PostgreSQL a
+ * round trip and the writers' lock each otherwise), once EVENTS_DEFER_MAX
+ * are kept or the oldest is EVENTS_DEFER_MS old, and always before the
+ * loop ends. A node whose input's event is still kept appends them first
+ * (node_try), so no event of a node precedes one of its inputs'.
+ */
+#define EVENTS_DEFER_MAX 64
+#define EVENTS_DEFER_MS 200
+
+static void cutoff_event(struct xrun *x, struct xnode *n)
+{
+	struct strbuf p = STRBUF_INIT;
+	struct event *e;
+
+	job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, NULL);
+	if (!x->deferred_nr)
+		x->deferred_ms = mono_ms();
+	ALLOC_GROW(x->deferred, x->deferred_nr + 1, x->deferred_alloc);
+	e = &x->deferred[x->deferred_nr++];
+	memset(e, 0, sizeof(*e));
+	e->build_id = x->build_id;
+	e->type = (char *)EV_JOB_CUTOFF;
+	e->ref = (char *)n->gn->config.outputs.v[0];
+	e->payload = strbuf_detach(&p, NULL);
+}
+
+/* Appends the kept events: all of them, or only when it is time (above). */
+static void events_settle(struct xrun *x, int all)
+{
+	struct strbuf err = STRBUF_INIT;
+	int64_t last;
+
+	if (!x->deferred_nr || (!all && x->deferred_nr < EVENTS_DEFER_MAX &&
+				mono_ms() - x->deferred_ms < EVENTS_DEFER_MS))
+		return;
+	/* events_out is written from the first event of this run on */
+	if (x->o->events_out && x->event_seq < 0 && catalog_last_event_seq(x->c, &last, &err) == 0)
+		x->event_seq = last;
+	catalog_append_events(x->c, x->deferred, x->deferred_nr, &err);
+	for (size_t i = 0; i < x->deferred_nr; i++)
+		free(x->deferred[i].payload);
+	x->deferred_nr = 0;
+	strbuf_release(&err);
+}
+
 static void report(struct xrun *x, struct xnode *n)
 {
 	struct node_report r;
@@ -182,6 +231,8 @@ static void node_finish(struct xrun *x, struct xnode *n, enum node_state state)
 		for (size_t k = x->users_off[i]; k < x->users_off[i + 1]; k++) {
 			struct xnode *u = &x->nodes[x->users[k]];
 
+			if (state == NODE_UP_TO_DATE && x->deferred_nr)
+				u->after_deferred = 1;
 			if (u->unfinished && !--u->unfinished && u->state == NODE_PENDING &&
 			    !u->queued) {
 				u->queued = 1;
@@ -404,7 +455,7 @@ static void node_start(struct xrun *x, struct xnode *n)
 	if (publish_reconcile(x, n, &fresh, &err) < 0)
 		goto fail;
 	if (fresh && !(x->o->force && n->requested)) {
-		node_event(x, n, EV_JOB_CUTOFF, NULL);
+		cutoff_event(x, n);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
 		goto out;
@@ -449,6 +500,10 @@ static void node_try(struct xrun *x, struct xnode *n)
 	const char *busy = NULL;
 	int r = 1;
 
+	if (n->after_deferred) {
+		events_settle(x, 1);
+		n->after_deferred = 0;
+	}
 	if (n->leases_held < n->gn->config.outputs.nr)
 		r = leases_take(x, n, &busy, &err);
 	if (r < 0)
@@ -476,17 +531,19 @@ static void node_try(struct xrun *x, struct xnode *n)
  * nobody building it at this moment, does not change that answer: a live
  * row is a finished publish. Every other node goes on as before (lease,
  * then node_start checks again under it); a node is looked up again once
- * its last look-up is PRECHECK_AGAIN_MS old. The job_up_to_date events
- * go to the catalog in one append. Where each lookup is a local read
+ * its last look-up is PRECHECK_AGAIN_MS old, and the nodes about to take
+ * the free slots are looked up now however recently they were (a builder
+ * following another a few partitions behind otherwise finds each one
+ * built only under its lease). The job_up_to_date events are kept and
+ * appended together (cutoff_event). Where each lookup is a local read
  * (SQLite), node_start's under the lease costs as little and this is
  * skipped.
  */
 static void precheck_ready(struct xrun *x)
 {
-	size_t idx[PRECHECK_MAX], nidx = 0, nrefs = 0, ncut = 0;
+	size_t idx[PRECHECK_MAX], nidx = 0, nrefs = 0, free_slots;
 	const char **refs = NULL;
 	struct partition *rows = NULL;
-	struct event *evs = NULL;
 	struct strbuf err = STRBUF_INIT;
 	size_t *queues[2] = { x->prio, x->ready };
 	size_t heads[2] = { x->prio_head, x->ready_head }, tails[2] = { x->prio_tail, x->ready_tail };
@@ -495,13 +552,21 @@ static void precheck_ready(struct xrun *x)
 	if (x->stopping || x->cancelling || !catalog_lookups_batched(x->c))
 		return;
 	now = mono_ms();
+	free_slots = x->running_nr < (size_t)x->jobs ? (size_t)x->jobs - x->running_nr : 0;
 	for (int q = 0; q < 2; q++)
 		for (size_t k = heads[q]; k < tails[q] && k - heads[q] < PRECHECK_MAX &&
 					   nidx < PRECHECK_MAX; k++) {
 			struct xnode *n = &x->nodes[queues[q][k]];
+			int next = 0;
 
-			if (n->state != NODE_PENDING || n->leases_held || !n->job ||
-			    (n->prechecked_ms && now - n->prechecked_ms < PRECHECK_AGAIN_MS))
+			if (n->state != NODE_PENDING || n->leases_held || !n->job)
+				continue;
+			/* the nodes that take the free slots now are looked up now */
+			if (free_slots) {
+				free_slots--;
+				next = 1;
+			}
+			if (!next && n->prechecked_ms && now - n->prechecked_ms < PRECHECK_AGAIN_MS)
 				continue;
 			n->prechecked_ms = now;
 			if (x->o->force && n->requested)
@@ -513,7 +578,6 @@ static void precheck_ready(struct xrun *x)
 		goto out;
 	refs = xcalloc(nrefs, sizeof(*refs));
 	rows = xcalloc(nrefs, sizeof(*rows));
-	evs = xcalloc(nidx, sizeof(*evs));
 	nrefs = 0;
 	for (size_t j = 0; j < nidx; j++) {
 		const struct strvec *o = &x->nodes[idx[j]].gn->config.outputs;
@@ -527,7 +591,6 @@ static void precheck_ready(struct xrun *x)
 	for (size_t j = 0; j < nidx; j++) {
 		struct xnode *n = &x->nodes[idx[j]];
 		size_t nout = n->gn->config.outputs.nr, first = nrefs;
-		struct strbuf p = STRBUF_INIT;
 		int fresh = 1;
 
 		nrefs += nout;
@@ -543,12 +606,7 @@ static void precheck_ready(struct xrun *x)
 		}
 		if (!fresh)
 			goto next;
-		job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, NULL);
-		evs[ncut].build_id = x->build_id;
-		evs[ncut].type = (char *)EV_JOB_CUTOFF;
-		evs[ncut].ref = (char *)n->gn->config.outputs.v[0];
-		evs[ncut].payload = strbuf_detach(&p, NULL);
-		ncut++;
+		cutoff_event(x, n);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
 		goto done;
@@ -557,26 +615,13 @@ next:
 		run_forget(x, n);
 done:
 		strbuf_reset(&err);
-		strbuf_release(&p);
-	}
-	if (ncut) {
-		int64_t last;
-
-		/* events_out is written from the first event of this run on */
-		if (x->o->events_out && x->event_seq < 0 &&
-		    catalog_last_event_seq(x->c, &last, &err) == 0)
-			x->event_seq = last;
-		catalog_append_events(x->c, evs, ncut, &err);
 	}
 out_rows:
 	for (size_t i = 0; i < nrefs; i++)
 		partition_release(&rows[i]);
-	for (size_t i = 0; i < ncut; i++)
-		free(evs[i].payload);
 out:
 	free(refs);
 	free(rows);
-	free(evs);
 	strbuf_release(&err);
 }
 
@@ -946,6 +991,8 @@ static void pollset_fill(struct xrun *x, struct pollset *ps)
 			pollset_wake(ps, x->nodes[x->waiting[k]].lease_retry_ms);
 	if (x->cancelling && !x->killed)
 		pollset_wake(ps, x->kill_ms);
+	if (x->deferred_nr)
+		pollset_wake(ps, x->deferred_ms + EVENTS_DEFER_MS);
 }
 
 /* Polls until a descriptor is ready or ps->wake. 0, or -1 with err. */
@@ -1012,6 +1059,7 @@ static int loop(struct xrun *x, struct strbuf *err)
 		start_ready(x);
 		if (loop_done(x))
 			break;
+		events_settle(x, 0);
 		pollset_fill(x, &ps);
 		if (pollset_wait(&ps, err) < 0)
 			goto out;
@@ -1078,37 +1126,56 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Requested refs that no node produces: live (pruned) or not. */
+/* How many refs report_pruned looks up in one catalog call. */
+#define PRUNED_LOOKUP_MAX 512
+
+/* Requested refs that no node produces: live (pruned) or not; looked up together. */
 static void report_pruned(struct xrun *x, struct strmap *produced)
 {
 	const struct strvec *refs = &x->plan->outputs;
+	const char **want = xcalloc(refs->nr + 1, sizeof(*want));
+	struct partition *rows;
+	struct strbuf err = STRBUF_INIT;
+	size_t n = 0;
+	int r;
 
-	for (size_t i = 0; i < refs->nr; i++) {
-		struct partition p;
-		struct strbuf err = STRBUF_INIT;
-		int r;
-
-		if (strmap_contains(produced, refs->v[i]))
-			continue;
-		strmap_put(produced, refs->v[i], (void *)1);
-		partition_init(&p);
-		r = catalog_get_partition(x->c, refs->v[i], &p, &err);
-		if (r > 0 && p.status == PART_LIVE) {
-			if (x->o->on_partition)
-				x->o->on_partition(refs->v[i], 1, NULL, x->o->arg);
-		} else {
-			if (r >= 0)
-				strbuf_addf(&err, "'%s' is %s and no job was planned for it",
-					    refs->v[i], part_status_name(r ? p.status : PART_MISSING));
-			x->unanswered++;
-			strbuf_addbuf(&x->sum->errors, &err);
-			strbuf_addch(&x->sum->errors, '\n');
-			if (x->o->on_partition)
-				x->o->on_partition(refs->v[i], 0, err.buf, x->o->arg);
+	for (size_t i = 0; i < refs->nr; i++)
+		if (!strmap_contains(produced, refs->v[i])) {
+			strmap_put(produced, refs->v[i], (void *)1);
+			want[n++] = refs->v[i];
 		}
-		partition_release(&p);
-		strbuf_release(&err);
+	rows = xcalloc(n + 1, sizeof(*rows));
+	for (size_t i = 0; i < n; i++)
+		partition_init(&rows[i]);
+	r = 0;
+	for (size_t i = 0; i < n && !r; i += PRUNED_LOOKUP_MAX)
+		r = catalog_get_partitions(x->c, want + i, n - i < PRUNED_LOOKUP_MAX ?
+					   n - i : PRUNED_LOOKUP_MAX, rows + i, &err);
+	for (size_t i = 0; i < n; i++) {
+		struct strbuf why = STRBUF_INIT;
+
+		if (r == 0 && rows[i].status == PART_LIVE) {
+			if (x->o->on_partition)
+				x->o->on_partition(want[i], 1, NULL, x->o->arg);
+			continue;
+		}
+		if (r == 0)
+			strbuf_addf(&why, "'%s' is %s and no job was planned for it", want[i],
+				    part_status_name(rows[i].status));
+		else
+			strbuf_addbuf(&why, &err);
+		x->unanswered++;
+		strbuf_addbuf(&x->sum->errors, &why);
+		strbuf_addch(&x->sum->errors, '\n');
+		if (x->o->on_partition)
+			x->o->on_partition(want[i], 0, why.buf, x->o->arg);
+		strbuf_release(&why);
 	}
+	for (size_t i = 0; i < n; i++)
+		partition_release(&rows[i]);
+	free(rows);
+	free(want);
+	strbuf_release(&err);
 }
 
 static int setup(struct xrun *x, struct strbuf *err)
@@ -1220,6 +1287,9 @@ static void teardown(struct xrun *x)
 	strvec_clear(&x->sync_files);
 	strmap_clear(&x->requested);
 	strmap_clear(&x->abandoned);
+	for (size_t i = 0; i < x->deferred_nr; i++)
+		free(x->deferred[i].payload);
+	free(x->deferred);
 	if (x->data_fd >= 0)
 		close(x->data_fd);
 	if (x->backend_state)
@@ -1266,9 +1336,11 @@ int executor_run_from(const struct graph *g, struct catalog *c, const struct sto
 		goto out;
 	if (loop(&x, err) < 0) {
 		loop_abort(&x);
+		events_settle(&x, 1);
 		sweep(&x);
 		goto out;
 	}
+	events_settle(&x, 1);
 	sweep(&x);
 	events_flush(c, opts->events_out, x.build_id, &x.abandoned, &x.event_seq);
 	if (x.cancelling)

@@ -276,6 +276,58 @@ START_TEST(test_on_partition)
 }
 END_TEST
 
+/* catalog_read_events callback: "type ref" lines. */
+static int event_line(const struct event *e, void *arg)
+{
+	strbuf_addf(arg, "%s %s\n", e->type, e->ref ? e->ref : "-");
+	return 0;
+}
+
+/*
+ * Up-to-date events are kept and appended with others later, but never
+ * after an event of a node that reads the output: a/x is live while the
+ * plan still has its node (as when another build published it after the
+ * plan), so a/x is cut off and b/x runs; job_up_to_date for a/x comes
+ * before b's job_started, and it is in the catalog when the run returns.
+ */
+START_TEST(test_cutoff_event_order)
+{
+	static const char *const pre[] = { "a:x", NULL };
+	static const char *const nodes[] = { "a:x", "b:x", NULL };
+	struct strbuf err = STRBUF_INIT, log = STRBUF_INIT;
+	struct build_summary sum;
+	struct catalog c;
+	struct calls calls;
+	const char *cut, *started;
+	int64_t after = 0;
+
+	ck_assert_msg(catalog_open(&c, &store, NULL, &err) == 0, "%s", err.buf);
+	calls_init(&calls);
+	build_summary_init(&sum);
+	ck_assert_int_eq(run(&c, pre, "a/x", 0, &calls, &sum), 0);
+	build_summary_release(&sum);
+	calls_release(&calls);
+	ck_assert_msg(catalog_last_event_seq(&c, &after, &err) == 0, "%s", err.buf);
+
+	calls_init(&calls);
+	build_summary_init(&sum);
+	ck_assert_int_eq(run(&c, nodes, "b/x", 0, &calls, &sum), 0);
+	ck_assert_int_eq(sum.up_to_date, 1);
+	ck_assert_int_eq(sum.built, 1);
+	ck_assert_int_eq(runs_of("x"), 1);
+	ck_assert_msg(catalog_read_events(&c, after, 0, event_line, &log, &err) == 0, "%s",
+		      err.buf);
+	cut = strstr(log.buf, "job_up_to_date a/x\n");
+	started = strstr(log.buf, "job_started ");
+	ck_assert_msg(cut && started && cut < started, "events out of order:\n%s", log.buf);
+	build_summary_release(&sum);
+	calls_release(&calls);
+	catalog_close(&c);
+	strbuf_release(&log);
+	strbuf_release(&err);
+}
+END_TEST
+
 struct thread_arg {
 	const char *const *nodes;
 	const char *requested;
@@ -638,6 +690,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_on_partition, 0, ARRAY_SIZE(partition_cases));
+	tcase_add_test(tc, test_cutoff_event_order);
 	tcase_add_test(tc, test_threads_coalesce);
 	tcase_add_test(tc, test_cancel_fd);
 	tcase_add_loop_test(tc, test_dead_builder, 0, ARRAY_SIZE(crash_cases));

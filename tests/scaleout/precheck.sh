@@ -53,3 +53,6 @@ wait "$holder"
 [ "$(runs group gx)" = 1 ] || { cat "$RUNLOG"; fail "group/gx ran $(runs group gx) times, want once (by A)"; }
 [ "$(runs hold p0)" = 1 ] || fail "hold/p0 ran $(runs hold p0) times"
 grep -qi "up.to.date" "$T/b.out" || { cat "$T/b.out"; fail "B's summary does not count group/gx up to date"; }
+# the up-to-date event is kept and appended with others, but before B ends
+[ "$(db events | grep '"type":"job_up_to_date"' | grep -c '"ref":"group/gx"')" = 1 ] ||
+	{ db events >&2; fail "no single job_up_to_date event for group/gx after B"; }
