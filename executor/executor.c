@@ -108,43 +108,53 @@ void job_payload(struct strbuf *out, long node, const char *job, const struct st
 	strbuf_addch(out, '}');
 }
 
+static void events_settle(struct xrun *x, int all);
+
 static void node_event(struct xrun *x, struct xnode *n, const char *type, const char *reason)
 {
 	struct strbuf p = STRBUF_INIT;
 
+	if (n->after_deferred)
+		events_settle(x, 1);
 	job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, reason);
 	xrun_event(x, type, n->gn->config.outputs.v[0], n->run_id, p.buf);
 	strbuf_release(&p);
 }
 
 /*
- * Cut-offs come in numbers where builders share a catalog (a partition
- * that several builders ask for is cut off by all but the one that built
- * it), and their events need not reach the catalog at once: each is kept
- * and appended with the others in one write transaction (on PostgreSQL a
- * round trip and the writers' lock each otherwise), once EVENTS_DEFER_MAX
- * are kept or the oldest is EVENTS_DEFER_MS old, and always before the
- * loop ends. A node whose input's event is still kept appends them first
- * (node_try), so no event of a node precedes one of its inputs'.
+ * Cut-offs and lease waits come in numbers where builders share a catalog
+ * (a partition that several builders ask for is cut off by all but the
+ * one that built it; a builder a few partitions behind another waits on
+ * one lease after the other), and their events need not reach the
+ * catalog at once: each is kept and appended with the others in one write
+ * transaction (on PostgreSQL a round trip and the writers' lock each
+ * otherwise), once EVENTS_DEFER_MAX are kept or the oldest is
+ * EVENTS_DEFER_MS old, and always before the loop ends. A node with a kept
+ * event, or whose input's event is kept, appends them before anything of
+ * its own (node_try, node_event), so no event of a node precedes its
+ * inputs' or its own earlier ones.
  */
 #define EVENTS_DEFER_MAX 64
 #define EVENTS_DEFER_MS 200
 
-static void cutoff_event(struct xrun *x, struct xnode *n)
+static void event_defer(struct xrun *x, struct xnode *n, const char *type, const char *ref)
 {
 	struct strbuf p = STRBUF_INIT;
 	struct event *e;
 
-	job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, NULL);
 	if (!x->deferred_nr)
 		x->deferred_ms = mono_ms();
 	ALLOC_GROW(x->deferred, x->deferred_nr + 1, x->deferred_alloc);
 	e = &x->deferred[x->deferred_nr++];
 	memset(e, 0, sizeof(*e));
 	e->build_id = x->build_id;
-	e->type = (char *)EV_JOB_CUTOFF;
-	e->ref = (char *)n->gn->config.outputs.v[0];
-	e->payload = strbuf_detach(&p, NULL);
+	e->type = (char *)type;
+	e->ref = (char *)ref;
+	if (!strcmp(type, EV_JOB_CUTOFF)) {
+		job_payload(&p, -1, n->gn->job, &n->gn->config.outputs, NULL);
+		e->payload = strbuf_detach(&p, NULL);
+	}
+	n->after_deferred = 1;
 }
 
 /* Appends the kept events: all of them, or only when it is time (above). */
@@ -455,7 +465,7 @@ static void node_start(struct xrun *x, struct xnode *n)
 	if (publish_reconcile(x, n, &fresh, &err) < 0)
 		goto fail;
 	if (fresh && !(x->o->force && n->requested)) {
-		cutoff_event(x, n);
+		event_defer(x, n, EV_JOB_CUTOFF, n->gn->config.outputs.v[0]);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
 		goto out;
@@ -489,7 +499,7 @@ static void node_wait(struct xrun *x, struct xnode *n, const char *busy)
 		return;
 	n->state = NODE_WAITING;
 	x->sum->waited++;
-	xrun_event(x, EV_LEASE_WAIT, busy, NULL, NULL);
+	event_defer(x, n, EV_LEASE_WAIT, busy);
 	x->waiting[x->waiting_nr++] = (size_t)(n - x->nodes);
 	report(x, n);
 }
@@ -534,8 +544,9 @@ static void node_try(struct xrun *x, struct xnode *n)
  * its last look-up is PRECHECK_AGAIN_MS old, and the nodes about to take
  * the free slots are looked up now however recently they were (a builder
  * following another a few partitions behind otherwise finds each one
- * built only under its lease). The job_up_to_date events are kept and
- * appended together (cutoff_event). Where each lookup is a local read
+ * built only under its lease; start_ready calls this again when a node
+ * waits and the next one was not looked up in this round). The
+ * job_up_to_date events are kept and appended together (event_defer). Where each lookup is a local read
  * (SQLite), node_start's under the lease costs as little and this is
  * skipped.
  */
@@ -569,6 +580,7 @@ static void precheck_ready(struct xrun *x)
 			if (!next && n->prechecked_ms && now - n->prechecked_ms < PRECHECK_AGAIN_MS)
 				continue;
 			n->prechecked_ms = now;
+			n->precheck_round = x->precheck_round;
 			if (x->o->force && n->requested)
 				continue;
 			idx[nidx++] = queues[q][k];
@@ -606,7 +618,7 @@ static void precheck_ready(struct xrun *x)
 		}
 		if (!fresh)
 			goto next;
-		cutoff_event(x, n);
+		event_defer(x, n, EV_JOB_CUTOFF, n->gn->config.outputs.v[0]);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
 		goto done;
@@ -625,18 +637,31 @@ out:
 	strbuf_release(&err);
 }
 
+/*
+ * Starts ready nodes while slots are free. A node that does not take a
+ * slot (its lease is busy: it waits) lets the loop go on to the next one,
+ * which precheck_ready has not looked up in this round: it looks again.
+ */
 static void start_ready(struct xrun *x)
 {
+	x->precheck_round++;
 	precheck_ready(x);
 	while (!x->stopping && !x->cancelling && x->running_nr < (size_t)x->jobs) {
 		size_t i;
 
 		if (x->prio_head < x->prio_tail)
-			i = x->prio[x->prio_head++];
+			i = x->prio[x->prio_head];
 		else if (x->ready_head < x->ready_tail)
-			i = x->ready[x->ready_head++];
+			i = x->ready[x->ready_head];
 		else
 			break;
+		if (x->nodes[i].state == NODE_PENDING && !x->nodes[i].leases_held &&
+		    x->nodes[i].precheck_round != x->precheck_round)
+			precheck_ready(x);
+		if (x->prio_head < x->prio_tail)
+			x->prio_head++;
+		else
+			x->ready_head++;
 		x->nodes[i].queued = 0;
 		if (x->nodes[i].state == NODE_PENDING || x->nodes[i].state == NODE_WAITING)
 			node_try(x, &x->nodes[i]);

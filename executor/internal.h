@@ -26,6 +26,7 @@ struct xnode {
 	int attempt;                /* runs started so far */
 	int queued;                 /* in a ready queue */
 	long long prechecked_ms;    /* when precheck_ready last looked it up (0: never) */
+	unsigned long precheck_round;  /* the start_ready round of that look-up */
 	int after_deferred;         /* an input's job_up_to_date may still be deferred */
 
 	const char **sorted_outputs;  /* lease order */
@@ -141,7 +142,9 @@ struct xrun {
 	int64_t event_seq;          /* events_out: written up to this seq; -1 unset */
 	struct strmap abandoned;    /* run ids of dead builders this run settled */
 
-	/* job_up_to_date events not yet appended (events_settle), oldest first */
+	unsigned long precheck_round;  /* start_ready calls so far */
+
+	/* job_up_to_date and lease_wait events not yet appended (events_settle), oldest first */
 	struct event *deferred;
 	size_t deferred_nr, deferred_alloc;
 	long long deferred_ms;      /* when the oldest of them was found */

@@ -432,6 +432,22 @@ START_TEST(test_threads_coalesce)
 	ck_assert_int_eq(t[0].sum.built, 1);
 	ck_assert_int_eq(t[1].sum.up_to_date, 1);
 	ck_assert_int_eq((int)t[1].sum.waited, 1);
+	{
+		/* the second's kept events reach the catalog, its wait before its cut-off */
+		struct strbuf err = STRBUF_INIT, log = STRBUF_INIT;
+		struct catalog c;
+		const char *wait, *cut;
+
+		ck_assert_msg(catalog_open(&c, &store, NULL, &err) == 0, "%s", err.buf);
+		ck_assert_msg(catalog_read_events(&c, 0, 0, event_line, &log, &err) == 0, "%s",
+			      err.buf);
+		wait = strstr(log.buf, "lease_wait a/wait\n");
+		cut = strstr(log.buf, "job_up_to_date a/wait\n");
+		ck_assert_msg(wait && cut && wait < cut, "events:\n%s", log.buf);
+		catalog_close(&c);
+		strbuf_release(&log);
+		strbuf_release(&err);
+	}
 	for (int i = 0; i < 2; i++) {
 		calls_release(&t[i].calls);
 		build_summary_release(&t[i].sum);
