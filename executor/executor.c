@@ -375,6 +375,7 @@ static int leases_take(struct xrun *x, struct xnode *n, const char **busy, struc
 			leases_drop(x, n);
 			*busy = ref;
 			n->lease_busy = ref;
+			x->contended = 1;
 			return r;
 		}
 		n->leases[n->leases_held++] = l;
@@ -465,6 +466,7 @@ static void node_start(struct xrun *x, struct xnode *n)
 	if (publish_reconcile(x, n, &fresh, &err) < 0)
 		goto fail;
 	if (fresh && !(x->o->force && n->requested)) {
+		x->contended = 1;  /* planned, yet live now: another builder is at work */
 		event_defer(x, n, EV_JOB_CUTOFF, n->gn->config.outputs.v[0]);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
@@ -541,14 +543,16 @@ static void node_try(struct xrun *x, struct xnode *n)
  * nobody building it at this moment, does not change that answer: a live
  * row is a finished publish. Every other node goes on as before (lease,
  * then node_start checks again under it); a node is looked up again once
- * its last look-up is PRECHECK_AGAIN_MS old, and the nodes about to take
- * the free slots are looked up now however recently they were (a builder
+ * its last look-up is PRECHECK_AGAIN_MS old. Once another builder has
+ * shown itself (x->contended: a lease was busy, or a planned node was
+ * found live), the nodes about to take the free slots are looked up now
+ * however recently they were, and start_ready calls this again when a
+ * node waits and the next one was not looked up in this round: a builder
  * following another a few partitions behind otherwise finds each one
- * built only under its lease; start_ready calls this again when a node
- * waits and the next one was not looked up in this round). The
- * job_up_to_date events are kept and appended together (event_defer). Where each lookup is a local read
- * (SQLite), node_start's under the lease costs as little and this is
- * skipped.
+ * built only under its lease. A builder alone on its catalog pays no
+ * look-up per start. The job_up_to_date events are kept and appended
+ * together (event_defer). Where each lookup is a local read (SQLite),
+ * node_start's under the lease costs as little and this is skipped.
  */
 static void precheck_ready(struct xrun *x)
 {
@@ -563,7 +567,8 @@ static void precheck_ready(struct xrun *x)
 	if (x->stopping || x->cancelling || !catalog_lookups_batched(x->c))
 		return;
 	now = mono_ms();
-	free_slots = x->running_nr < (size_t)x->jobs ? (size_t)x->jobs - x->running_nr : 0;
+	free_slots = !x->contended ? 0 :
+		     x->running_nr < (size_t)x->jobs ? (size_t)x->jobs - x->running_nr : 0;
 	for (int q = 0; q < 2; q++)
 		for (size_t k = heads[q]; k < tails[q] && k - heads[q] < PRECHECK_MAX &&
 					   nidx < PRECHECK_MAX; k++) {
@@ -618,6 +623,7 @@ static void precheck_ready(struct xrun *x)
 		}
 		if (!fresh)
 			goto next;
+		x->contended = 1;
 		event_defer(x, n, EV_JOB_CUTOFF, n->gn->config.outputs.v[0]);
 		run_forget(x, n);
 		node_finish(x, n, NODE_UP_TO_DATE);
@@ -640,7 +646,8 @@ out:
 /*
  * Starts ready nodes while slots are free. A node that does not take a
  * slot (its lease is busy: it waits) lets the loop go on to the next one,
- * which precheck_ready has not looked up in this round: it looks again.
+ * which precheck_ready has not looked up in this round: where builders
+ * contend, it looks again.
  */
 static void start_ready(struct xrun *x)
 {
@@ -655,8 +662,8 @@ static void start_ready(struct xrun *x)
 			i = x->ready[x->ready_head];
 		else
 			break;
-		if (x->nodes[i].state == NODE_PENDING && !x->nodes[i].leases_held &&
-		    x->nodes[i].precheck_round != x->precheck_round)
+		if (x->contended && x->nodes[i].state == NODE_PENDING &&
+		    !x->nodes[i].leases_held && x->nodes[i].precheck_round != x->precheck_round)
 			precheck_ready(x);
 		if (x->prio_head < x->prio_tail)
 			x->prio_head++;

@@ -143,6 +143,7 @@ struct xrun {
 	struct strmap abandoned;    /* run ids of dead builders this run settled */
 
 	unsigned long precheck_round;  /* start_ready calls so far */
+	int contended;              /* a lease was busy or a planned node found live */
 
 	/* job_up_to_date and lease_wait events not yet appended (events_settle), oldest first */
 	struct event *deferred;
