@@ -27,7 +27,7 @@ struct xnode {
 	int queued;                 /* in a ready queue */
 	long long prechecked_ms;    /* when precheck_ready last looked it up (0: never) */
 	unsigned long precheck_round;  /* the start_ready round of that look-up */
-	int after_deferred;         /* an input's job_up_to_date may still be deferred */
+	int after_deferred;         /* its own or an input's event may still be kept (event_defer) */
 
 	const char **sorted_outputs;  /* lease order */
 	struct lease **leases;        /* held leases, in sorted_outputs order */

@@ -224,24 +224,25 @@ static int fetch(struct planner *p, struct pref *r)
  */
 static int prefetch(struct planner *p, struct pref *const *refs, size_t nr)
 {
-	const char *want[PREFETCH_MAX];
-	struct pref *of[PREFETCH_MAX];
-	struct partition rows[PREFETCH_MAX];
-	size_t n = 0;
+	size_t cap = nr < PREFETCH_MAX ? nr : PREFETCH_MAX, n = 0;
+	const char **want;
+	struct pref **of;
+	struct partition *rows;
 	int ret = 0;
 
-	if (!catalog_in_use(p) || !catalog_lookups_batched(p->c))
+	if (!nr || !catalog_in_use(p) || !catalog_lookups_batched(p->c))
 		return 0;
+	want = xcalloc(cap, sizeof(*want));
+	of = xcalloc(cap, sizeof(*of));
+	rows = xcalloc(cap, sizeof(*rows));
 	for (size_t i = 0; i <= nr && !ret; i++) {
 		if (i < nr && !refs[i]->fetched) {
 			refs[i]->fetched = 1;  /* once each, also when listed twice */
 			of[n] = refs[i];
 			want[n++] = refs[i]->ref;
 		}
-		if (!n || (n < PREFETCH_MAX && i < nr))
+		if (!n || (n < cap && i < nr))
 			continue;
-		for (size_t k = 0; k < n; k++)
-			partition_init(&rows[k]);
 		if (catalog_get_partitions(p->c, want, n, rows, p->err) < 0)
 			ret = -1;
 		for (size_t k = 0; k < n; k++) {
@@ -251,6 +252,9 @@ static int prefetch(struct planner *p, struct pref *const *refs, size_t nr)
 		}
 		n = 0;
 	}
+	free(want);
+	free(of);
+	free(rows);
 	return ret;
 }
 

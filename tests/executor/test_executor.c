@@ -283,6 +283,15 @@ static int event_line(const struct event *e, void *arg)
 	return 0;
 }
 
+/* The events after seq after, one "type ref" line each, into log. */
+static void events_log(struct catalog *c, int64_t after, struct strbuf *log)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	ck_assert_msg(catalog_read_events(c, after, 0, event_line, log, &err) == 0, "%s", err.buf);
+	strbuf_release(&err);
+}
+
 /*
  * Up-to-date events are kept and appended with others later, but never
  * after an event of a node that reads the output: a/x is live while the
@@ -315,8 +324,7 @@ START_TEST(test_cutoff_event_order)
 	ck_assert_int_eq(sum.up_to_date, 1);
 	ck_assert_int_eq(sum.built, 1);
 	ck_assert_int_eq(runs_of("x"), 1);
-	ck_assert_msg(catalog_read_events(&c, after, 0, event_line, &log, &err) == 0, "%s",
-		      err.buf);
+	events_log(&c, after, &log);
 	cut = strstr(log.buf, "job_up_to_date a/x\n");
 	started = strstr(log.buf, "job_started ");
 	ck_assert_msg(cut && started && cut < started, "events out of order:\n%s", log.buf);
@@ -439,8 +447,7 @@ START_TEST(test_threads_coalesce)
 		const char *wait, *cut;
 
 		ck_assert_msg(catalog_open(&c, &store, NULL, &err) == 0, "%s", err.buf);
-		ck_assert_msg(catalog_read_events(&c, 0, 0, event_line, &log, &err) == 0, "%s",
-			      err.buf);
+		events_log(&c, 0, &log);
 		wait = strstr(log.buf, "lease_wait a/wait\n");
 		cut = strstr(log.buf, "job_up_to_date a/wait\n");
 		ck_assert_msg(wait && cut && wait < cut, "events:\n%s", log.buf);
