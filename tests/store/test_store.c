@@ -885,6 +885,66 @@ START_TEST(test_staging)
 }
 END_TEST
 
+/*
+ * A staging tree that cannot be made: the error names the directory that
+ * could not be created and why, and nothing of the tree is left, not
+ * even a spare it took over. run_id "x/y": its parent staging/x does not
+ * exist; a dataset directory above NAME_MAX bytes cannot exist.
+ */
+struct staging_error_case {
+	const char *name;
+	const char *run_id;
+	int long_parent;  /* the output's dataset directory is 300 bytes */
+	int spare;        /* an earlier run gave a tree back */
+	const char *why;  /* after the directory's name in the error */
+};
+
+static const struct staging_error_case staging_error_cases[] = {
+	{ "the run's directory", "x/y", 0, 0, "No such file or directory" },
+	{ "an output's parent, fresh tree", "3", 1, 0, "File name too long" },
+	{ "an output's parent, spare taken over", "3", 1, 1, "File name too long" },
+};
+
+START_TEST(test_staging_errors)
+{
+	const struct staging_error_case *c = &staging_error_cases[_i];
+	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT;
+	struct strvec outputs = STRVEC_INIT;
+	struct store s;
+
+	open_store_at(&s, "st");
+	if (c->spare) {
+		struct strvec none = STRVEC_INIT;
+
+		ck_assert_msg(!store_staging_make(&s, "1", &none, &path, &err), "%s", err.buf);
+		ck_assert_int_eq(store_staging_retire(path.buf), 0);
+		ck_assert_int_eq(spares(&s), 1);
+		strbuf_reset(&path);
+	}
+	for (int i = 0; i < 300; i++)
+		strbuf_addch(&name, 'd');
+	if (c->long_parent)
+		strvec_pushf(&outputs, "%s/p=1", name.buf);
+	else
+		strvec_push(&outputs, "a/p=1");
+	ck_assert_int_eq(store_staging_make(&s, c->run_id, &outputs, &path, &err), -1);
+	strbuf_addf(&want, "cannot create '%s/staging/%s/out%s%s': %s", s.root, c->run_id,
+		    c->long_parent ? "/" : "", c->long_parent ? name.buf : "", c->why);
+	ck_assert_msg(!strcmp(err.buf, want.buf), "%s: error\n%s\nexpected\n%s", c->name,
+		      err.buf, want.buf);
+	ck_assert_msg(access(path.buf, F_OK) == -1 && errno == ENOENT, "%s: '%s' was left",
+		      c->name, path.buf);
+	ck_assert_int_eq(spares(&s), 0);
+	store_release(&s);
+	strvec_clear(&outputs);
+	strbuf_release(&path);
+	strbuf_release(&err);
+	strbuf_release(&want);
+	strbuf_release(&name);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -909,6 +969,8 @@ static Suite *store_suite(void)
 			    sizeof(relink_cases) / sizeof(relink_cases[0]));
 	tcase_add_test(tc, test_format);
 	tcase_add_loop_test(tc, test_staging, 0, sizeof(staging_cases) / sizeof(staging_cases[0]));
+	tcase_add_loop_test(tc, test_staging_errors, 0,
+			    sizeof(staging_error_cases) / sizeof(staging_error_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
