@@ -420,6 +420,52 @@ static void stmt_text(int id, struct strbuf *out)
 		strbuf_addch(out, *sql == '?' && sql[1] >= '0' && sql[1] <= '9' ? '$' : *sql);
 }
 
+/*
+ * Statements over arrays that find rows by them (a lookup of many refs,
+ * a publish's updates and version numbers): PostgreSQL plans them anew on
+ * every call, with the array and the table as they are. A prepared
+ * statement keeps the generic plan it chose after five calls, and a
+ * builder makes those calls while the catalog is still empty, when
+ * scanning the table is the cheapest plan; that plan stayed until
+ * autovacuum happened to analyze the table, so a builder could go on
+ * comparing every row with every ref of a lookup (10 builders x 10,000
+ * partitions took 24 or 46 s depending on it). Planning costs some tens
+ * of microseconds per call, and each call carries a whole batch.
+ */
+static int planned_each_call(int id)
+{
+	switch (id) {
+	case QS(Q_SET_RUNS_GET):
+	case QS(Q_SET_PART_GET):
+	case QS(Q_SET_MI_DELETE):
+	case QS(Q_SET_PART_PUBLISH):
+	case QS(Q_SET_RUN_FINISH):
+	case QS(Q_SET_VER_INSERT):
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Sends statement id with a's parameters (prepared, or planned for this call): 1 sent. */
+static int send_stmt(struct catalog *c, int id, const struct args *a)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char name[16];
+	int ok;
+
+	if (!planned_each_call(id)) {
+		stmt_name(id, name);
+		return PQsendQueryPrepared(pg(c)->conn, name, a ? a->n : 0, a ? a->v : NULL,
+					   NULL, NULL, 0);
+	}
+	stmt_text(id, &sql);
+	ok = PQsendQueryParams(pg(c)->conn, sql.buf, a ? a->n : 0, NULL, a ? a->v : NULL,
+			       NULL, NULL, 0);
+	strbuf_release(&sql);
+	return ok;
+}
+
 static int tx_flush(struct catalog *c, struct strbuf *err);
 static void tx_discard(struct catalog *c);
 static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct strbuf *err);
@@ -432,7 +478,7 @@ static int prepare(struct catalog *c, int id, struct strbuf *err)
 	char name[16];
 	PGresult *r;
 
-	if (p->prepared[id])
+	if (p->prepared[id] || planned_each_call(id))
 		return 0;
 	if (tx_flush(c, err) < 0)
 		return -1;
@@ -464,8 +510,7 @@ static PGresult *exec_once(struct catalog *c, int id, const struct args *a,
 		/* a write transaction's statements still out: this one goes with them */
 		int at = p->pending;
 
-		if (!PQsendQueryPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL,
-					 NULL, 0)) {
+		if (!send_stmt(c, id, a)) {
 			db_fail(c, NULL, err);
 			tx_discard(c);
 			return NULL;
@@ -478,7 +523,16 @@ static PGresult *exec_once(struct catalog *c, int id, const struct args *a,
 				    id);
 		return r;
 	}
-	r = PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0);
+	if (planned_each_call(id)) {
+		struct strbuf sql = STRBUF_INIT;
+
+		stmt_text(id, &sql);
+		r = PQexecParams(p->conn, sql.buf, a ? a->n : 0, NULL, a ? a->v : NULL, NULL,
+				 NULL, 0);
+		strbuf_release(&sql);
+	} else {
+		r = PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0);
+	}
 	if (!result_ok(r)) {
 		db_fail(c, r, err);
 		PQclear(r);
@@ -545,11 +599,8 @@ static int pipe_begin(struct catalog *c, struct strbuf *err)
 
 static int pipe_send(struct catalog *c, int id, struct args *a, struct strbuf *err)
 {
-	char name[16];
-	int ok;
+	int ok = send_stmt(c, id, a);
 
-	stmt_name(id, name);
-	ok = PQsendQueryPrepared(pg(c)->conn, name, a->n, a->v, NULL, NULL, 0);
 	args_release(a);
 	if (!ok) {
 		db_fail(c, NULL, err);

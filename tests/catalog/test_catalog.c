@@ -2279,6 +2279,79 @@ START_TEST(test_pg_deferred_error)
 }
 END_TEST
 
+/* The first line psql prints for sql on conninfo (unaligned, tuples only); the caller frees it. */
+static char *pg_value(const char *conninfo, const char *sql)
+{
+	char *cmd = xstrfmt("psql -X -q -A -t -v ON_ERROR_STOP=1 -d '%s' -c \"%s\"", conninfo, sql);
+	char line[256] = "";
+	FILE *f = popen(cmd, "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_int_eq(pclose(f), 0);
+	line[strcspn(line, "\n")] = '\0';
+	free(cmd);
+	return xstrdup(line);
+}
+
+/* partitions' scan counters: seq_scan + idx_scan in *scans, rows read by seq scans. */
+static long long pg_part_scans(const char *conninfo, long long *scans)
+{
+	char *v = pg_value(conninfo, "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0),"
+			   " coalesce(seq_tup_read, 0) FROM pg_stat_user_tables"
+			   " WHERE relname = 'partitions'");
+	long long rows = 0;
+
+	ck_assert_int_eq(sscanf(v, "%lld|%lld", scans, &rows), 2);
+	free(v);
+	return rows;
+}
+
+/*
+ * Lookups of many refs at once keep using the index after the table grew:
+ * a plan chosen while the catalog was empty (a scan, the cheapest then)
+ * is not kept for the statement (catalog/postgres.c, planned_each_call).
+ * Autovacuum is off for the table, so no analyze replans it behind the
+ * test's back; the server's statistics say how many rows were scanned.
+ */
+START_TEST(test_pg_lookup_plan)
+{
+	static const char *const refs[] = { "g/p=17", "g/p=missing" };
+	char *url = pg_url(pg_dbname);
+	struct partition rows[2];
+	long long scans0, scans, read0, read = 0;
+
+	pg_exec(url, "ALTER TABLE partitions SET (autovacuum_enabled = false)");
+	for (int k = 0; k < 8; k++) {  /* past the five calls after which a plan is cached */
+		OK(catalog_get_partitions(&cat, refs, 2, rows, &err));
+		ck_assert_int_eq(rows[0].status, PART_MISSING);
+		partition_release(&rows[0]);
+		partition_release(&rows[1]);
+	}
+	pg_exec(url, "INSERT INTO partitions (ref, dataset, name, status, created_us, updated_us)"
+		" SELECT 'g/p=' || i, 'g', 'p=' || i, 'live', 1, 1 FROM generate_series(1, 20000) i");
+	read0 = pg_part_scans(url, &scans0);
+	for (int k = 0; k < 3; k++) {
+		OK(catalog_get_partitions(&cat, refs, 2, rows, &err));
+		ck_assert_int_eq(rows[0].status, PART_LIVE);
+		ck_assert_int_eq(rows[1].status, PART_MISSING);
+		partition_release(&rows[0]);
+		partition_release(&rows[1]);
+	}
+	/* a server process reports its counters within about ten seconds of going idle */
+	for (int t = 0; t < 300; t++) {
+		read = pg_part_scans(url, &scans);
+		if (scans >= scans0 + 3)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(scans >= scans0 + 3, "the lookups' scans were never reported");
+	ck_assert_msg(read - read0 < 1000, "3 lookups of 2 refs read %lld rows of 20,000 by scanning",
+		      read - read0);
+	free(url);
+}
+END_TEST
+
 START_TEST(test_pg_schema)
 {
 	struct catalog again;
@@ -2508,8 +2581,10 @@ static void add_cases(Suite *s, int pg)
 #ifdef DATABUILD_WITH_POSTGRES
 	if (pg) {
 		NEW_TCASE("schema");
+		tcase_set_timeout(tc, 60);  /* test_pg_lookup_plan waits for the server's statistics */
 		ADD(test_pg_schema);
 		ADD(test_pg_deferred_error);
+		ADD(test_pg_lookup_plan);
 		suite_add_tcase(s, tc);
 	}
 #endif
