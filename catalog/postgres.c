@@ -466,6 +466,25 @@ static int send_stmt(struct catalog *c, int id, const struct args *a)
 	return ok;
 }
 
+/* Runs statement id with a's parameters and waits for its result, as send_stmt chose. */
+static PGresult *exec_stmt(struct catalog *c, int id, const struct args *a)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char name[16];
+	PGresult *r;
+
+	if (!planned_each_call(id)) {
+		stmt_name(id, name);
+		return PQexecPrepared(pg(c)->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL,
+				      NULL, 0);
+	}
+	stmt_text(id, &sql);
+	r = PQexecParams(pg(c)->conn, sql.buf, a ? a->n : 0, NULL, a ? a->v : NULL, NULL, NULL,
+			 0);
+	strbuf_release(&sql);
+	return r;
+}
+
 static int tx_flush(struct catalog *c, struct strbuf *err);
 static void tx_discard(struct catalog *c);
 static int pipe_sync(struct catalog *c, PGresult **keep, int keep_at, struct strbuf *err);
@@ -500,12 +519,10 @@ static PGresult *exec_once(struct catalog *c, int id, const struct args *a,
 			   struct strbuf *err)
 {
 	struct pg *p = pg(c);
-	char name[16];
 	PGresult *r;
 
 	if (prepare(c, id, err) < 0)
 		return NULL;
-	stmt_name(id, name);
 	if (PQpipelineStatus(p->conn) != PQ_PIPELINE_OFF) {
 		/* a write transaction's statements still out: this one goes with them */
 		int at = p->pending;
@@ -523,16 +540,7 @@ static PGresult *exec_once(struct catalog *c, int id, const struct args *a,
 				    id);
 		return r;
 	}
-	if (planned_each_call(id)) {
-		struct strbuf sql = STRBUF_INIT;
-
-		stmt_text(id, &sql);
-		r = PQexecParams(p->conn, sql.buf, a ? a->n : 0, NULL, a ? a->v : NULL, NULL,
-				 NULL, 0);
-		strbuf_release(&sql);
-	} else {
-		r = PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0);
-	}
+	r = exec_stmt(c, id, a);
 	if (!result_ok(r)) {
 		db_fail(c, r, err);
 		PQclear(r);
