@@ -10,7 +10,7 @@
  * Kerberos, LDAP and TLS libraries) is a shared object of its own, loaded
  * with dlopen the first time a location of its scheme is opened, so that
  * no other invocation pays for loading it. The module carries its own
- * copies of what it needs from core/, model/ and catalog/ (query.c,
+ * copies of what it needs from core/, model/ and catalog/ (query*.c,
  * records.c, rows.c) and exports its entry point, CATALOG_MODULE_SYMBOL
  * (a struct catalog_module), and the sentinels of core/ (module.map;
  * host.list says why). A module is used only by the databuild version it

@@ -235,6 +235,40 @@ int q_one_int(struct catalog *c, enum query_id id, const struct qparams *p, int6
 void q_read_partition(struct catalog *c, const struct qrows *rows, struct partition *p);
 
 /*
+ * The layer is four files, one per noun: query.c (the statements, their
+ * parameters, row decoding, partitions, datasets and meta), query_runs.c
+ * (builds, runs, manifests: begun and published), query_events.c (the
+ * event log, lineage and taint) and query_versions.c (a partition's
+ * history). What they share:
+ */
+/* The adapter of c's backend. */
+static inline const struct query_backend *q_backend(struct catalog *c)
+{
+	return c->ops->query;
+}
+/*
+ * Column i of the current row: text (a copy, NULL if NULL); an integer (0
+ * if NULL); an id as the decimal text callers see (run ids; NULL if NULL);
+ * a SHA-256 hex digest into out (at most SHA256_HEX_LEN characters, "" if
+ * NULL).
+ */
+char *q_col_dup(struct catalog *c, const struct qrows *rows, int i);
+int64_t q_col_int(struct catalog *c, const struct qrows *rows, int i);
+char *q_col_id(struct catalog *c, const struct qrows *rows, int i);
+void q_col_hex(struct catalog *c, const struct qrows *rows, int i, char out[SHA256_HEX_LEN + 1]);
+/*
+ * The smallest valid UTF-8 string greater than every string starting with
+ * prefix (in byte order, which is code point order) into out: prefix with
+ * its last code point below U+10FFFF incremented and the rest dropped. 1,
+ * or 0 if there is none (prefix empty or all U+10FFFF). Bytes that are
+ * not UTF-8 (which PostgreSQL refuses anyway) are incremented as bytes.
+ */
+int q_prefix_upper(const char *prefix, struct strbuf *out);
+/* Adds the parameters of Q_EV_INSERT to p (time_us 0: now; ids 0: NULL). */
+void q_ev_params(struct qparams *p, int64_t time_us, int64_t build_id, const char *type,
+		 const char *ref, int64_t run_id, const char *payload);
+
+/*
  * Inserts ref with status if it is unknown, and the datasets above it;
  * *created (may be NULL; must be NULL in a batch) tells whether it was
  * inserted. In a batch every dataset above ref is sent (none is known to
