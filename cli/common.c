@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/array.h"
+#include "core/fingerprint.h"
 #include "core/strmap.h"
 #include "model/ref.h"
 #include "planner/planner.h"
@@ -89,6 +90,10 @@ static int open_store(struct cli *cli)
 		cli_fail(EXIT_USAGE, &err);
 		goto out;
 	}
+	/* executables' and scripts' hashes, kept for the next command */
+	strbuf_reset(&root);
+	store_path(&cli->store, STORE_HASHES_DIR, &root);
+	fingerprint_keep_in(root.buf);
 	cli->store_opened = 1;
 	ret = 0;
 out:

@@ -1,5 +1,12 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/array.h"
 #include "core/clock.h"
@@ -14,6 +21,11 @@ struct cached {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct strmap cache = STRMAP_INIT;   /* path -> struct cached */
 static unsigned long hashed_nr, hits_nr;
+static char *keep_dir;                      /* fingerprint_keep_in's, or NULL */
+static char host[256];                      /* this host's name, once keep_dir is set */
+static unsigned long tmp_seq;               /* temporary names of records, per process */
+
+#define KEPT_MAGIC "databuild-hash-v1"
 
 void fingerprint_from_stat(const struct stat *st, struct fingerprint *out)
 {
@@ -55,11 +67,138 @@ int fingerprint_racy(const struct fingerprint *fp, long long now_ns)
 	return fp->exists && now_ns - fp->mtime_ns < tick;
 }
 
+void fingerprint_keep_in(const char *dir)
+{
+	pthread_mutex_lock(&cache_lock);
+	free(keep_dir);
+	keep_dir = dir ? xstrdup(dir) : NULL;
+	if (keep_dir && gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void fingerprint_forget(void)
+{
+	const char *key;
+	void *value;
+
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; strmap_next(&cache, &i, &key, &value);)
+		free(value);
+	strmap_clear(&cache);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* The record of path in dir: dir/<sha256(host NUL path)>. */
+static void kept_name(const char *dir, const char *path, struct strbuf *out)
+{
+	struct sha256 h;
+	char hex[SHA256_HEX_SIZE];
+
+	sha256_init(&h);
+	sha256_update(&h, host, strlen(host) + 1);
+	sha256_update(&h, path, strlen(path));
+	sha256_final(&h, hex);
+	strbuf_addf(out, "%s/%s", dir, hex);
+}
+
+/* A record's text: the magic, the fingerprint and hash, then host and path. */
+static void kept_format(const char *path, const struct fingerprint *fp, const char *hex,
+			struct strbuf *out)
+{
+	strbuf_addf(out, KEPT_MAGIC " %llu %llu %lld %lld %lld %s\n%s\n%s\n", fp->dev, fp->ino,
+		    fp->size, fp->mtime_ns, fp->ctime_ns, hex, host, path);
+}
+
+/* 1 with the hash in out if dir holds a record of path whose fingerprint is fp, else 0. */
+static int kept_read(const char *dir, const char *path, const struct fingerprint *fp,
+		     char out[SHA256_HEX_SIZE])
+{
+	struct strbuf name = STRBUF_INIT, text = STRBUF_INIT, want = STRBUF_INIT;
+	size_t n;
+	int found = 0;
+
+	kept_name(dir, path, &name);
+	if (strbuf_read_file(&text, name.buf, 64 * 1024) < 0)
+		goto out;
+	/* the record must be exactly what this fingerprint and some hash give */
+	n = strlen(KEPT_MAGIC " ");
+	for (int spaces = 0; n < text.len && spaces < 5; n++)
+		spaces += text.buf[n] == ' ';
+	if (n + SHA256_HEX_SIZE - 1 > text.len)
+		goto out;
+	memcpy(out, text.buf + n, SHA256_HEX_SIZE - 1);
+	out[SHA256_HEX_SIZE - 1] = '\0';
+	if (strspn(out, "0123456789abcdef") != SHA256_HEX_SIZE - 1)
+		goto out;
+	kept_format(path, fp, out, &want);
+	found = want.len == text.len && !memcmp(want.buf, text.buf, text.len);
+out:
+	strbuf_release(&name);
+	strbuf_release(&text);
+	strbuf_release(&want);
+	return found;
+}
+
+/* Writes the record of path (best effort: a failure leaves the old one or none). */
+static void kept_write(const char *dir, const char *path, const struct fingerprint *fp,
+		       const char *hex)
+{
+	struct strbuf name = STRBUF_INIT, tmp = STRBUF_INIT, text = STRBUF_INIT;
+	const char *slash = strrchr(dir, '/');
+	int fd, ok;
+
+	kept_name(dir, path, &name);
+	pthread_mutex_lock(&cache_lock);
+	strbuf_addf(&tmp, "%s.tmp.%ld.%lu", name.buf, (long)getpid(), tmp_seq++);
+	pthread_mutex_unlock(&cache_lock);
+	kept_format(path, fp, hex, &text);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		/* first use: the directory and its parent (the store's cache/) */
+		if (slash && slash > dir) {
+			char *parent = xstrndup(dir, (size_t)(slash - dir));
+
+			mkdir(parent, 0700);
+			free(parent);
+		}
+		mkdir(dir, 0700);
+		fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
+	if (fd < 0)
+		goto out;
+	ok = write(fd, text.buf, text.len) == (ssize_t)text.len;
+	if (close(fd) < 0 || !ok || rename(tmp.buf, name.buf) < 0)
+		unlink(tmp.buf);
+out:
+	strbuf_release(&name);
+	strbuf_release(&tmp);
+	strbuf_release(&text);
+}
+
+/* Remembers path's hash for this process (taken of a file with fingerprint fp). */
+static void remember(const char *path, const struct fingerprint *fp, const char *hex)
+{
+	struct cached *c;
+
+	pthread_mutex_lock(&cache_lock);
+	c = strmap_get(&cache, path);
+	if (!c) {
+		c = xmalloc(sizeof(*c));
+		strmap_put(&cache, path, c);
+	}
+	c->fp = *fp;
+	memcpy(c->hex, hex, SHA256_HEX_SIZE);
+	pthread_mutex_unlock(&cache_lock);
+}
+
 int fingerprint_hash(const char *path, char out[SHA256_HEX_SIZE], struct strbuf *err)
 {
 	struct fingerprint before, after;
 	struct cached *c;
+	char *dir = NULL;
 	long long t;
+	int ret = -1;
 
 	fingerprint_of(path, &before);
 	pthread_mutex_lock(&cache_lock);
@@ -70,26 +209,35 @@ int fingerprint_hash(const char *path, char out[SHA256_HEX_SIZE], struct strbuf 
 		pthread_mutex_unlock(&cache_lock);
 		return 0;
 	}
-	hashed_nr++;
+	if (before.exists && keep_dir)
+		dir = xstrdup(keep_dir);
 	pthread_mutex_unlock(&cache_lock);
 
+	if (dir && kept_read(dir, path, &before, out)) {
+		pthread_mutex_lock(&cache_lock);
+		hits_nr++;
+		pthread_mutex_unlock(&cache_lock);
+		remember(path, &before, out);
+		ret = 0;
+		goto out;
+	}
+	pthread_mutex_lock(&cache_lock);
+	hashed_nr++;
+	pthread_mutex_unlock(&cache_lock);
 	t = now_us() * 1000LL;
 	if (sha256_file(path, out, NULL, err) < 0)
-		return -1;
+		goto out;
+	ret = 0;
 	fingerprint_of(path, &after);
 	/* Only a hash taken of a file that held still and is not racy is kept. */
 	if (!before.exists || !fingerprint_equal(&before, &after) || fingerprint_racy(&after, t))
-		return 0;
-	pthread_mutex_lock(&cache_lock);
-	c = strmap_get(&cache, path);
-	if (!c) {
-		c = xmalloc(sizeof(*c));
-		strmap_put(&cache, path, c);
-	}
-	c->fp = after;
-	memcpy(c->hex, out, SHA256_HEX_SIZE);
-	pthread_mutex_unlock(&cache_lock);
-	return 0;
+		goto out;
+	remember(path, &after, out);
+	if (dir)
+		kept_write(dir, path, &after, out);
+out:
+	free(dir);
+	return ret;
 }
 
 void fingerprint_stats(unsigned long *hashed, unsigned long *hits)

@@ -55,4 +55,25 @@ int fingerprint_hash(const char *path, char out[SHA256_HEX_SIZE], struct strbuf 
 /* Counters for tests and benchmarks: files hashed and cache hits so far. */
 void fingerprint_stats(unsigned long *hashed, unsigned long *hits);
 
+/*
+ * Hashes kept across processes. With a directory set (a store's
+ * cache/hashes/, made on first use), fingerprint_hash also looks for a
+ * hash an earlier process took, so that a one-shot command does not read
+ * an unchanged interpreter or script again (hashing python3, 7 MB, costs
+ * milliseconds on every `databuild cat`). One file per host and path,
+ * named by the SHA-256 of both and holding the fingerprint, the hash, the
+ * host and the path, is written to a temporary name and renamed over the
+ * old one. A record is used only when its host and path are this host's
+ * and the file's, and its fingerprint equals the file's now: the rule of
+ * the process cache, so a record never stands for bytes the file no longer
+ * has. Only hashes the process cache keeps (the file held still and is not
+ * racy) are written. A record that cannot be read, parsed or written costs
+ * a rehash, never an error. dir NULL turns it off; the call copies dir.
+ * Call it before other threads hash (the host name it reads is not
+ * guarded).
+ */
+void fingerprint_keep_in(const char *dir);
+/* Empties the process cache (tests: what a new process sees). */
+void fingerprint_forget(void);
+
 #endif

@@ -25,6 +25,11 @@
  *   <root>/store.format        "objects\n" once the store keeps its bytes in
  *                              objects/ (written at creation, or by the
  *                              migration of an older store, catalog.h)
+ *   <root>/cache/hashes/<sha256(host, path)>  the content hash of an
+ *                              executable or a file a job names, with the
+ *                              file's fingerprint, kept between commands
+ *                              (core/fingerprint.h); made on first use, and
+ *                              safe to delete at any time
  *
  * The root, staging/, logs/, locks/ and manifests/ are created mode 0700 and data/
  * and objects/ mode 0755 (an existing root keeps its mode). Published files are
@@ -149,6 +154,8 @@ void store_staging_path(const struct store *s, const char *run_id, struct strbuf
 void store_log_path(const struct store *s, const char *run_id, struct strbuf *out);
 /* Appends <root>/<name>. */
 void store_path(const struct store *s, const char *name, struct strbuf *out);
+/* The name (for store_path) of the directory of kept file hashes. */
+#define STORE_HASHES_DIR "cache/hashes"
 
 /*
  * Creates every missing parent directory of path (not path itself) with

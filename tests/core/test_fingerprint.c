@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/clock.h"
 #include "core/fingerprint.h"
 
@@ -154,6 +155,174 @@ START_TEST(test_racy_not_cached)
 }
 END_TEST
 
+/*
+ * Hashes kept across processes (fingerprint_keep_in): a record is used
+ * only when it matches the file now, and is written only for a file that
+ * held still. Each case prepares the file and its record, then forgets
+ * the process cache (what a new process sees) and hashes again.
+ */
+struct kept_case {
+	const char *name;
+	void (*prepare)(const char *path, const char *kept);  /* after the first hash */
+	int hit;          /* the second hash comes from the record */
+	const char *want; /* its hash */
+};
+
+#define HASH_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define HASH_ABD "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9"
+
+/* The one record in kept (a path), into text; 1 if there is exactly one. */
+static int one_record(const char *kept, char *name, size_t len)
+{
+	char cmd[4400];
+	FILE *p;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s' 2>/dev/null", kept);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (fgets(name, (int)len, p))
+		n++;
+	pclose(p);
+	name[strcspn(name, "\n")] = '\0';
+	return n == 1;
+}
+
+/* Rewrites the one record of kept with sed expression expr. */
+static void edit_record(const char *kept, const char *expr)
+{
+	char name[200], cmd[4600];
+
+	ck_assert(one_record(kept, name, sizeof(name)));
+	snprintf(cmd, sizeof(cmd), "sed -i '%s' '%s/%s'", expr, kept, name);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void keep_as_is(const char *path, const char *kept) { (void)path; (void)kept; }
+static void rewrite_aged(const char *path, const char *kept)
+{
+	(void)kept;
+	write_file(path, "abd");   /* same size, new bytes, an old mtime: fingerprint moves */
+	age(path, 60);
+}
+static void forge_hash(const char *path, const char *kept)
+{
+	(void)path;                /* the record is trusted while the fingerprint holds */
+	edit_record(kept, "1s/" HASH_ABC "/" HASH_ABD "/");
+}
+static void other_path(const char *path, const char *kept)
+{
+	(void)path;
+	edit_record(kept, "3s/$/x/");
+}
+static void other_host(const char *path, const char *kept)
+{
+	(void)path;
+	edit_record(kept, "2s/$/x/");
+}
+static void truncated(const char *path, const char *kept)
+{
+	(void)path;
+	edit_record(kept, "2,$d");
+}
+static void bad_hex(const char *path, const char *kept)
+{
+	(void)path;
+	edit_record(kept, "1s/ba7816bf/BA7816BF/");
+}
+static void removed(const char *path, const char *kept)
+{
+	char cmd[4200];
+
+	(void)path;
+	snprintf(cmd, sizeof(cmd), "rm -r '%s'", kept);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const struct kept_case kept_cases[] = {
+	{ "unchanged file: from the record", keep_as_is, 1, HASH_ABC },
+	{ "forged hash: trusted while the fingerprint holds", forge_hash, 1, HASH_ABD },
+	{ "rewritten file: the record is not used", rewrite_aged, 0, HASH_ABD },
+	{ "record of another path", other_path, 0, HASH_ABC },
+	{ "record of another host", other_host, 0, HASH_ABC },
+	{ "truncated record", truncated, 0, HASH_ABC },
+	{ "record with a malformed hash", bad_hex, 0, HASH_ABC },
+	{ "records removed", removed, 0, HASH_ABC },
+};
+
+START_TEST(test_kept)
+{
+	const struct kept_case *c = &kept_cases[_i];
+	char *path = xstrdup(in_dir("k")), *kept = xstrfmt("%s/cache/hashes", dir);
+	char hex[SHA256_HEX_SIZE], name[200];
+	struct strbuf err = STRBUF_INIT;
+	unsigned long h0, k0, h1, k1;
+
+	write_file(path, "abc");
+	age(path, 60);
+	fingerprint_keep_in(kept);
+	fingerprint_forget();
+	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	ck_assert_str_eq(hex, HASH_ABC);
+	ck_assert_msg(one_record(kept, name, sizeof(name)), "%s: no record written", c->name);
+	c->prepare(path, kept);
+	fingerprint_forget();
+	fingerprint_stats(&h0, &k0);
+	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	fingerprint_stats(&h1, &k1);
+	ck_assert_msg(k1 - k0 == (unsigned long)c->hit && h1 - h0 == (unsigned long)!c->hit,
+		      "%s: %lu hits, %lu hashed", c->name, k1 - k0, h1 - h0);
+	ck_assert_msg(!strcmp(hex, c->want), "%s: %s", c->name, hex);
+	if (!c->hit) {
+		/* hashed again: the record now matches the file and is used */
+		fingerprint_forget();
+		fingerprint_stats(&h0, &k0);
+		ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+		fingerprint_stats(&h1, &k1);
+		ck_assert_msg(k1 - k0 == 1 && h1 == h0, "%s: not rewritten", c->name);
+		ck_assert_str_eq(hex, c->want);
+	}
+	fingerprint_keep_in(NULL);
+	fingerprint_forget();
+	unlink(path);
+	free(path);
+	strbuf_release(&err);
+	snprintf(name, sizeof(name), "rm -rf '%s/cache'", dir);
+	ck_assert_int_eq(system(name), 0);
+	free(kept);
+}
+END_TEST
+
+/* A racy file gets no record; a directory that cannot be made costs nothing. */
+START_TEST(test_kept_not_written)
+{
+	char *path = xstrdup(in_dir("w")), *kept = xstrfmt("%s/cache/hashes", dir);
+	char hex[SHA256_HEX_SIZE], name[200];
+	struct strbuf err = STRBUF_INIT;
+
+	fingerprint_keep_in(kept);
+	write_file(path, "abc");          /* just written: racy */
+	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	ck_assert_str_eq(hex, HASH_ABC);
+	ck_assert(!one_record(kept, name, sizeof(name)));
+
+	write_file(in_dir("cache"), "a file where the directory goes");
+	age(path, 60);
+	fingerprint_forget();
+	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	ck_assert_str_eq(hex, HASH_ABC);
+	ck_assert_uint_eq(err.len, 0);
+
+	fingerprint_keep_in(NULL);
+	fingerprint_forget();
+	unlink(in_dir("cache"));
+	unlink(path);
+	free(path);
+	free(kept);
+	strbuf_release(&err);
+}
+END_TEST
+
 static void setup(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -177,6 +346,8 @@ int main(void)
 	tcase_add_test(tc, test_absent_and_dirs);
 	tcase_add_test(tc, test_hash_cached_until_moved);
 	tcase_add_test(tc, test_racy_not_cached);
+	tcase_add_loop_test(tc, test_kept, 0, sizeof(kept_cases) / sizeof(kept_cases[0]));
+	tcase_add_test(tc, test_kept_not_written);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
