@@ -12,9 +12,10 @@ static const struct cli_usage usage = {
 		"Collect the store's garbage: versions outside the graph's retention\n"
 		"policy, then objects no version references, logs of finished runs\n"
 		"nothing names any more, lock files of idle partitions and staging\n"
-		"directories of runs that are not running. What a reader holds open is\n"
-		"kept for a later gc. Safe while mounted and while building. Prints what\n"
-		"it freed per kind (count and bytes on disk; versions: their sizes).\n",
+		"directories of runs that are not running, and kept hashes of files that\n"
+		"changed or went. What a reader holds open is kept for a later gc. Safe\n"
+		"while mounted and while building. Prints what it freed per kind (count\n"
+		"and bytes on disk; versions: their sizes).\n",
 	.tail = "exit status: 0 ok, 1 gc failed part way (what was freed is printed),\n"
 		"2 usage, graph or store error\n",
 };
@@ -75,8 +76,8 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 			 "remove nothing; print what gc would free"),
 		OPT_FLAG(0, "json", &json,
 			 "one JSON object: {\"dry_run\", \"versions\": {\"count\", \"bytes\"},\n"
-			 "\"objects\", \"logs\", \"locks\", \"staging\", \"held\": {\"versions\",\n"
-			 "\"objects\"}}"),
+			 "\"objects\", \"logs\", \"locks\", \"staging\", \"hashes\", \"held\":\n"
+			 "{\"versions\", \"objects\"}}"),
 		OPT_END(),
 	};
 	int n = cli_parse_options(argc, argv, &usage, options, 0);

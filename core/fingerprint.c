@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -103,11 +104,11 @@ static void kept_name(const char *dir, const char *path, struct strbuf *out)
 }
 
 /* A record's text: the magic, the fingerprint and hash, then host and path. */
-static void kept_format(const char *path, const struct fingerprint *fp, const char *hex,
-			struct strbuf *out)
+static void kept_format(const char *on, const char *path, const struct fingerprint *fp,
+			const char *hex, struct strbuf *out)
 {
 	strbuf_addf(out, KEPT_MAGIC " %llu %llu %lld %lld %lld %s\n%s\n%s\n", fp->dev, fp->ino,
-		    fp->size, fp->mtime_ns, fp->ctime_ns, hex, host, path);
+		    fp->size, fp->mtime_ns, fp->ctime_ns, hex, on, path);
 }
 
 /* 1 with the hash in out if dir holds a record of path whose fingerprint is fp, else 0. */
@@ -131,7 +132,7 @@ static int kept_read(const char *dir, const char *path, const struct fingerprint
 	out[SHA256_HEX_SIZE - 1] = '\0';
 	if (strspn(out, "0123456789abcdef") != SHA256_HEX_SIZE - 1)
 		goto out;
-	kept_format(path, fp, out, &want);
+	kept_format(host, path, fp, out, &want);
 	found = want.len == text.len && !memcmp(want.buf, text.buf, text.len);
 out:
 	strbuf_release(&name);
@@ -152,7 +153,7 @@ static void kept_write(const char *dir, const char *path, const struct fingerpri
 	pthread_mutex_lock(&cache_lock);
 	strbuf_addf(&tmp, "%s.tmp.%ld.%lu", name.buf, (long)getpid(), tmp_seq++);
 	pthread_mutex_unlock(&cache_lock);
-	kept_format(path, fp, hex, &text);
+	kept_format(host, path, fp, hex, &text);
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		/* first use: the directory and its parent (the store's cache/) */
@@ -174,6 +175,120 @@ out:
 	strbuf_release(&name);
 	strbuf_release(&tmp);
 	strbuf_release(&text);
+}
+
+/*
+ * Parses text, a record, into its fingerprint, host and path (both
+ * pointing into text, which is cut at their ends): 0, or -1 if it is not
+ * exactly what kept_format writes.
+ */
+static int kept_parse(struct strbuf *text, struct fingerprint *fp, const char **on,
+		      const char **path)
+{
+	struct strbuf again = STRBUF_INIT;
+	char hex[SHA256_HEX_SIZE], *nl1, *nl2;
+	int n = 0, ret = -1;
+
+	memset(fp, 0, sizeof(*fp));
+	fp->exists = 1;
+	if (sscanf(text->buf, KEPT_MAGIC " %llu %llu %lld %lld %lld %64[0-9a-f]%n", &fp->dev,
+		   &fp->ino, &fp->size, &fp->mtime_ns, &fp->ctime_ns, hex, &n) != 6 ||
+	    strlen(hex) != SHA256_HEX_SIZE - 1 || text->buf[n] != '\n' || !(nl1 = strchr(text->buf + n + 1, '\n')) ||
+	    !(nl2 = strchr(nl1 + 1, '\n')))
+		return -1;
+	*nl1 = *nl2 = '\0';
+	*on = text->buf + n + 1;
+	*path = nl1 + 1;
+	kept_format(*on, *path, fp, hex, &again);
+	*nl1 = *nl2 = '\n';
+	if (again.len == text->len && !memcmp(again.buf, text->buf, text->len)) {
+		*nl1 = *nl2 = '\0';
+		ret = 0;
+	}
+	strbuf_release(&again);
+	return ret;
+}
+
+/* Whether record name in dir no longer serves (see fingerprint_prune); st its stat. */
+static int kept_stale(const char *dir, const char *name, const struct stat *st)
+{
+	struct strbuf file = STRBUF_INIT, text = STRBUF_INIT, want = STRBUF_INIT;
+	struct fingerprint fp, now;
+	const char *on, *path;
+	int stale = 1;
+
+	if (strstr(name, ".tmp.")) {
+		stale = now_us() / 1000000 - (long long)st->st_mtime > 3600;
+		goto out;
+	}
+	strbuf_addf(&file, "%s/%s", dir, name);
+	if (strbuf_read_file(&text, file.buf, 64 * 1024) < 0) {
+		stale = errno != ENOENT ? 1 : 0;  /* gone already: nothing to remove */
+		goto out;
+	}
+	if (kept_parse(&text, &fp, &on, &path) < 0)
+		goto out;
+	if (strcmp(on, host)) {
+		stale = 0;                        /* another host's file: not ours to judge */
+		goto out;
+	}
+	kept_name(dir, path, &want);
+	if (strcmp(want.buf, file.buf))
+		goto out;                         /* under another record's name */
+	fingerprint_of(path, &now);
+	stale = !fingerprint_equal(&fp, &now);
+out:
+	strbuf_release(&file);
+	strbuf_release(&text);
+	strbuf_release(&want);
+	return stale;
+}
+
+int fingerprint_prune(const char *dir, int dry_run, uint64_t *count, int64_t *bytes,
+		      struct strbuf *err)
+{
+	struct strbuf file = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int ret = -1;
+
+	*count = 0;
+	*bytes = 0;
+	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	if (!(d = opendir(dir))) {
+		if (errno == ENOENT)
+			return 0;
+		strbuf_addf(err, "kept hashes '%s': cannot open: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_reset(&file);
+		strbuf_addf(&file, "%s/%s", dir, de->d_name);
+		if (lstat(file.buf, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    !kept_stale(dir, de->d_name, &st))
+			continue;
+		if (!dry_run && unlink(file.buf) < 0 && errno != ENOENT) {
+			strbuf_addf(err, "kept hash '%s': cannot remove: %s", file.buf,
+				    strerror(errno));
+			goto out;
+		}
+		(*count)++;
+		*bytes += (int64_t)st.st_blocks * 512;
+	}
+	if (errno) {
+		strbuf_addf(err, "kept hashes '%s': cannot read: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	strbuf_release(&file);
+	return ret;
 }
 
 /* Remembers path's hash for this process (taken of a file with fingerprint fp). */

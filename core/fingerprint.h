@@ -1,6 +1,7 @@
 #ifndef DATABUILD_CORE_FINGERPRINT_H
 #define DATABUILD_CORE_FINGERPRINT_H
 
+#include <stdint.h>
 #include <sys/stat.h>
 #include "core/hash.h"
 #include "core/strbuf.h"
@@ -75,5 +76,17 @@ void fingerprint_stats(unsigned long *hashed, unsigned long *hits);
 void fingerprint_keep_in(const char *dir);
 /* Empties the process cache (tests: what a new process sees). */
 void fingerprint_forget(void);
+/*
+ * Removes (unless dry_run) the files of dir, fingerprint_keep_in's
+ * directory, that no longer serve: a record of this host whose file is
+ * gone or has another fingerprint now, one that is not exactly a record
+ * or lies under another record's name, and a temporary file older than an
+ * hour (its writer died). Records of other hosts are left. *count and
+ * *bytes (blocks on disk) get what was, or would be, removed. A directory
+ * that does not exist holds nothing. 0, or -1 with err naming the
+ * directory or the file.
+ */
+int fingerprint_prune(const char *dir, int dry_run, uint64_t *count, int64_t *bytes,
+		      struct strbuf *err);
 
 #endif

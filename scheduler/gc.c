@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
+#include "core/fingerprint.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/strmap.h"
@@ -21,6 +22,7 @@ static const char *const kind_names[GC_KIND_NR] = {
 	[GC_LOGS] = "logs",
 	[GC_LOCKS] = "locks",
 	[GC_STAGING] = "staging",
+	[GC_HASHES] = "hashes",
 };
 
 const char *gc_kind_name(enum gc_kind k)
@@ -336,6 +338,18 @@ out:
 	return ret;
 }
 
+static int prune_hashes(struct gc *gc, struct strbuf *err)
+{
+	struct strbuf dir = STRBUF_INIT;
+	int ret;
+
+	store_path(gc->s, STORE_HASHES_DIR, &dir);
+	ret = fingerprint_prune(dir.buf, gc->dry_run, &gc->r->freed[GC_HASHES].count,
+				&gc->r->freed[GC_HASHES].bytes, err);
+	strbuf_release(&dir);
+	return ret;
+}
+
 int gc_run(struct catalog *c, const struct store *s, const struct graph *g, int dry_run,
 	   int64_t now_us, struct gc_report *r, struct strbuf *err)
 {
@@ -352,7 +366,8 @@ int gc_run(struct catalog *c, const struct store *s, const struct graph *g, int 
 	    store_walk_logs(s, log_visit, &gc, err) < 0 ||
 	    note_partitions(&gc, err) < 0 ||
 	    store_walk_locks(s, lock_visit, &gc, err) < 0 ||
-	    store_walk_staging(s, staging_visit, &gc, err) < 0)
+	    store_walk_staging(s, staging_visit, &gc, err) < 0 ||
+	    prune_hashes(&gc, err) < 0)
 		goto out;
 	ret = 0;
 out:

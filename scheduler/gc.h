@@ -25,6 +25,8 @@
  *   locks     lock files of idle partitions, each removed while gc holds
  *             the partition's lease (catalog_lease_acquire, no wait)
  *   staging   staging/<run_id>/ of runs recorded as not running
+ *   hashes    records of cache/hashes/ that no longer serve: their file
+ *             is gone or changed (fingerprint_prune, core/fingerprint.h)
  * Logs and staging directories of runs the catalog does not know are
  * left (a run may create them before its row commits). Bytes of files
  * are sizes on disk (store/gc.h). Safe beside builds and a mount: what is
@@ -39,9 +41,10 @@ enum gc_kind {
 	GC_LOGS,
 	GC_LOCKS,
 	GC_STAGING,
+	GC_HASHES,
 	GC_KIND_NR  /* the number of kinds, not one */
 };
-/* "versions", "objects", "logs", "locks", "staging". */
+/* "versions", "objects", "logs", "locks", "staging", "hashes". */
 const char *gc_kind_name(enum gc_kind k);
 
 struct gc_report {
@@ -64,7 +67,7 @@ int gc_run(struct catalog *c, const struct store *s, const struct graph *g, int 
 
 /*
  * {"dry_run": false, "versions": {"count", "bytes"}, "objects": {...},
- *  "logs": {...}, "locks": {...}, "staging": {...},
+ *  "logs": {...}, "locks": {...}, "staging": {...}, "hashes": {...},
  *  "held": {"versions", "objects"}}
  */
 cJSON *gc_report_to_json(const struct gc_report *r);

@@ -152,6 +152,25 @@ expect_exit 0 db cat val/a
 [ "$(cat "$T/out")" = four ] || fail "cat after gc"
 pass "builds after gc"
 
+# Kept hashes (core/fingerprint.h): gc removes the record of a file that
+# changed, and no other.
+touch -d '1 hour ago' "$G/value"
+expect_exit 0 db build val/a
+rec=$(grep -lx "$G/value" "$S"/cache/hashes/*) || fail "no kept hash of $G/value"
+expect_exit 0 db gc --json
+[ "$(freed hashes count)" = 0 ] || fail "gc removed kept hashes of unchanged files: $(cat "$T/out")"
+[ -e "$rec" ] || fail "gc removed the kept hash of an unchanged file"
+echo changed >"$G/value"
+expect_exit 0 db gc --dry-run --json
+[ "$(freed hashes count)" = 1 ] && [ -e "$rec" ] || fail "gc --dry-run: hashes: $(cat "$T/out")"
+expect_exit 0 db gc --json
+[ "$(freed hashes count)" = 1 ] && [ "$(freed hashes bytes)" -gt 0 ] ||
+	fail "gc: hashes: $(cat "$T/out")"
+[ ! -e "$rec" ] || fail "gc left the kept hash of a changed file"
+[ -n "$(ls "$S/cache/hashes")" ] || fail "gc removed the kept hashes of unchanged files"
+echo four >"$G/value"
+pass "gc removes the kept hash of a file that changed, and only that"
+
 expect_exit 2 db gc extra
 expect_err "gc: unexpected argument"
 expect_exit 2 db gc --nope

@@ -1,5 +1,6 @@
 #include <check.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,129 @@ START_TEST(test_kept_not_written)
 }
 END_TEST
 
+/*
+ * fingerprint_prune: which files of the kept directory go. Each case
+ * starts from one record of a settled file and changes one thing.
+ */
+struct prune_case {
+	const char *name;
+	void (*change)(const char *path, const char *kept);
+	int removed;      /* files gc removes */
+};
+
+/* Runs a shell command made as printf makes it, failing the case if it fails. */
+__attribute__((format(printf, 1, 2)))
+static void sh(const char *fmt, ...)
+{
+	char cmd[9000];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+}
+
+static void file_rewritten(const char *path, const char *kept) { rewrite_aged(path, kept); }
+static void file_removed(const char *path, const char *kept) { (void)kept; unlink(path); }
+static void other_host_removed(const char *path, const char *kept)
+{
+	other_host(path, kept);
+	unlink(path);   /* on this host: another host may well have it */
+}
+static void garbage(const char *path, const char *kept)
+{
+	(void)path;
+	sh("echo garbage >'%s/0000000000000000000000000000000000000000000000000000000000000000'",
+	   kept);
+}
+static void misnamed(const char *path, const char *kept)
+{
+	(void)path;
+	sh("cp '%s'/* '%s/1111111111111111111111111111111111111111111111111111111111111111'",
+	   kept, kept);
+}
+static void fresh_tmp(const char *path, const char *kept)
+{
+	(void)path;
+	sh("echo half >'%s/x.tmp.1.0'", kept);
+}
+static void old_tmp(const char *path, const char *kept)
+{
+	(void)path;
+	sh("echo half >'%s/x.tmp.1.0' && touch -d '2 hours ago' '%s/x.tmp.1.0'", kept, kept);
+}
+
+static const struct prune_case prune_cases[] = {
+	{ "unchanged file: kept", keep_as_is, 0 },
+	{ "file rewritten", file_rewritten, 1 },
+	{ "file removed", file_removed, 1 },
+	{ "record of another host: not ours to judge", other_host_removed, 0 },
+	{ "not a record", garbage, 1 },
+	{ "a record under another name", misnamed, 1 },
+	{ "a temporary file being written", fresh_tmp, 0 },
+	{ "a temporary file its writer left an hour ago", old_tmp, 1 },
+};
+
+START_TEST(test_prune)
+{
+	const struct prune_case *c = &prune_cases[_i];
+	char *path = xstrdup(in_dir("p")), *kept = xstrfmt("%s/cache/hashes", dir);
+	char hex[SHA256_HEX_SIZE], before[16], after[16], cmd[4200];
+	struct strbuf err = STRBUF_INIT;
+	uint64_t count = 0;
+	int64_t bytes = 0;
+	FILE *p;
+
+	write_file(path, "abc");
+	age(path, 60);
+	fingerprint_keep_in(kept);
+	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	c->change(path, kept);
+	snprintf(cmd, sizeof(cmd), "ls '%s' | wc -l", kept);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	ck_assert_ptr_nonnull(fgets(before, sizeof(before), p));
+	pclose(p);
+
+	ck_assert_int_eq(fingerprint_prune(kept, 1, &count, &bytes, &err), 0);
+	ck_assert_msg(count == (uint64_t)c->removed, "%s: dry run counts %llu", c->name,
+		      (unsigned long long)count);
+	ck_assert_int_eq(fingerprint_prune(kept, 0, &count, &bytes, &err), 0);
+	ck_assert_msg(count == (uint64_t)c->removed, "%s: removed %llu", c->name,
+		      (unsigned long long)count);
+	ck_assert(c->removed ? bytes > 0 : bytes == 0);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	ck_assert_ptr_nonnull(fgets(after, sizeof(after), p));
+	pclose(p);
+	ck_assert_msg(atoi(before) - atoi(after) == c->removed, "%s: %s files before, %s after",
+		      c->name, before, after);
+
+	fingerprint_keep_in(NULL);
+	fingerprint_forget();
+	unlink(path);
+	free(path);
+	free(kept);
+	strbuf_release(&err);
+	sh("rm -rf '%s/cache'", dir);
+}
+END_TEST
+
+START_TEST(test_prune_nothing)
+{
+	struct strbuf err = STRBUF_INIT;
+	uint64_t count = 1;
+	int64_t bytes = 1;
+
+	ck_assert_int_eq(fingerprint_prune(in_dir("none"), 0, &count, &bytes, &err), 0);
+	ck_assert(count == 0 && bytes == 0);
+	write_file(in_dir("file"), "x");
+	ck_assert_int_eq(fingerprint_prune(in_dir("file"), 0, &count, &bytes, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, in_dir("file")));
+	unlink(in_dir("file"));
+	strbuf_release(&err);
+}
+END_TEST
+
 static void setup(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -348,6 +472,8 @@ int main(void)
 	tcase_add_test(tc, test_racy_not_cached);
 	tcase_add_loop_test(tc, test_kept, 0, sizeof(kept_cases) / sizeof(kept_cases[0]));
 	tcase_add_test(tc, test_kept_not_written);
+	tcase_add_loop_test(tc, test_prune, 0, sizeof(prune_cases) / sizeof(prune_cases[0]));
+	tcase_add_test(tc, test_prune_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
