@@ -23,7 +23,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct strmap cache = STRMAP_INIT;   /* path -> struct cached */
 static unsigned long hashed_nr, hits_nr;
 static char *keep_dir;                      /* fingerprint_keep_in's, or NULL */
-static char host[256];                      /* this host's name, once keep_dir is set */
+static char host[256];                      /* this host's name (host_init, once) */
 static unsigned long tmp_seq;               /* temporary names of records, per process */
 
 #define KEPT_MAGIC "databuild-hash-v1"
@@ -68,13 +68,20 @@ int fingerprint_racy(const struct fingerprint *fp, long long now_ns)
 	return fp->exists && now_ns - fp->mtime_ns < tick;
 }
 
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_init(void)
+{
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+		strcpy(host, "localhost");
+}
+
 void fingerprint_keep_in(const char *dir)
 {
+	pthread_once(&host_once, host_init);
 	pthread_mutex_lock(&cache_lock);
 	free(keep_dir);
 	keep_dir = dir ? xstrdup(dir) : NULL;
-	if (keep_dir && gethostname(host, sizeof(host) - 1) < 0)
-		strcpy(host, "localhost");
 	pthread_mutex_unlock(&cache_lock);
 }
 
@@ -254,8 +261,7 @@ int fingerprint_prune(const char *dir, int dry_run, uint64_t *count, int64_t *by
 
 	*count = 0;
 	*bytes = 0;
-	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
-		strcpy(host, "localhost");
+	pthread_once(&host_once, host_init);
 	if (!(d = opendir(dir))) {
 		if (errno == ENOENT)
 			return 0;

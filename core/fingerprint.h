@@ -70,8 +70,6 @@ void fingerprint_stats(unsigned long *hashed, unsigned long *hits);
  * has. Only hashes the process cache keeps (the file held still and is not
  * racy) are written. A record that cannot be read, parsed or written costs
  * a rehash, never an error. dir NULL turns it off; the call copies dir.
- * Call it before other threads hash (the host name it reads is not
- * guarded).
  */
 void fingerprint_keep_in(const char *dir);
 /* Empties the process cache (tests: what a new process sees). */
