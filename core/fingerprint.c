@@ -118,33 +118,56 @@ static void kept_format(const char *on, const char *path, const struct fingerpri
 		    fp->size, fp->mtime_ns, fp->ctime_ns, hex, on, path);
 }
 
+/*
+ * Parses text, a record, into its fingerprint, hash, host and path (both
+ * pointing into text, which is cut at their ends): 0, or -1 if it is not
+ * exactly what kept_format writes.
+ */
+static int kept_parse(struct strbuf *text, struct fingerprint *fp, char hex[SHA256_HEX_SIZE],
+		      const char **on, const char **path)
+{
+	struct strbuf again = STRBUF_INIT;
+	char *nl1, *nl2;
+	int n = 0, ret = -1;
+
+	memset(fp, 0, sizeof(*fp));
+	fp->exists = 1;
+	if (sscanf(text->buf, KEPT_MAGIC " %llu %llu %lld %lld %lld %64[0-9a-f]%n", &fp->dev,
+		   &fp->ino, &fp->size, &fp->mtime_ns, &fp->ctime_ns, hex, &n) != 6 ||
+	    strlen(hex) != SHA256_HEX_SIZE - 1 || text->buf[n] != '\n' ||
+	    !(nl1 = strchr(text->buf + n + 1, '\n')) || !(nl2 = strchr(nl1 + 1, '\n')))
+		return -1;
+	/* written again from what was read, it must be the same bytes */
+	*nl1 = *nl2 = '\0';
+	*on = text->buf + n + 1;
+	*path = nl1 + 1;
+	kept_format(*on, *path, fp, hex, &again);
+	*nl1 = *nl2 = '\n';
+	if (again.len == text->len && !memcmp(again.buf, text->buf, text->len)) {
+		*nl1 = *nl2 = '\0';
+		ret = 0;
+	}
+	strbuf_release(&again);
+	return ret;
+}
+
 /* 1 with the hash in out if dir holds a record of path whose fingerprint is fp, else 0. */
 static int kept_read(const char *dir, const char *path, const struct fingerprint *fp,
 		     char out[SHA256_HEX_SIZE])
 {
-	struct strbuf name = STRBUF_INIT, text = STRBUF_INIT, want = STRBUF_INIT;
-	size_t n;
+	struct strbuf name = STRBUF_INIT, text = STRBUF_INIT;
+	struct fingerprint kept;
+	const char *on, *kept_path;
 	int found = 0;
 
 	kept_name(dir, path, &name);
-	if (strbuf_read_file(&text, name.buf, 64 * 1024) < 0)
+	if (strbuf_read_file(&text, name.buf, 64 * 1024) < 0 ||
+	    kept_parse(&text, &kept, out, &on, &kept_path) < 0)
 		goto out;
-	/* the record must be exactly what this fingerprint and some hash give */
-	n = strlen(KEPT_MAGIC " ");
-	for (int spaces = 0; n < text.len && spaces < 5; n++)
-		spaces += text.buf[n] == ' ';
-	if (n + SHA256_HEX_SIZE - 1 > text.len)
-		goto out;
-	memcpy(out, text.buf + n, SHA256_HEX_SIZE - 1);
-	out[SHA256_HEX_SIZE - 1] = '\0';
-	if (strspn(out, "0123456789abcdef") != SHA256_HEX_SIZE - 1)
-		goto out;
-	kept_format(host, path, fp, out, &want);
-	found = want.len == text.len && !memcmp(want.buf, text.buf, text.len);
+	found = !strcmp(on, host) && !strcmp(kept_path, path) && fingerprint_equal(&kept, fp);
 out:
 	strbuf_release(&name);
 	strbuf_release(&text);
-	strbuf_release(&want);
 	return found;
 }
 
@@ -184,43 +207,12 @@ out:
 	strbuf_release(&text);
 }
 
-/*
- * Parses text, a record, into its fingerprint, host and path (both
- * pointing into text, which is cut at their ends): 0, or -1 if it is not
- * exactly what kept_format writes.
- */
-static int kept_parse(struct strbuf *text, struct fingerprint *fp, const char **on,
-		      const char **path)
-{
-	struct strbuf again = STRBUF_INIT;
-	char hex[SHA256_HEX_SIZE], *nl1, *nl2;
-	int n = 0, ret = -1;
-
-	memset(fp, 0, sizeof(*fp));
-	fp->exists = 1;
-	if (sscanf(text->buf, KEPT_MAGIC " %llu %llu %lld %lld %lld %64[0-9a-f]%n", &fp->dev,
-		   &fp->ino, &fp->size, &fp->mtime_ns, &fp->ctime_ns, hex, &n) != 6 ||
-	    strlen(hex) != SHA256_HEX_SIZE - 1 || text->buf[n] != '\n' || !(nl1 = strchr(text->buf + n + 1, '\n')) ||
-	    !(nl2 = strchr(nl1 + 1, '\n')))
-		return -1;
-	*nl1 = *nl2 = '\0';
-	*on = text->buf + n + 1;
-	*path = nl1 + 1;
-	kept_format(*on, *path, fp, hex, &again);
-	*nl1 = *nl2 = '\n';
-	if (again.len == text->len && !memcmp(again.buf, text->buf, text->len)) {
-		*nl1 = *nl2 = '\0';
-		ret = 0;
-	}
-	strbuf_release(&again);
-	return ret;
-}
-
 /* Whether record name in dir no longer serves (see fingerprint_prune); st its stat. */
 static int kept_stale(const char *dir, const char *name, const struct stat *st)
 {
 	struct strbuf file = STRBUF_INIT, text = STRBUF_INIT, want = STRBUF_INIT;
 	struct fingerprint fp, now;
+	char hex[SHA256_HEX_SIZE];
 	const char *on, *path;
 	int stale = 1;
 
@@ -233,7 +225,7 @@ static int kept_stale(const char *dir, const char *name, const struct stat *st)
 		stale = errno != ENOENT ? 1 : 0;  /* gone already: nothing to remove */
 		goto out;
 	}
-	if (kept_parse(&text, &fp, &on, &path) < 0)
+	if (kept_parse(&text, &fp, hex, &on, &path) < 0)
 		goto out;
 	if (strcmp(on, host)) {
 		stale = 0;                        /* another host's file: not ours to judge */
