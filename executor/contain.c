@@ -207,19 +207,53 @@ static unsigned long long pid_max(void)
 	return v;
 }
 
+unsigned long contain_cpu_count(const char *list)
+{
+	const char *last = list + strcspn(list, "\n");
+
+	while (last > list && isdigit((unsigned char)last[-1]))
+		last--;
+	return isdigit((unsigned char)*last) ? strtoul(last, NULL, 10) + 1 : 0;
+}
+
+/* contain_cpu_count of /sys/devices/system/cpu/possible, read once; 0 if unknown. */
+static unsigned long possible_cpus(void)
+{
+	static _Atomic unsigned long cpus;
+	struct strbuf text = STRBUF_INIT;
+	unsigned long v = cpus;
+
+	if (v)
+		return v;
+	if (strbuf_read_file(&text, "/sys/devices/system/cpu/possible", 4096) >= 0)
+		v = contain_cpu_count(text.buf);
+	strbuf_release(&text);
+	cpus = v;
+	return v;
+}
+
+long long contain_wrap_ns(unsigned long long pid_max, unsigned long cpus)
+{
+	long long rate = CONTAIN_PIDS_PER_S;
+
+	if (pid_max <= 300)
+		return 0;
+	if (cpus && cpus < (unsigned long)(CONTAIN_PIDS_PER_S / CONTAIN_PIDS_PER_CPU_S))
+		rate = (long long)cpus * CONTAIN_PIDS_PER_CPU_S;
+	return (long long)((pid_max - 300) * (1000000000ULL / (unsigned long long)rate));
+}
+
 /*
  * The pids a run started at mark can have: those above mark->last_pid, as
  * long as the allocator has not wrapped since: the last pid has not gone
- * down, and too little time has passed to allocate as many pids as it
- * takes to wrap around to the same place again (pid_max less the 300
- * reserved pids, at CONTAIN_PIDS_PER_S). And only if /proc shows our own
- * pid namespace. 0 when that cannot be told: every pid must be looked at.
- * *upto: the last pid allocated now.
+ * down, and less time has passed than allocating as many pids as it takes
+ * to wrap around to the same place again needs (contain_wrap_ns). And only
+ * if /proc shows our own pid namespace. 0 when that cannot be told: every
+ * pid must be looked at. *upto: the last pid allocated now.
  */
 static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 {
 	char self[32], want[32];
-	unsigned long long max;
 	long long elapsed;
 	ssize_t len;
 	pid_t now;
@@ -235,10 +269,9 @@ static pid_t pid_range(int procfd, const struct contain_mark *mark, pid_t *upto)
 	if (strcmp(self, want))
 		return 0;
 	now = last_pid();
-	max = pid_max();
 	elapsed = mono_ns() - mark->at_ns;
-	if (now < mark->last_pid || max <= 300 || elapsed < 0 ||
-	    (unsigned long long)(elapsed / (1000000000LL / CONTAIN_PIDS_PER_S)) >= max - 300)
+	if (now < mark->last_pid || elapsed < 0 ||
+	    elapsed >= contain_wrap_ns(pid_max(), possible_cpus()))
 		return 0;
 	*upto = now;
 	return mark->last_pid;

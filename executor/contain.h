@@ -14,17 +14,38 @@
  * Where the kernel's pid allocator stood just before a run was spawned:
  * every process the run creates gets a pid above last_pid unless the
  * allocator wraps meanwhile. It cannot wrap and come back past last_pid
- * in less time than allocating pid_max pids takes, which at no more than
- * CONTAIN_PIDS_PER_S is 0.4 s at Linux's default pid_max of 4,194,304: a
- * run that took longer is looked for among every process. Zeros: unknown.
+ * before pid_max - 300 more pids are allocated, which takes at least
+ * contain_wrap_ns(); a run that took longer is looked for among every
+ * process. Zeros: unknown.
  */
 struct contain_mark {
 	pid_t last_pid;            /* /proc/loadavg: the newest pid of our namespace */
 	long long at_ns;           /* CLOCK_MONOTONIC when it was taken */
 };
 
-/* A bound on the machine's pid allocations (processes and threads) per second. */
+/*
+ * Bounds on the machine's pid allocations (processes and threads): each
+ * takes a CPU at least a microsecond (a thread's clone costs several), and
+ * all of them pass one kernel lock, which caps the machine as a whole.
+ */
+#define CONTAIN_PIDS_PER_CPU_S 1000000LL
 #define CONTAIN_PIDS_PER_S 10000000LL
+
+/*
+ * The least time, in ns, in which the allocator can hand out pid_max - 300
+ * pids with cpus CPUs (0: unknown, the machine-wide bound alone): 16 ms
+ * for 2 CPUs at the kernel's default pid_max of 32,768, 0.4 s and more at
+ * systemd's 4,194,304. 0 when pid_max is unknown or too small.
+ */
+long long contain_wrap_ns(unsigned long long pid_max, unsigned long cpus);
+
+/*
+ * The CPUs a kernel CPU list names, as /sys/devices/system/cpu/possible
+ * gives it ("0-1", "0-3,8-11"): its highest number plus one, so CPUs that
+ * may be plugged in later count, whatever our affinity or cgroup allows.
+ * 0 if list does not end in a number.
+ */
+unsigned long contain_cpu_count(const char *list);
 
 /* Fills mark; call it right before the run's spawn. Never fails (zeros: unknown). */
 void contain_mark(struct contain_mark *mark);

@@ -703,6 +703,52 @@ START_TEST(test_contain)
 }
 END_TEST
 
+/* How long a pid mark holds: pid_max less the reserved pids at the bound's rate. */
+static const struct wrap_case {
+	unsigned long long pid_max;
+	unsigned long cpus;
+	long long want_ns;
+} wrap_cases[] = {
+	{ 32768, 2, 32468LL * 500 },            /* 16 ms: 2 CPUs, 1M pids/s each */
+	{ 32768, 1, 32468LL * 1000 },
+	{ 4194304, 2, 4194004LL * 500 },        /* 2.1 s */
+	{ 32768, 10, 32468LL * 100 },           /* ten CPUs reach the machine-wide bound */
+	{ 32768, 256, 32468LL * 100 },          /* and no more past it: 3.2 ms */
+	{ 4194304, 0, 4194004LL * 100 },        /* CPUs unknown: the machine-wide bound */
+	{ 300, 2, 0 },                          /* nothing above the reserved pids */
+	{ 0, 2, 0 },                            /* pid_max unknown */
+};
+
+START_TEST(test_wrap_window)
+{
+	const struct wrap_case *tc = &wrap_cases[_i];
+
+	ck_assert_int_eq(contain_wrap_ns(tc->pid_max, tc->cpus), tc->want_ns);
+}
+END_TEST
+
+static const struct cpus_case {
+	const char *list;
+	unsigned long want;
+} cpus_cases[] = {
+	{ "0-1\n", 2 },
+	{ "0\n", 1 },
+	{ "0-3,8-11\n", 12 },
+	{ "0-255", 256 },
+	{ "", 0 },
+	{ "\n", 0 },
+	{ "garbage", 0 },
+};
+
+START_TEST(test_cpu_count)
+{
+	const struct cpus_case *tc = &cpus_cases[_i];
+
+	ck_assert_msg(contain_cpu_count(tc->list) == tc->want, "'%s': %lu, want %lu", tc->list,
+		      contain_cpu_count(tc->list), tc->want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("executor");
@@ -720,6 +766,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_state_names, 0, ARRAY_SIZE(state_names));
 	tcase_add_loop_test(tc, test_sync_paths, 0, ARRAY_SIZE(sync_cases));
 	tcase_add_loop_test(tc, test_contain, 0, ARRAY_SIZE(contain_cases));
+	tcase_add_loop_test(tc, test_wrap_window, 0, ARRAY_SIZE(wrap_cases));
+	tcase_add_loop_test(tc, test_cpu_count, 0, ARRAY_SIZE(cpus_cases));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
