@@ -90,9 +90,14 @@ int flock_lease_acquire(const char *root, const char *ref, int wait,
 		close(fd);
 		fd = -1;
 	}
-	/* The holder's pid, for humans looking at a lock file; failures do not matter. */
-	rc = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)rc, 0) < 0)
+	/*
+	 * The holder's pid, for humans looking at a lock file; failures do not
+	 * matter. Right-aligned in a fixed width, so that it overwrites an
+	 * earlier holder's without a truncate: on ext4 a truncate to 0 makes
+	 * the close write the file out (auto_da_alloc), an I/O per lease.
+	 */
+	rc = snprintf(pid, sizeof(pid), "%*ld\n", LEASE_PID_WIDTH, (long)getpid());
+	if (pwrite(fd, pid, (size_t)rc, 0) < 0)
 		(void)0;
 	*out = xmalloc(sizeof(**out));
 	(*out)->fd = fd;

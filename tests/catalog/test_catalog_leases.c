@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,25 @@
 #include "fixture.h"
 
 /* ---- leases ---------------------------------------------------------- */
+
+/* The pid a lock file names (its whole text, one line), or -1. */
+static long lock_file_pid(const char *path)
+{
+	char text[64], *end;
+	ssize_t n;
+	long pid;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n != LEASE_PID_WIDTH + 1 || text[n - 1] != '\n')
+		return -1;
+	text[n] = '\0';
+	pid = strtol(text, &end, 10);
+	return *end == '\n' ? pid : -1;
+}
 
 START_TEST(test_lease_in_process)
 {
@@ -33,9 +53,20 @@ START_TEST(test_lease_in_process)
 		ck_assert_ptr_nonnull(strstr(path.buf, "/locks/"));
 		ck_assert_ptr_nonnull(strstr(path.buf, hex));
 		ck_assert_int_eq(access(path.buf, F_OK), 0);
+		/* the holder's pid, written over the last holder's without a truncate */
+		ck_assert_int_eq(lock_file_pid(path.buf), (long)getpid());
 	}
 	catalog_lease_release(&cat, a);
+	if (!location) {  /* a holder before: another pid, as older releases wrote it */
+		FILE *f = fopen(path.buf, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("4194303\n", f);
+		fclose(f);
+	}
 	ck_assert_int_eq(catalog_lease_acquire(&cat, "x/y=1", 0, &b, &err), 1);
+	if (!location)
+		ck_assert_int_eq(lock_file_pid(path.buf), (long)getpid());
 	catalog_lease_release(&cat, b);
 	catalog_lease_release(&cat, c2);
 	strbuf_release(&path);
