@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -447,6 +449,65 @@ START_TEST(test_prune_nothing)
 }
 END_TEST
 
+/*
+ * Makes names in dir impossible to remove (on = 1) or removable again:
+ * the immutable attribute for root, whom permissions do not stop, a
+ * directory without write permission for anyone else. 0, or -1 if the
+ * file system has no such attribute.
+ */
+static int pin_dir(const char *path, int on)
+{
+	int fd, flags, ret = -1;
+
+	if (geteuid() != 0)
+		return chmod(path, on ? 0555 : 0755);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		ret = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* A stale record that cannot be removed: counted by a dry run, an error for real. */
+START_TEST(test_prune_cannot_remove)
+{
+	char *path = xstrdup(in_dir("p")), *kept = xstrfmt("%s/cache/hashes", dir);
+	char hex[SHA256_HEX_SIZE];
+	struct strbuf err = STRBUF_INIT;
+	uint64_t count = 0;
+	int64_t bytes = 0;
+
+	write_file(path, "abc");
+	age(path, 60);
+	fingerprint_keep_in(kept);
+	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	rewrite_aged(path, kept);
+	if (pin_dir(kept, 1) < 0) {
+		fprintf(stderr, "%s: no immutable attribute here; case not run\n", kept);
+		goto out;
+	}
+	ck_assert_int_eq(fingerprint_prune(kept, 1, &count, &bytes, &err), 0);
+	ck_assert(count == 1);
+	ck_assert_int_eq(fingerprint_prune(kept, 0, &count, &bytes, &err), -1);
+	ck_assert_msg(strstr(err.buf, "cannot remove") && strstr(err.buf, kept), "%s", err.buf);
+	ck_assert_int_eq(pin_dir(kept, 0), 0);
+	strbuf_reset(&err);
+	ck_assert_int_eq(fingerprint_prune(kept, 0, &count, &bytes, &err), 0);
+	ck_assert(count == 1);
+out:
+	fingerprint_keep_in(NULL);
+	fingerprint_forget();
+	unlink(path);
+	free(path);
+	free(kept);
+	strbuf_release(&err);
+	sh("rm -rf '%s/cache'", dir);
+}
+END_TEST
+
 static void setup(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -474,6 +535,7 @@ int main(void)
 	tcase_add_test(tc, test_kept_not_written);
 	tcase_add_loop_test(tc, test_prune, 0, sizeof(prune_cases) / sizeof(prune_cases[0]));
 	tcase_add_test(tc, test_prune_nothing);
+	tcase_add_test(tc, test_prune_cannot_remove);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
