@@ -390,20 +390,42 @@ static const struct prune_case prune_cases[] = {
 	{ "a temporary file its writer left an hour ago", old_tmp, 1 },
 };
 
+/* A file p of dir whose hash is kept in dir/cache/hashes: its path and that directory. */
+static void kept_record(char **path, char **kept)
+{
+	struct strbuf err = STRBUF_INIT;
+	char hex[SHA256_HEX_SIZE];
+
+	*path = xstrdup(in_dir("p"));
+	*kept = xstrfmt("%s/cache/hashes", dir);
+	write_file(*path, "abc");
+	age(*path, 60);
+	fingerprint_keep_in(*kept);
+	ck_assert_int_eq(fingerprint_hash(*path, hex, &err), 0);
+	strbuf_release(&err);
+}
+
+/* Undoes kept_record. */
+static void kept_record_remove(char *path, char *kept)
+{
+	fingerprint_keep_in(NULL);
+	fingerprint_forget();
+	unlink(path);
+	free(path);
+	free(kept);
+	sh("rm -rf '%s/cache'", dir);
+}
+
 START_TEST(test_prune)
 {
 	const struct prune_case *c = &prune_cases[_i];
-	char *path = xstrdup(in_dir("p")), *kept = xstrfmt("%s/cache/hashes", dir);
-	char hex[SHA256_HEX_SIZE], before[16], after[16], cmd[4200];
+	char before[16], after[16], cmd[4200], *path, *kept;
 	struct strbuf err = STRBUF_INIT;
 	uint64_t count = 0;
 	int64_t bytes = 0;
 	FILE *p;
 
-	write_file(path, "abc");
-	age(path, 60);
-	fingerprint_keep_in(kept);
-	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	kept_record(&path, &kept);
 	c->change(path, kept);
 	snprintf(cmd, sizeof(cmd), "ls '%s' | wc -l", kept);
 	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
@@ -422,14 +444,8 @@ START_TEST(test_prune)
 	pclose(p);
 	ck_assert_msg(atoi(before) - atoi(after) == c->removed, "%s: %s files before, %s after",
 		      c->name, before, after);
-
-	fingerprint_keep_in(NULL);
-	fingerprint_forget();
-	unlink(path);
-	free(path);
-	free(kept);
+	kept_record_remove(path, kept);
 	strbuf_release(&err);
-	sh("rm -rf '%s/cache'", dir);
 }
 END_TEST
 
@@ -474,16 +490,12 @@ static int pin_dir(const char *path, int on)
 /* A stale record that cannot be removed: counted by a dry run, an error for real. */
 START_TEST(test_prune_cannot_remove)
 {
-	char *path = xstrdup(in_dir("p")), *kept = xstrfmt("%s/cache/hashes", dir);
-	char hex[SHA256_HEX_SIZE];
 	struct strbuf err = STRBUF_INIT;
 	uint64_t count = 0;
 	int64_t bytes = 0;
+	char *path, *kept;
 
-	write_file(path, "abc");
-	age(path, 60);
-	fingerprint_keep_in(kept);
-	ck_assert_int_eq(fingerprint_hash(path, hex, &err), 0);
+	kept_record(&path, &kept);
 	rewrite_aged(path, kept);
 	if (pin_dir(kept, 1) < 0) {
 		fprintf(stderr, "%s: no immutable attribute here; case not run\n", kept);
@@ -498,13 +510,8 @@ START_TEST(test_prune_cannot_remove)
 	ck_assert_int_eq(fingerprint_prune(kept, 0, &count, &bytes, &err), 0);
 	ck_assert(count == 1);
 out:
-	fingerprint_keep_in(NULL);
-	fingerprint_forget();
-	unlink(path);
-	free(path);
-	free(kept);
+	kept_record_remove(path, kept);
 	strbuf_release(&err);
-	sh("rm -rf '%s/cache'", dir);
 }
 END_TEST
 
