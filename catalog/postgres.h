@@ -35,6 +35,19 @@ extern const struct catalog_module databuild_catalog_module;
  */
 int catalog_pg_open(struct catalog *c, const char *conninfo, struct strbuf *err);
 
+/*
+ * For the module's other files (libpq's PGconn and PGresult are these
+ * structs). pg_result_ok: r is a command's or a query's result, not an
+ * error. pg_fail appends "catalog 'LOCATION': " and the server's message
+ * for r (conn's last error when r is NULL or carries none) to err, on
+ * one line.
+ */
+struct pg_conn;
+struct pg_result;
+int pg_result_ok(const struct pg_result *r);
+void pg_fail(struct strbuf *err, const char *location, struct pg_conn *conn,
+	     const struct pg_result *r);
+
 /* The schema version this build writes (table databuild_schema). */
 #define CATALOG_PG_VERSION 3
 /* Advisory lock class of the catalog ("dbLD"); the second key picks the lock. */
