@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -153,13 +154,67 @@ static int resolve(const char *argv0, struct strbuf *path)
 	return e;
 }
 
+static const int always_default[] = {
+	SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM,
+	SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU,
+};
+static sigset_t first_ignored;  /* ignored at the first proc_sigdefault */
+static pthread_once_t first_ignored_once = PTHREAD_ONCE_INIT;
+
+/*
+ * The kernel's SigIgn line of /proc/self/status: one read, where asking
+ * sigaction about each signal is 64 system calls. 0, or -1 if unreadable.
+ */
+static int status_ignored(unsigned long long *mask)
+{
+	char buf[4096], *line;
+	ssize_t n = -1;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (!(line = strstr(buf, "\nSigIgn:")))
+		return -1;
+	*mask = strtoull(line + strlen("\nSigIgn:"), NULL, 16);
+	return 0;
+}
+
+static void read_ignored(void)
+{
+	unsigned long long mask;
+	struct sigaction sa;
+	int known = !status_ignored(&mask);
+
+	sigemptyset(&first_ignored);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (known ? sig <= 64 && (mask >> (sig - 1) & 1) :
+			    !sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
+			sigaddset(&first_ignored, sig);
+	}
+	for (size_t i = 0; i < sizeof(always_default) / sizeof(always_default[0]); i++)
+		sigdelset(&first_ignored, always_default[i]);
+}
+
+void proc_sigdefault(sigset_t *out)
+{
+	pthread_once(&first_ignored_once, read_ignored);
+	/* glibc's sigfillset leaves out the signals glibc keeps to itself */
+	sigfillset(out);
+	sigdelset(out, SIGKILL);
+	sigdelset(out, SIGSTOP);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&first_ignored, sig) == 1)
+			sigdelset(out, sig);
+}
+
 static int spawn(const struct proc_opts *opts, const char *path, int in_fd, int out_fd,
 		 int err_fd, pid_t *pid)
 {
-	static const int sigdef[] = {
-		SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM,
-		SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU,
-	};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t mask, def;
@@ -181,9 +236,7 @@ static int spawn(const struct proc_opts *opts, const char *path, int in_fd, int 
 	if (opts->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
 	sigemptyset(&mask);
-	sigemptyset(&def);
-	for (size_t i = 0; i < sizeof(sigdef) / sizeof(sigdef[0]); i++)
-		sigaddset(&def, sigdef[i]);
+	proc_sigdefault(&def);
 	posix_spawnattr_setsigmask(&attr, &mask);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setpgroup(&attr, 0);

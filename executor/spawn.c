@@ -94,8 +94,6 @@ static void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
 			int log_fd, const char *dir)
 {
 	sigset_t none, deflt;
-	static const int defaults[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
-					SIGALRM, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU };
 
 	posix_spawn_file_actions_init(fa);
 	posix_spawn_file_actions_adddup2(fa, in_fd, 0);
@@ -106,9 +104,7 @@ static void spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
 	posix_spawn_file_actions_addchdir_np(fa, dir);
 	posix_spawnattr_init(attr);
 	sigemptyset(&none);
-	sigemptyset(&deflt);
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		sigaddset(&deflt, defaults[i]);
+	proc_sigdefault(&deflt);
 	posix_spawnattr_setsigmask(attr, &none);
 	posix_spawnattr_setsigdefault(attr, &deflt);
 	posix_spawnattr_setpgroup(attr, 0);

@@ -393,6 +393,37 @@ START_TEST(test_signal_dispositions_reset)
 }
 END_TEST
 
+/*
+ * The set a child's dispositions are reset by: every signal a daemon may
+ * handle or ignore, and all others (one reset each in glibc's child
+ * instead of a query and a reset), but never SIGKILL and SIGSTOP, which
+ * cannot be changed. (Which ignored signals stay ignored depends on the
+ * process's state at its first spawn: tests/executor/signals.sh.)
+ */
+START_TEST(test_sigdefault_set)
+{
+	static const struct {
+		int sig, member;
+	} cases[] = {
+		{ SIGPIPE, 1 }, { SIGINT, 1 }, { SIGTERM, 1 }, { SIGHUP, 1 }, { SIGQUIT, 1 },
+		{ SIGCHLD, 1 }, { SIGALRM, 1 }, { SIGUSR1, 1 }, { SIGUSR2, 1 }, { SIGTSTP, 1 },
+		{ SIGTTIN, 1 }, { SIGTTOU, 1 }, { SIGXFSZ, 1 }, { SIGXCPU, 1 },
+		{ SIGSEGV, 1 }, { SIGILL, 1 }, { SIGWINCH, 1 }, { SIGPROF, 1 },
+		{ SIGKILL, 0 }, { SIGSTOP, 0 },
+	};
+	sigset_t set;
+
+	proc_sigdefault(&set);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(sigismember(&set, cases[i].sig) == cases[i].member,
+			      "signal %d (%s): member %d, expected %d", cases[i].sig,
+			      strsignal(cases[i].sig), sigismember(&set, cases[i].sig),
+			      cases[i].member);
+	ck_assert_int_eq(sigismember(&set, SIGRTMIN), 1);
+	ck_assert_int_eq(sigismember(&set, SIGRTMAX), 1);
+}
+END_TEST
+
 START_TEST(test_sigpipe_not_raised)
 {
 	/* writing to a child that exited must not kill us with SIGPIPE */
@@ -487,6 +518,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, test_closed_std_fds);
 	tcase_add_test(tc, test_signal_mask_reset);
 	tcase_add_test(tc, test_signal_dispositions_reset);
+	tcase_add_test(tc, test_sigdefault_set);
 	tcase_add_test(tc, test_sigpipe_not_raised);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_clock);
