@@ -484,21 +484,24 @@ static PGresult *query(struct catalog *c, int id, const struct args *a,
 	return r;
 }
 
-static int exec_sql(struct catalog *c, const char *sql, struct strbuf *err)
+int pg_exec_sql(PGconn *conn, const char *location, const char *sql, struct strbuf *err)
 {
-	PGresult *r;
+	PGresult *r = PQexec(conn, sql);
 	int ret = 0;
 
-	if (tx_flush(c, err) < 0)
-		return -1;
-	r = PQexec(pg(c)->conn, sql);
-
 	if (!pg_result_ok(r)) {
-		db_fail(c, r, err);
+		pg_fail(err, location, conn, r);
 		ret = -1;
 	}
 	PQclear(r);
 	return ret;
+}
+
+static int exec_sql(struct catalog *c, const char *sql, struct strbuf *err)
+{
+	if (tx_flush(c, err) < 0)
+		return -1;
+	return pg_exec_sql(pg(c)->conn, c->location, sql, err);
 }
 
 /*

@@ -40,13 +40,16 @@ int catalog_pg_open(struct catalog *c, const char *conninfo, struct strbuf *err)
  * structs). pg_result_ok: r is a command's or a query's result, not an
  * error. pg_fail appends "catalog 'LOCATION': " and the server's message
  * for r (conn's last error when r is NULL or carries none) to err, on
- * one line.
+ * one line. pg_exec_sql runs sql (one statement or several separated by
+ * ';') on conn, outside any pipeline; -1 with err filled by pg_fail.
  */
 struct pg_conn;
 struct pg_result;
 int pg_result_ok(const struct pg_result *r);
 void pg_fail(struct strbuf *err, const char *location, struct pg_conn *conn,
 	     const struct pg_result *r);
+int pg_exec_sql(struct pg_conn *conn, const char *location, const char *sql,
+		struct strbuf *err);
 
 /* The schema version this build writes (table databuild_schema). */
 #define CATALOG_PG_VERSION 3

@@ -99,27 +99,13 @@ static const char *const pg_migrations[CATALOG_PG_VERSION] = {
 	"  FROM partitions WHERE published_run IS NOT NULL AND sha256 != '';",
 };
 
-/* One statement (or several separated by ';') outside any pipeline. */
-static int run(PGconn *conn, const char *location, const char *sql, struct strbuf *err)
-{
-	PGresult *r = PQexec(conn, sql);
-	int ret = 0;
-
-	if (!pg_result_ok(r)) {
-		pg_fail(err, location, conn, r);
-		ret = -1;
-	}
-	PQclear(r);
-	return ret;
-}
-
 int pg_schema_migrate(PGconn *conn, const char *location, struct strbuf *err)
 {
 	PGresult *r = NULL;
 	int version, foreign, ret = -1;
 	char sql[96];
 
-	if (run(conn, location, "CREATE TABLE IF NOT EXISTS databuild_schema"
+	if (pg_exec_sql(conn, location, "CREATE TABLE IF NOT EXISTS databuild_schema"
 		" (version INTEGER NOT NULL)", err) < 0)
 		goto out;
 	r = PQexec(conn, "SELECT (SELECT max(version) FROM databuild_schema),"
@@ -142,13 +128,13 @@ int pg_schema_migrate(PGconn *conn, const char *location, struct strbuf *err)
 		goto out;
 	}
 	for (int v = version; v < CATALOG_PG_VERSION; v++)
-		if (run(conn, location, pg_migrations[v], err) < 0) {
+		if (pg_exec_sql(conn, location, pg_migrations[v], err) < 0) {
 			strbuf_addf(err, " (migrating the schema from version %d to %d)", v, v + 1);
 			goto out;
 		}
 	snprintf(sql, sizeof(sql), "DELETE FROM databuild_schema;"
 		 " INSERT INTO databuild_schema VALUES (%d)", CATALOG_PG_VERSION);
-	if (version < CATALOG_PG_VERSION && run(conn, location, sql, err) < 0)
+	if (version < CATALOG_PG_VERSION && pg_exec_sql(conn, location, sql, err) < 0)
 		goto out;
 	ret = 0;
 out:

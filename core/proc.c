@@ -158,8 +158,8 @@ static const int always_default[] = {
 	SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM,
 	SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU,
 };
-static sigset_t first_ignored;  /* ignored at the first proc_sigdefault */
-static pthread_once_t first_ignored_once = PTHREAD_ONCE_INIT;
+static sigset_t reset_set;  /* proc_sigdefault's answer, made once */
+static pthread_once_t reset_once = PTHREAD_ONCE_INIT;
 
 /*
  * The kernel's SigIgn line of /proc/self/status: one read, where asking
@@ -184,32 +184,35 @@ static int status_ignored(unsigned long long *mask)
 	return 0;
 }
 
-static void read_ignored(void)
+static int ignored_now(int sig, int known, unsigned long long mask)
 {
-	unsigned long long mask;
 	struct sigaction sa;
+
+	if (known)
+		return sig <= 64 && (mask >> (sig - 1) & 1);
+	return !sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN;
+}
+
+static void make_reset_set(void)
+{
+	unsigned long long mask = 0;
 	int known = !status_ignored(&mask);
 
-	sigemptyset(&first_ignored);
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (known ? sig <= 64 && (mask >> (sig - 1) & 1) :
-			    !sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
-			sigaddset(&first_ignored, sig);
-	}
+	/* glibc's sigfillset leaves out the signals glibc keeps to itself */
+	sigfillset(&reset_set);
+	sigdelset(&reset_set, SIGKILL);
+	sigdelset(&reset_set, SIGSTOP);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (ignored_now(sig, known, mask))
+			sigdelset(&reset_set, sig);
 	for (size_t i = 0; i < sizeof(always_default) / sizeof(always_default[0]); i++)
-		sigdelset(&first_ignored, always_default[i]);
+		sigaddset(&reset_set, always_default[i]);
 }
 
 void proc_sigdefault(sigset_t *out)
 {
-	pthread_once(&first_ignored_once, read_ignored);
-	/* glibc's sigfillset leaves out the signals glibc keeps to itself */
-	sigfillset(out);
-	sigdelset(out, SIGKILL);
-	sigdelset(out, SIGSTOP);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&first_ignored, sig) == 1)
-			sigdelset(out, sig);
+	pthread_once(&reset_once, make_reset_set);
+	*out = reset_set;
 }
 
 static int spawn(const struct proc_opts *opts, const char *path, int in_fd, int out_fd,
