@@ -96,7 +96,12 @@ unmount_db
 
 # -o stale=serve: the old bytes at once, the rebuild in the background.
 mount_db -o stale=serve
+# A new mount has no witness yet: this first read is served at once and a
+# verifying plan runs in the background. Let it finish before the change,
+# or it may see threshold=3 itself and publish it before the next read.
 cat "$M/tuned/v=1" >/dev/null
+no_builds() { grep -q '"builds": \[\]' "$M/.databuild/status"; }
+poll_until 30 no_builds
 before=$(runs settings)
 echo "threshold=3" >"$G/settings.txt"
 got=$(cat "$M/tuned/v=1" 2>&1) || true
