@@ -82,11 +82,12 @@ static void print_json(const struct partition *p, struct strbuf *line)
 
 /*
  * Prints the partitions after *after (NULL: from the first), at most want
- * of them, and moves *after to the last printed. The number printed, or
+ * of them, and moves *after to the last printed; with *header set, the
+ * header line first (then *header is cleared). The number printed, or
  * -1 (printed; exit 2).
  */
 static long ls_page(struct cli *cli, const struct ls_args *a, char **after, size_t want,
-		    struct strbuf *line)
+		    int *header, struct strbuf *line)
 {
 	struct partition_list page = PARTITION_LIST_INIT;
 	struct strbuf err = STRBUF_INIT;
@@ -96,6 +97,10 @@ static long ls_page(struct cli *cli, const struct ls_args *a, char **after, size
 				    &err) < 0) {
 		cli_fail(EXIT_USAGE, &err);
 		goto out;
+	}
+	if (page.nr && *header) {
+		printf("%-8s %12s  %-20s  %s\n", "STATUS", "SIZE", "UPDATED", "REF");
+		*header = 0;
 	}
 	for (size_t k = 0; k < page.nr; k++) {
 		if (a->json)
@@ -114,29 +119,51 @@ out:
 	return got;
 }
 
+/*
+ * On a terminal, an empty listing says so on stderr, naming what matched
+ * nothing (a typo in PREFIX, a store where nothing was built yet).
+ */
+static void say_nothing(const struct ls_args *a)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	strbuf_addstr(&why, a->mask ? " with status " : "");
+	for (int st = 0, first = 1; st < PART_STATUS_NR; st++) {
+		if (!(a->mask & (1u << st)))
+			continue;
+		strbuf_addf(&why, "%s%s", first ? "" : ",", part_status_name((enum part_status)st));
+		first = 0;
+	}
+	if (a->prefix && *a->prefix)
+		strbuf_addf(&why, " starts with '%s'", a->prefix);
+	fflush(stdout);
+	fprintf(stderr, "databuild: ls: no partition in the catalog%s\n", why.buf);
+	strbuf_release(&why);
+}
+
 /* The listing, a page of LS_PAGE at a time: an exit code. */
 static int ls_print(struct cli *cli, const struct ls_args *a)
 {
 	struct strbuf line = STRBUF_INIT;
 	char *after = NULL;
 	size_t printed = 0;
-	int ret = EXIT_USAGE;
+	int ret = EXIT_USAGE, tty = !a->json && isatty(STDOUT_FILENO), header = tty;
 
-	if (!a->json && isatty(STDOUT_FILENO))
-		printf("%-8s %12s  %-20s  %s\n", "STATUS", "SIZE", "UPDATED", "REF");
 	for (;;) {
 		size_t want = LS_PAGE;
 		long got;
 
 		if (a->limit && (size_t)a->limit - printed < want)
 			want = (size_t)a->limit - printed;
-		if ((got = ls_page(cli, a, &after, want, &line)) < 0)
+		if ((got = ls_page(cli, a, &after, want, &header, &line)) < 0)
 			goto out;
 		printed += (size_t)got;
 		if ((size_t)got < want || (a->limit && printed >= (size_t)a->limit))
 			break;
 	}
 	ret = EXIT_OK;
+	if (tty && !printed)
+		say_nothing(a);
 	if (fflush(stdout) || ferror(stdout))
 		ret = cli_error(EXIT_FAILED, "ls: cannot write the listing");
 out:

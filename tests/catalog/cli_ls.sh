@@ -48,6 +48,19 @@ pass "ls --json"
 
 expect_exit 0 db --store "$S" ls nothing/
 [ ! -s "$T/out" ] || fail "ls nothing/ printed something"
+[ ! -s "$T/err" ] || fail "ls nothing/, piped: said something on stderr: $(cat "$T/err")"
+# on a terminal: no header, and stderr names what matched nothing
+on_tty() { script -qec "$(printf '%q ' "$DATABUILD" --store "$S" ls "$@")" /dev/null </dev/null | tr -d '\r'; }
+on_tty nothing/ >"$T/tty"
+[ "$(cat "$T/tty")" = "databuild: ls: no partition in the catalog starts with 'nothing/'" ] ||
+  fail "ls nothing/ on a terminal: $(cat "$T/tty")"
+on_tty --status stale,failed a/ >"$T/tty"
+[ "$(cat "$T/tty")" = "databuild: ls: no partition in the catalog with status failed,stale starts with 'a/'" ] ||
+  fail "ls --status stale,failed a/ on a terminal: $(cat "$T/tty")"
+on_tty a/ >"$T/tty"
+[ "$(head -1 "$T/tty" | tr -s ' ')" = "STATUS SIZE UPDATED REF" ] && grep -q ' a/x=1$' "$T/tty" &&
+  ! grep -q "no partition" "$T/tty" || fail "ls a/ on a terminal: $(cat "$T/tty")"
+pass "an empty listing on a terminal names what matched nothing"
 
 expect_exit 0 db ls --help
 expect_out "usage: databuild ls"
