@@ -195,6 +195,25 @@ static void show_text(struct cli *cli, const struct shown *s, struct strbuf *out
 	}
 }
 
+/*
+ * Says that ref is not in the catalog, and, with a graph (the one the
+ * store was found by, or --graph or $DATABUILD_GRAPH beside --store),
+ * whether it could be: a ref no job produces, or outside its job's
+ * domain, is named as such rather than as "missing".
+ */
+static void not_in_catalog(struct cli *cli, const char *ref)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct job *j;
+
+	if ((cli->graph_loaded || (cli->graph_path && cli_load_graph(cli) == 0)) &&
+	    graph_resolve(&cli->graph, ref, &j, &why) == 0)
+		cli_error(-1, "'%s' is not in the catalog: %s", ref, why.buf);
+	else
+		cli_error(-1, "'%s' is not in the catalog (status: missing)", ref);
+	strbuf_release(&why);
+}
+
 /* Prints the partition REF, its manifest and its run: an exit code. */
 static int show_print(struct cli *cli, int nargs, char **args, int json)
 {
@@ -208,8 +227,8 @@ static int show_print(struct cli *cli, int nargs, char **args, int json)
 	if ((rc = cli_ref_partition(cli, "show", nargs, args, &s.p)) < 0)
 		goto out;
 	if (!rc) {
-		ret = cli_error(EXIT_FAILED, "'%s' is not in the catalog (status: missing)",
-				args[0]);
+		not_in_catalog(cli, args[0]);
+		ret = EXIT_FAILED;
 		goto out;
 	}
 	if (show_load(cli, &s) < 0)

@@ -11,6 +11,15 @@ expect_exit 0 db domains --json
 expect_out '{"domains":[{"name":"day2024","kind":"dates","count":366,"description":"dates 2024-01-01..2024-12-31","used_by":["ingest.date","report.date"]},'
 pass "domains lists kind, count and bounds"
 
+# show of a ref the catalog lacks: missing, outside the domain, or no job's
+expect_exit 1 db show report/date=2024-03-01
+expect_err "databuild: 'report/date=2024-03-01' is not in the catalog (status: missing)"
+expect_exit 1 db show report/date=2025-03-01
+expect_err "databuild: 'report/date=2025-03-01' is not in the catalog: ref 'report/date=2025-03-01' is outside the partitions of job 'report': variable 'date': date '2025-03-01' is outside domain 'day2024'"
+expect_exit 1 db show nope/x=1
+expect_err "databuild: 'nope/x=1' is not in the catalog: no job produces 'nope/x=1' (patterns: "
+pass "show names a ref outside every job or domain as such"
+
 # a command domain and an inline one
 C=$T/cmdgraph
 mkdir -p "$C/jobs"
