@@ -348,11 +348,51 @@ static void fs_teardown(struct fs *fs)
 	free(fs->mountpoint);
 }
 
+/*
+ * libfuse's messages while the session is made and mounted ("unknown
+ * option(s)", a refused mount) go to the daemon's log as always and are
+ * also kept here, so that the error the mount command prints says what
+ * libfuse objected to. Only set from fs_serve's thread before the session
+ * runs; libfuse logs nothing from other threads then.
+ */
+static struct strbuf *fuse_said;
+
+static void fuse_log_kept(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	va_list copy;
+
+	(void)level;
+	if (fuse_said) {
+		va_copy(copy, ap);
+		strbuf_vaddf(fuse_said, fmt, copy);
+		va_end(copy);
+	}
+	vfprintf(stderr, fmt, ap);
+}
+
+/* What libfuse said, as "': TEXT" after a quoted name, or else tail. */
+static void add_fuse_said(struct strbuf *err, const struct strbuf *said, const char *tail)
+{
+	struct strbuf t = STRBUF_INIT;
+
+	strbuf_addbuf(&t, said);
+	strbuf_rtrim(&t);
+	for (size_t i = 0; i < t.len; i++)
+		if (t.buf[i] == '\n')
+			t.buf[i] = ';';
+	if (t.len)
+		strbuf_addf(err, ": %s", t.buf);
+	else
+		strbuf_addstr(err, tail);
+	strbuf_release(&t);
+}
+
 int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 {
 	struct fs fs;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *cfg = NULL;
+	struct strbuf said = STRBUF_INIT;
 	struct stat st;
 	int ret = -1, mounted = 0, handlers = 0, rc;
 
@@ -370,19 +410,24 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 	if (!fs_catalog(&fs, err))
 		goto out;
 	build_args(&fs, &args);
+	fuse_said = &said;
+	fuse_set_log_func(fuse_log_kept);
 	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (!fs.se) {
-		strbuf_addf(err, "cannot create the FUSE session for '%s' (bad -o options?)",
-			    opts->mountpoint);
+		strbuf_addf(err, "cannot create the FUSE session for '%s'", opts->mountpoint);
+		add_fuse_said(err, &said, " (bad -o options?)");
 		goto out;
 	}
 	signals_install(fs.se);
 	handlers = 1;
 	if (fuse_session_mount(fs.se, opts->mountpoint) < 0) {
-		strbuf_addf(err, "cannot mount at '%s' (see %s/daemon.log)", opts->mountpoint,
-			    opts->store->root);
+		strbuf_addf(err, "cannot mount at '%s'", opts->mountpoint);
+		add_fuse_said(err, &said, "");
+		strbuf_addf(err, " (see %s/daemon.log)", opts->store->root);
 		goto out;
 	}
+	fuse_set_log_func(NULL);
+	fuse_said = NULL;
 	mounted = 1;
 	if (builders_start(&fs, err) < 0 || watch_start(&fs, err) < 0)
 		goto out;
@@ -410,6 +455,9 @@ int fs_serve(const struct fs_opts *opts, struct strbuf *err)
 	}
 	ret = 0;
 out:
+	fuse_set_log_func(NULL);
+	fuse_said = NULL;
+	strbuf_release(&said);
 	watch_stop(&fs);
 	if (fs.builders_nr)
 		builders_stop(&fs);

@@ -45,3 +45,10 @@ pass "the daemon unmounts on SIGTERM"
 expect_exit 2 db mount "$T/does-not-exist"
 expect_err "$T/does-not-exist"
 pass "mounting on a missing directory fails with exit 2 and names it"
+
+# an -o option libfuse does not know: the error quotes libfuse's objection
+mkdir -p "$T/m2"
+expect_exit 2 db mount "$T/m2" -o nonempty,bogus=1
+expect_err "databuild: cannot create the FUSE session for '$T/m2': fuse: unknown option(s): \`-o nonempty,bogus=1'"
+! mountpoint -q "$T/m2" || fail "mounted at $T/m2 despite the bad option"
+pass "an -o option libfuse refuses is named in the mount's error"
