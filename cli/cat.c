@@ -168,6 +168,8 @@ static int cat_build(struct cli *cli, struct build_request *r)
 		return EXIT_OK;
 	if (isatty(STDERR_FILENO))
 		progress_intro(cli, &r->refs);
+	/* a read that live partitions answer leaves no build record */
+	r->o.record_if_work = 1;
 	ret = build_refs_run(cli, 0, &r->refs, &r->o, isatty(STDERR_FILENO) ? stderr : NULL, 1);
 	if (ret == EXIT_OK && all_live(cli, &r->refs) != 1)
 		ret = cli_error(EXIT_FAILED, "a partition of the request is not live after its "

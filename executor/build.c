@@ -207,6 +207,33 @@ static int run_plan(const struct graph *g, struct catalog *c, const struct store
 	return finish(c, opts, build_id, &seq, ret);
 }
 
+/*
+ * With record_if_work, a plan without nodes runs unrecorded: it only
+ * answers the requested refs, which are live (0). Anything else (a
+ * requested ref that is not live, yet no job was planned for it) is put
+ * on record after the fact, as a failed build, its refs already answered.
+ */
+static int run_unrecorded(const struct graph *g, struct catalog *c, const struct store *s,
+			  const struct job_graph *plan, const struct strvec *refs,
+			  const struct executor_opts *opts, struct build_summary *sum,
+			  struct strbuf *err)
+{
+	struct executor_opts o = *opts;
+	int64_t build_id = 0, seq = -1;
+	int ret;
+
+	o.build_id = 0;
+	o.events_out = NULL;
+	ret = executor_run_from(g, c, s, plan, &o, &seq, sum, err);
+	if (ret == 0)
+		return 0;
+	o = *opts;
+	o.on_partition = NULL;  /* every ref has had its answer */
+	if (begin(c, refs, &o, &build_id, &seq, err) < 0)
+		return 2;
+	return finish(c, opts, build_id, &seq, ret);
+}
+
 int executor_build(const struct graph *g, struct catalog *c, const struct store *s,
 		   const struct strvec *refs, const struct executor_opts *opts,
 		   struct build_summary *sum, struct strbuf *err)
@@ -214,26 +241,37 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 	struct planner_opts po = PLANNER_OPTS_INIT;
 	struct planner_stats stats;
 	struct job_graph plan;
+	struct strbuf rec = STRBUF_INIT;  /* recording's error, after a planning error */
 	int64_t build_id = 0, seq = -1;
-	int ret;
+	int ret, planned;
 
 	memset(&stats, 0, sizeof(stats));
 	job_graph_init(&plan);
-	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
+	if (!opts->record_if_work && begin(c, refs, opts, &build_id, &seq, err) < 0) {
 		ret = 2;
 		goto out;
 	}
 	po.freshness = opts->freshness;
 	po.force = opts->force;
 	po.cancel_fd = opts->cancel_fd;
-	if (planner_plan(g, c, refs, &po, &plan, &stats, err) < 0) {
-		ret = plan_failed(g, c, refs, opts, build_id, &seq, sum, err);
+	planned = planner_plan(g, c, refs, &po, &plan, &stats, err) == 0;
+	if (planned && !plan.outputs.nr)
+		strvec_copy(&plan.outputs, refs);
+	if (planned && opts->record_if_work && !plan.nodes_nr) {
+		ret = run_unrecorded(g, c, s, &plan, refs, opts, sum, err);
 		goto out;
 	}
-	if (!plan.outputs.nr)
-		strvec_copy(&plan.outputs, refs);
-	ret = run_plan(g, c, s, &plan, opts, build_id, seq, sum, err);
+	if (opts->record_if_work && begin(c, refs, opts, &build_id, &seq,
+					  planned ? err : &rec) < 0) {
+		ret = 2;
+		goto out;
+	}
+	if (!planned)
+		ret = plan_failed(g, c, refs, opts, build_id, &seq, sum, err);
+	else
+		ret = run_plan(g, c, s, &plan, opts, build_id, seq, sum, err);
 out:
+	strbuf_release(&rec);
 	job_graph_release(&plan);
 	return ret;
 }

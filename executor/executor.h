@@ -123,11 +123,19 @@ struct executor_opts {
 	 */
 	int64_t build_id;
 	const struct backend_opts *backend;  /* where runs execute (NULL: local) */
+	/*
+	 * executor_build only. 0: the build is recorded before planning, so a
+	 * request that needs no job is on record too (databuild build). 1: it
+	 * is recorded once planning found a job to run, or failed; a request
+	 * that live partitions answer leaves nothing in the catalog, as a
+	 * read through the mount does not (databuild cat).
+	 */
+	int record_if_work;
 };
 #define EXECUTOR_OPTS_INIT { .jobs = 0, .keep_going = 0, .freshness = FRESH_KEYS, \
 			     .force = 0, .requester = "cli", .cancel_fd = -1, \
 			     .events_out = NULL, .on_node = NULL, .on_partition = NULL, \
-			     .arg = NULL, .build_id = 0, .backend = NULL }
+			     .arg = NULL, .build_id = 0, .backend = NULL, .record_if_work = 0 }
 
 struct build_summary {
 	size_t built, up_to_date, failed, skipped, cancelled, waited;

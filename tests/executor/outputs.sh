@@ -19,6 +19,20 @@ expect_exit 0 db cat one/c1
 expect_exit 0 db cat one/c1 raw/c1
 printf 'xraw c1\n' | cmp - "$T/out" || fail "cat of two refs"
 [ "$(runs one c1)" = 1 ] || fail "cat reran a live partition"
+# a cat answered by live partitions leaves no record; one that builds does
+events() { db events >"$T/events" || fail "databuild events failed"; wc -l <"$T/events"; }
+e0=$(events)
+expect_exit 0 db cat one/c1 raw/c1
+[ "$(events)" = "$e0" ] || { tail -n +$((e0 + 1)) "$T/events"; fail "cat of live partitions wrote events"; }
+expect_exit 0 db cat one/c2
+[ "$(events)" -gt "$e0" ] && tail -n +$((e0 + 1)) "$T/events" >"$T/new" &&
+	head -1 "$T/new" | grep -q '"type":"build_requested".*"payload":{"refs":\["one/c2"\],"requester":"cli"}' &&
+	tail -1 "$T/new" | grep -q '"type":"build_finished".*"status":"succeeded"' ||
+	{ cat "$T/new"; fail "cat that built one/c2 is not on record as a build"; }
+e0=$(events)
+expect_exit 0 db build one/c2
+[ "$(events)" -gt "$e0" ] && tail -n +$((e0 + 1)) "$T/events" | grep -q '"type":"build_requested"' ||
+	fail "build of a live partition is not on record"
 expect_exit 1 db cat afterfail/c1
 [ ! -s "$T/out" ] || fail "cat of a failed build wrote to stdout"
 expect_err "boom: the c1 input is corrupt"
