@@ -127,8 +127,8 @@ struct executor_opts {
 	 * executor_build only. 0: the build is recorded before planning, so a
 	 * request that needs no job is on record too (databuild build). 1: it
 	 * is recorded once planning found a job to run, or failed; a request
-	 * that live partitions answer leaves nothing in the catalog, as a
-	 * read through the mount does not (databuild cat).
+	 * that live partitions answer leaves nothing in the catalog (reads:
+	 * databuild cat, the mount).
 	 */
 	int record_if_work;
 };

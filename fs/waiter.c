@@ -575,6 +575,7 @@ static int build_refs(struct batch *b, struct catalog *c, const struct strvec *r
 	o.freshness = fs->opts->freshness;
 	o.no_cache = fs->opts->no_cache;
 	o.requester = "fs";
+	o.record_if_work = 1;  /* a check that finds the partition fresh leaves no record */
 	o.cancel_fd = b->self->cancel[0];
 	o.on_partition = on_partition;
 	o.on_node = on_node;

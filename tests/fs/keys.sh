@@ -21,6 +21,17 @@ for i in 1 2 3 4 5; do cat "$M/raw/date=1" >/dev/null || fail "read $i"; done
 [ "$(runs raw 1)" = 1 ] || fail "an unchanged live partition was rebuilt by a later read"
 pass "keys by default: an unchanged partition is read again and again without a run"
 
+# A new mount vouches for nothing yet: its first read of a live partition
+# plans. A plan that finds it fresh runs nothing and records nothing.
+unmount_db
+before=$(db events --since 0 | grep -c '"type":"build_requested"')
+mount_db
+[ "$(head -n1 "$M/raw/date=1")" = "1,item3,3" ] || fail "first read after a remount"
+[ "$(runs raw 1)" = 1 ] || fail "a remount rebuilt raw/date=1"
+after=$(db events --since 0 | grep -c '"type":"build_requested"')
+[ "$after" = "$before" ] || { db events --since 0 | tail -n 4; fail "a read that found the partition fresh recorded a build"; }
+pass "a read that finds a live partition fresh leaves no build record"
+
 # An edit of the job while mounted: the next read rebuilds, once.
 echo "# edited while mounted" >>"$G/jobs/job.sh"
 [ "$(status_of raw/date=1)" = stale ] || fail "status of an edited job's partition: '$(status_of raw/date=1)'"
