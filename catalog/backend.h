@@ -43,7 +43,8 @@ struct catalog_ops {
 			     size_t limit, struct strvec *names, struct strbuf *err);
 
 	int (*begin_build)(struct catalog *c, const struct strvec *refs,
-			   const char *requester, int64_t *build_id, struct strbuf *err);
+			   const char *requester, const struct event *es, size_t n,
+			   int64_t *build_id, struct strbuf *err);
 	int (*finish_build)(struct catalog *c, int64_t build_id, const char *status,
 			    struct strbuf *err);
 	int (*get_build)(struct catalog *c, int64_t build_id, struct build_record *out,

@@ -252,7 +252,14 @@ int catalog_list_children(struct catalog *c, const char *dir, const char *after,
 int catalog_begin_build(struct catalog *c, const struct strvec *refs,
 			const char *requester, int64_t *build_id, struct strbuf *err)
 {
-	return c->ops->begin_build(c, refs, requester, build_id, err);
+	return c->ops->begin_build(c, refs, requester, NULL, 0, build_id, err);
+}
+
+int catalog_begin_build_events(struct catalog *c, const struct strvec *refs,
+			       const char *requester, const struct event *es, size_t n,
+			       int64_t *build_id, struct strbuf *err)
+{
+	return c->ops->begin_build(c, refs, requester, n ? es : NULL, n, build_id, err);
 }
 
 int catalog_finish_build(struct catalog *c, int64_t build_id, const char *status,

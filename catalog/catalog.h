@@ -216,6 +216,15 @@ int catalog_list_children(struct catalog *c, const char *dir, const char *after,
 /* One build per request: refs asked for, requester "cli" | "fs" | ... */
 int catalog_begin_build(struct catalog *c, const struct strvec *refs,
 			const char *requester, int64_t *build_id, struct strbuf *err);
+/*
+ * catalog_begin_build that also appends es[0..n) (as catalog_append_events
+ * would; their build_id is ignored: each gets the new build's) in the same
+ * write transaction, right after its build_requested: a plan's job_planned
+ * events, known before the build is recorded.
+ */
+int catalog_begin_build_events(struct catalog *c, const struct strvec *refs,
+			       const char *requester, const struct event *es, size_t n,
+			       int64_t *build_id, struct strbuf *err);
 /* status: "succeeded" | "failed" | "cancelled". */
 int catalog_finish_build(struct catalog *c, int64_t build_id, const char *status,
 			 struct strbuf *err);

@@ -26,7 +26,7 @@
  * has it, the error names the install directory's path.
  */
 
-#define CATALOG_MODULE_ABI 1
+#define CATALOG_MODULE_ABI 2
 #define CATALOG_MODULE_SYMBOL "databuild_catalog_module"
 #define CATALOG_MODULE_DIR_ENV "DATABUILD_MODULE_DIR"
 /* The PostgreSQL backend's file name. */

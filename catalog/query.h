@@ -311,6 +311,12 @@ int q_event(struct catalog *c, int64_t time_us, int64_t build_id, const char *ty
 	    const char *ref, int64_t run_id, const char *payload, int64_t *seq,
 	    struct strbuf *err);
 /*
+ * Appends es[0..n) inside the caller's write transaction, checked as
+ * catalog_append_events checks them (one statement over arrays where the
+ * adapter has them).
+ */
+int q_events_in_tx(struct catalog *c, const struct event *es, size_t n, struct strbuf *err);
+/*
  * The refs one lineage step from ref (downstream: its readers, with their
  * status names in states; upstream: its inputs, states left alone), appended.
  */
@@ -330,9 +336,9 @@ int q_list_partitions(struct catalog *c, const char *prefix, const char *after, 
 		      unsigned status_mask, struct partition_list *out, struct strbuf *err);
 int q_list_children(struct catalog *c, const char *dir, const char *after, size_t limit,
 		    struct strvec *names, struct strbuf *err);
-/* catalog_begin_build; retry-safe where the backend has new_id. */
+/* catalog_begin_build(_events); retry-safe where the backend has new_id. */
 int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requester,
-		  int64_t *build_id, struct strbuf *err);
+		  const struct event *es, size_t n, int64_t *build_id, struct strbuf *err);
 /*
  * catalog_begin_run: its writes are one batch where the backend has one
  * (PostgreSQL: one round trip), its run id taken first where it has

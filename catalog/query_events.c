@@ -155,6 +155,16 @@ int q_append_events(struct catalog *c, const struct event *es, size_t n, struct 
 			   &ea, err);
 }
 
+int q_events_in_tx(struct catalog *c, const struct event *es, size_t n, struct strbuf *err)
+{
+	struct events_args ea = { es, n, 0 };
+
+	if (!n)
+		return 0;
+	return q_backend(c)->arrays && n > 1 ? append_events_set_tx(c, &ea, err) :
+					       append_events_tx(c, &ea, err);
+}
+
 #define EVENT_PAGE 512
 
 /*

@@ -253,6 +253,9 @@ int q_last_durations(struct catalog *c, const char *job, size_t n, int64_t *avg_
 struct begin_build_args {
 	const char *refs_json, *requester, *payload;
 	int64_t t, id;
+	const struct event *es;  /* appended after build_requested, with its id */
+	struct event *scratch;   /* es with the build's id set: n entries */
+	size_t n;
 };
 
 static int begin_build_tx(struct catalog *c, void *arg, struct strbuf *err)
@@ -275,16 +278,22 @@ static int begin_build_tx(struct catalog *c, void *arg, struct strbuf *err)
 	qp_text(&p, b->refs_json);
 	qp_text(&p, b->requester);
 	qp_int(&p, b->t);
-	if (q_one_int(c, Q_BUILD_INSERT, &p, &b->id, err) <= 0)
+	if (q_one_int(c, Q_BUILD_INSERT, &p, &b->id, err) <= 0 ||
+	    q_event(c, b->t, b->id, EV_BUILD_REQUESTED, NULL, 0, b->payload, NULL, err) < 0)
 		return -1;
-	return q_event(c, b->t, b->id, EV_BUILD_REQUESTED, NULL, 0, b->payload, NULL, err);
+	for (size_t i = 0; i < b->n; i++) {
+		b->scratch[i] = b->es[i];
+		b->scratch[i].build_id = b->id;
+	}
+	return q_events_in_tx(c, b->scratch, b->n, err);
 }
 
 int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requester,
-		  int64_t *build_id, struct strbuf *err)
+		  const struct event *es, size_t n, int64_t *build_id, struct strbuf *err)
 {
 	cJSON *arr = cJSON_CreateArray(), *payload = cJSON_CreateObject();
-	struct begin_build_args b = { NULL, requester ? requester : "cli", NULL, now_us(), 0 };
+	struct begin_build_args b = { NULL, requester ? requester : "cli", NULL, now_us(), 0,
+				      es, xcalloc(n + 1, sizeof(*b.scratch)), n };
 	char *refs_json, *payload_json;
 	int ret;
 
@@ -299,6 +308,7 @@ int q_begin_build(struct catalog *c, const struct strvec *refs, const char *requ
 	ret = q_backend(c)->write_tx(c, begin_build_tx, &b, err);
 	if (!ret)
 		*build_id = b.id;
+	free(b.scratch);
 	free(refs_json);
 	free(payload_json);
 	return ret;

@@ -53,34 +53,11 @@ static void fail_refs(const struct executor_opts *o, const struct strvec *refs,
 	strmap_clear(&seen);
 }
 
-/*
- * The request's catalog record (begin_build appends EV_BUILD_REQUESTED);
- * with events_out, *after_seq is a seq at or before that event (the newest
- * one just before the build began), so reading from there finds all of
- * the build's events without scanning the whole log. -1 with err when the
- * catalog cannot even record the request (unusable: exit 2); every ref
- * is answered then.
- */
-static int begin(struct catalog *c, const struct strvec *refs, const struct executor_opts *o,
-		 int64_t *build_id, int64_t *after_seq, struct strbuf *err)
-{
-	int64_t last = 0;
-
-	*after_seq = -1;
-	if ((o->events_out && catalog_last_event_seq(c, &last, err) < 0) ||
-	    catalog_begin_build(c, refs, o->requester ? o->requester : "cli", build_id, err) < 0) {
-		fail_refs(o, refs, err);
-		return -1;
-	}
-	if (o->events_out)
-		*after_seq = last;
-	return 0;
-}
-
-static void planned_events(struct catalog *c, int64_t build_id, const struct job_graph *plan)
+/* plan's job_planned events, one per node, for build_id (0: set by the catalog). */
+static struct event *planned_make(const struct job_graph *plan, int64_t build_id)
 {
 	struct event *es = xcalloc(plan->nodes_nr + 1, sizeof(*es));
-	struct strbuf p = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf p = STRBUF_INIT;
 
 	for (size_t i = 0; i < plan->nodes_nr; i++) {
 		const struct graph_node *n = &plan->nodes[i];
@@ -92,11 +69,58 @@ static void planned_events(struct catalog *c, int64_t build_id, const struct job
 		es[i].ref = (char *)n->config.outputs.v[0];
 		es[i].payload = xstrdup(p.buf);
 	}
-	catalog_append_events(c, es, plan->nodes_nr, &err);
-	for (size_t i = 0; i < plan->nodes_nr; i++)
+	strbuf_release(&p);
+	return es;
+}
+
+static void planned_free(struct event *es, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
 		free(es[i].payload);
 	free(es);
-	strbuf_release(&p);
+}
+
+/*
+ * The request's catalog record (begin_build appends EV_BUILD_REQUESTED),
+ * with plan's job_planned events in the same transaction when a plan is
+ * given (one made before the build is recorded: record_if_work); with
+ * events_out, *after_seq is a seq at or before that event (the newest
+ * one just before the build began), so reading from there finds all of
+ * the build's events without scanning the whole log. -1 with err when the
+ * catalog cannot even record the request (unusable: exit 2); every ref
+ * is answered then.
+ */
+static int begin(struct catalog *c, const struct strvec *refs, const struct executor_opts *o,
+		 const struct job_graph *plan, int64_t *build_id, int64_t *after_seq,
+		 struct strbuf *err)
+{
+	const char *requester = o->requester ? o->requester : "cli";
+	size_t n = plan ? plan->nodes_nr : 0;
+	struct event *es = n ? planned_make(plan, 0) : NULL;
+	int64_t last = 0;
+	int ret = -1;
+
+	*after_seq = -1;
+	if ((o->events_out && catalog_last_event_seq(c, &last, err) < 0) ||
+	    catalog_begin_build_events(c, refs, requester, es, n, build_id, err) < 0) {
+		fail_refs(o, refs, err);
+		goto out;
+	}
+	if (o->events_out)
+		*after_seq = last;
+	ret = 0;
+out:
+	planned_free(es, n);
+	return ret;
+}
+
+static void planned_events(struct catalog *c, int64_t build_id, const struct job_graph *plan)
+{
+	struct event *es = planned_make(plan, build_id);
+	struct strbuf err = STRBUF_INIT;
+
+	catalog_append_events(c, es, plan->nodes_nr, &err);
+	planned_free(es, plan->nodes_nr);
 	strbuf_release(&err);
 }
 
@@ -193,16 +217,21 @@ static int plan_failed(const struct graph *g, struct catalog *c, const struct st
 	return finish(c, o, build_id, seq, cancelled ? 130 : 2);
 }
 
-/* Runs a plan under a fresh build record (plan errors already handled). */
+/*
+ * Runs a plan under a fresh build record (plan errors already handled),
+ * appending its job_planned events first unless the record holds them.
+ */
 static int run_plan(const struct graph *g, struct catalog *c, const struct store *s,
 		    const struct job_graph *plan, const struct executor_opts *opts,
-		    int64_t build_id, int64_t seq, struct build_summary *sum, struct strbuf *err)
+		    int64_t build_id, int64_t seq, int recorded_plan, struct build_summary *sum,
+		    struct strbuf *err)
 {
 	struct executor_opts o = *opts;
 	int ret;
 
 	o.build_id = build_id;
-	planned_events(c, build_id, plan);
+	if (!recorded_plan)
+		planned_events(c, build_id, plan);
 	ret = executor_run_from(g, c, s, plan, &o, &seq, sum, err);
 	return finish(c, opts, build_id, &seq, ret);
 }
@@ -229,7 +258,7 @@ static int run_unrecorded(const struct graph *g, struct catalog *c, const struct
 		return 0;
 	o = *opts;
 	o.on_partition = NULL;  /* every ref has had its answer */
-	if (begin(c, refs, &o, &build_id, &seq, err) < 0)
+	if (begin(c, refs, &o, NULL, &build_id, &seq, err) < 0)
 		return 2;
 	return finish(c, opts, build_id, &seq, ret);
 }
@@ -247,7 +276,7 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 
 	memset(&stats, 0, sizeof(stats));
 	job_graph_init(&plan);
-	if (!opts->record_if_work && begin(c, refs, opts, &build_id, &seq, err) < 0) {
+	if (!opts->record_if_work && begin(c, refs, opts, NULL, &build_id, &seq, err) < 0) {
 		ret = 2;
 		goto out;
 	}
@@ -261,15 +290,16 @@ int executor_build(const struct graph *g, struct catalog *c, const struct store 
 		ret = run_unrecorded(g, c, s, &plan, refs, opts, sum, err);
 		goto out;
 	}
-	if (opts->record_if_work && begin(c, refs, opts, &build_id, &seq,
-					  planned ? err : &rec) < 0) {
+	if (opts->record_if_work && begin(c, refs, opts, planned ? &plan : NULL, &build_id,
+					  &seq, planned ? err : &rec) < 0) {
 		ret = 2;
 		goto out;
 	}
 	if (!planned)
 		ret = plan_failed(g, c, refs, opts, build_id, &seq, sum, err);
 	else
-		ret = run_plan(g, c, s, &plan, opts, build_id, seq, sum, err);
+		ret = run_plan(g, c, s, &plan, opts, build_id, seq, opts->record_if_work, sum,
+			       err);
 out:
 	strbuf_release(&rec);
 	job_graph_release(&plan);
@@ -366,7 +396,7 @@ int executor_exec(const struct graph *g, struct catalog *c, const struct store *
 
 	job_graph_init(&plan);
 	o.force = 1;
-	if (begin(c, refs, opts, &build_id, &seq, err) < 0) {
+	if (begin(c, refs, opts, NULL, &build_id, &seq, err) < 0) {
 		ret = 2;
 		goto out;
 	}
@@ -374,7 +404,7 @@ int executor_exec(const struct graph *g, struct catalog *c, const struct store *
 		ret = plan_failed(g, c, refs, opts, build_id, &seq, sum, err);
 		goto out;
 	}
-	ret = run_plan(g, c, s, &plan, &o, build_id, seq, sum, err);
+	ret = run_plan(g, c, s, &plan, &o, build_id, seq, 0, sum, err);
 out:
 	job_graph_release(&plan);
 	return ret;

@@ -610,6 +610,81 @@ START_TEST(test_build_roundtrip)
 }
 END_TEST
 
+/*
+ * catalog_begin_build_events: the build's build_requested, then its events
+ * with the new build's id, in one transaction: all or nothing. One event,
+ * two, and many (one statement over arrays on PostgreSQL); bad: which of
+ * them has a payload that is not an object (-1: none).
+ */
+static const struct begin_events_case {
+	const char *name;
+	size_t n;
+	int bad;
+} begin_events_cases[] = {
+	{ "one", 1, -1 },
+	{ "two", 2, -1 },
+	{ "many", 200, -1 },
+	{ "one bad", 1, 0 },
+	{ "last of many bad", 200, 199 },
+};
+
+START_TEST(test_begin_build_events)
+{
+	const struct begin_events_case *tc = &begin_events_cases[_i];
+	struct event *es = xcalloc(tc->n + 1, sizeof(*es));
+	struct strvec refs = STRVEC_INIT;
+	struct ev_list evs = EV_LIST_INIT;
+	struct build_record b;
+	int64_t id = 0, before, after;
+	char *build;
+
+	strvec_push(&refs, "a/b=1");
+	for (size_t i = 0; i < tc->n; i++) {
+		es[i].type = (char *)EV_JOB_PLANNED;
+		es[i].ref = (char *)"a/b=1";
+		es[i].build_id = 424242;  /* ignored: the new build's id is set */
+		es[i].payload = (int)i == tc->bad ? xstrdup("[]") : xstrfmt("{\"node\":%zu}", i);
+	}
+	OK(catalog_last_event_seq(&cat, &before, &err));
+	if (tc->bad >= 0) {
+		ck_assert_int_eq(catalog_begin_build_events(&cat, &refs, "fs", es, tc->n, &id, &err),
+				 -1);
+		ck_assert_msg(strstr(err.buf, "is not a JSON object"), "%s: %s", tc->name, err.buf);
+		OK(catalog_last_event_seq(&cat, &after, &err));
+		ck_assert_msg(after == before, "%s: events appended by a failed begin", tc->name);
+		ck_assert_int_eq(catalog_get_build(&cat, 1, &b, &err), 0);
+		build_record_release(&b);
+		goto out;
+	}
+	OK(catalog_begin_build_events(&cat, &refs, "fs", es, tc->n, &id, &err));
+	ck_assert_int_eq(catalog_get_build(&cat, id, &b, &err), 1);
+	ck_assert_str_eq(b.requester, "fs");
+	build_record_release(&b);
+	OK(catalog_read_events(&cat, before, 0, collect, &evs, &err));
+	ck_assert_int_eq(evs.types.nr, tc->n + 1);
+	ck_assert_str_eq(evs.types.v[0], EV_BUILD_REQUESTED);
+	build = xstrfmt("\"build_id\":%lld,", (long long)id);
+	for (size_t i = 0; i <= tc->n; i++) {
+		char *node = xstrfmt("\"payload\":{\"node\":%zu}", i - 1);
+
+		ck_assert_msg(strstr(evs.lines.v[i], build), "%s: event %zu: %s", tc->name, i,
+			      evs.lines.v[i]);
+		if (i)
+			ck_assert_msg(!strcmp(evs.types.v[i], EV_JOB_PLANNED) &&
+				      strstr(evs.lines.v[i], node), "%s: event %zu: %s",
+				      tc->name, i, evs.lines.v[i]);
+		free(node);
+	}
+	free(build);
+	ev_list_release(&evs);
+out:
+	for (size_t i = 0; i < tc->n; i++)
+		free(es[i].payload);
+	free(es);
+	strvec_clear(&refs);
+}
+END_TEST
+
 /* Batches publish in order, all or nothing, also with an output twice. */
 START_TEST(test_publish_batch)
 {
@@ -981,6 +1056,7 @@ static void add_cases(Suite *s, int pg)
 	ADD_LOOP(test_finish_run, finish_cases);
 	ADD(test_begin_over_dead_run);
 	ADD(test_build_roundtrip);
+	ADD_LOOP(test_begin_build_events, begin_events_cases);
 	ADD_LOOP(test_events, events_cases);
 	ADD(test_event_errors);
 	ADD(test_append_events);
