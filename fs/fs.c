@@ -370,7 +370,7 @@ static void fuse_log_kept(enum fuse_log_level level, const char *fmt, va_list ap
 	vfprintf(stderr, fmt, ap);
 }
 
-/* What libfuse said, as "': TEXT" after a quoted name, or else tail. */
+/* Appends ": TEXT" (what libfuse said, lines joined by ';'), or tail if it said nothing. */
 static void add_fuse_said(struct strbuf *err, const struct strbuf *said, const char *tail)
 {
 	struct strbuf t = STRBUF_INIT;
